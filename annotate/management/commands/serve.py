@@ -1,0 +1,76 @@
+"""Run the web server and one Celery worker together, in the foreground.
+
+Ctrl-C (or SIGTERM) stops both. This is the embedded mode of `make run`;
+production runs the two as separate containers (docker-compose.yml).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run gunicorn and a Celery worker until interrupted."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=os.environ.get("TAGWISE_BIND", "127.0.0.1:8000"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bin_dir = os.path.dirname(sys.executable)
+        commands = {
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "config.wsgi",
+                "--bind",
+                options["bind"],
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "default,training",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+            ],
+        }
+        children = {name: subprocess.Popen(command, cwd=settings.BASE_DIR) for name, command in commands.items()}
+        self.stdout.write(self.style.SUCCESS(f"Tagwise is running at http://{options['bind']}/ (Ctrl-C stops it)"))
+
+        def stop(*_: Any) -> None:
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            # If one of the two dies, stop the other: half an app is worse than none.
+            while all(child.poll() is None for child in children.values()):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for child in children.values():
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        failed = {name: child.returncode for name, child in children.items() if child.returncode not in (0, -15, None)}
+        if failed:
+            self.stderr.write(f"Stopped; exit codes: {failed}")

@@ -1,0 +1,15 @@
+"""Celery tasks of the annotate app: thin wrappers that take ids and call a function."""
+
+from celery import shared_task
+
+from annotate.models import Project
+from annotate.queue import build_cold_start_queue
+
+
+@shared_task
+def fill_queue(project_id: int) -> int:
+    """Give new items of a project a place in the queue (after an import, say)."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    return build_cold_start_queue(project=project)

@@ -1,0 +1,14 @@
+"""HTML routes of the annotate app. Each view module owns its own routes."""
+
+from annotate.views import annotating, audit, dashboard, guidelines, labels, members, projects, review
+
+urlpatterns = [
+    *projects.urlpatterns,
+    *annotating.urlpatterns,
+    *review.urlpatterns,
+    *dashboard.urlpatterns,
+    *guidelines.urlpatterns,
+    *labels.urlpatterns,
+    *members.urlpatterns,
+    *audit.urlpatterns,
+]

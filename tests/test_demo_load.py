@@ -1,0 +1,38 @@
+"""The demo project loads on a fresh database, and loading it again adds nothing."""
+
+from django.core.management import call_command
+
+from annotate.models import Annotation, GuidelineVersion, Item, Judgment, Label, Membership, Project, QueueEntry
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Project, Label, Item, GuidelineVersion, Membership, Annotation, Judgment, QueueEntry)
+    }
+
+
+def test_demo_loads_twice_without_duplicates(db, capsys):
+    call_command("load_demo")
+    first = counts()
+    call_command("load_demo")
+    assert counts() == first
+    assert first["Project"] == 1
+    assert first["Item"] == 300
+    assert 8 <= first["Label"] <= 12
+    assert first["QueueEntry"] == first["Item"]
+    # The seed annotations leave some labels unanswered: fewer judgments than
+    # annotations times labels, because unobserved has no row.
+    assert 0 < first["Judgment"] < first["Annotation"] * first["Label"]
+    output = capsys.readouterr().out
+    assert "admin /" in output
+
+
+def test_demo_password_logs_in(db, client, monkeypatch):
+    monkeypatch.setenv("TAGWISE_ADMIN_PASSWORD", "a-long-demo-password")
+    call_command("load_demo")
+    assert client.login(username="admin", password="a-long-demo-password")
+    assert client.login(username="ann1", password="a-long-demo-password")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Demo: support inbox" in response.content.decode()

@@ -1,0 +1,43 @@
+"""gunicorn, as docker-compose runs it, serves the login page of the installed app."""
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT, subprocess_env, wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except OSError:
+        return None
+
+
+def test_gunicorn_serves_the_login_page(transactional_db):
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    server = subprocess.Popen(
+        [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env=subprocess_env(),
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/accounts/login/"
+        assert wait_until(lambda: fetch(url) is not None, timeout=30)
+        status, body = fetch(url)
+        assert status == 200
+        assert 'name="password"' in body
+        assert fetch(f"http://127.0.0.1:{port}/healthz") == (200, '{"status": "ok"}')
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
