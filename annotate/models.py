@@ -51,6 +51,10 @@ class Project(models.Model):
     allow_focus_only = models.BooleanField(default=True)
     # Retrain after this many new annotations; 0 turns the trigger off.
     retrain_every = models.PositiveIntegerField(default=50)
+    # New annotations since the last retrain was requested. Submits add one;
+    # the submit that brings it to ``retrain_every`` resets it with a
+    # conditional UPDATE and requests exactly one retrain.
+    annotations_since_retrain = models.PositiveIntegerField(default=0)
     default_confidence = models.FloatField(default=0.8)
     lease_minutes = models.PositiveIntegerField(default=30)
 

@@ -1,6 +1,6 @@
 """HTML routes of the annotate app. Each view module owns its own routes."""
 
-from annotate.views import annotating, audit, dashboard, guidelines, labels, members, projects, review
+from annotate.views import annotating, audit, dashboard, guidelines, importing, labels, members, projects, review
 
 urlpatterns = [
     *projects.urlpatterns,
@@ -11,4 +11,5 @@ urlpatterns = [
     *labels.urlpatterns,
     *members.urlpatterns,
     *audit.urlpatterns,
+    *importing.urlpatterns,
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("api/", include("annotate.api.urls")),
+    path("api/", include("learner.api")),
     path("", include("learner.urls")),
     path("", include("annotate.urls")),
 ]

@@ -1,0 +1,5 @@
+"""API routes for this area are added by the issue that owns it."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
