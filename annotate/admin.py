@@ -53,6 +53,11 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
             return [field.name for field in obj._meta.fields]
         return []
 
+    def has_delete_permission(self, request: HttpRequest, obj: GuidelineVersion | None = None) -> bool:
+        # Annotations name the version they were made under; a published
+        # version is part of the history and stays.
+        return obj is None or not obj.is_published
+
 
 @admin.register(Label)
 class LabelAdmin(admin.ModelAdmin):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -106,11 +107,37 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} in {self.project}"
 
 
+class PublishedGuidelineError(Exception):
+    """Raised on an attempt to edit a published guideline version."""
+
+
+class GuidelineVersionQuerySet(models.QuerySet["GuidelineVersion"]):
+    def published(self) -> GuidelineVersionQuerySet:
+        return self.filter(published_at__isnull=False)
+
+    def drafts(self) -> GuidelineVersionQuerySet:
+        return self.filter(published_at__isnull=True)
+
+    def edit_draft(self, version: GuidelineVersion, **fields: Any) -> None:
+        """Change fields of a draft; refuse a published version.
+
+        Every edit of a guideline goes through here, so the rule is checked in
+        the application before the database trigger (migration 0002) has to.
+        The update is conditional, so a version published concurrently is
+        refused too, not overwritten.
+        """
+        if not self.drafts().filter(pk=version.pk).update(**fields):
+            raise PublishedGuidelineError(f"Guideline version {version.number} is published and cannot change.")
+        for name, value in fields.items():
+            setattr(version, name, value)
+
+
 class GuidelineVersion(models.Model):
     """A version of the annotation guideline. Published versions are immutable.
 
     A draft has no number and no published_at. Publishing assigns the next
-    number; from then on a database trigger refuses any update of the row.
+    number; from then on a database trigger refuses any update of the row, and
+    ``GuidelineVersion.objects.edit_draft`` and ``clean`` refuse it in the app.
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guideline_versions")
@@ -122,6 +149,8 @@ class GuidelineVersion(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GuidelineVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["project", "number"]
@@ -140,7 +169,16 @@ class GuidelineVersion(models.Model):
     def is_published(self) -> bool:
         return self.published_at is not None
 
+    def clean(self) -> None:
+        # Forms (and the admin) validate against the stored row, so a version
+        # that is already published cannot be edited through a form either.
+        if self.pk and GuidelineVersion.objects.published().filter(pk=self.pk).exists():
+            raise ValidationError("A published guideline version cannot be changed; write a new draft instead.")
 
+
+# Foreign keys inside a project use RESTRICT rather than PROTECT: a label or
+# guideline version that answers refer to cannot be deleted on its own, but
+# deleting the whole project removes everything together.
 class Label(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=100)
@@ -151,12 +189,12 @@ class Label(models.Model):
     # A label introduced in version N is unobserved on annotations made under
     # earlier versions; a null introduced_in means "from the start".
     introduced_in = models.ForeignKey(
-        GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="introduced_labels"
+        GuidelineVersion, null=True, blank=True, on_delete=models.RESTRICT, related_name="introduced_labels"
     )
     retired_in = models.ForeignKey(
-        GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="retired_labels"
+        GuidelineVersion, null=True, blank=True, on_delete=models.RESTRICT, related_name="retired_labels"
     )
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="merged_from")
     # Rules between labels: "laptop" implies "electronics"; excluded labels
     # should not both be positive.
     implies = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="implied_by")
@@ -203,7 +241,7 @@ class Annotation(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
     guideline_version = models.ForeignKey(
-        GuidelineVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="annotations"
+        GuidelineVersion, null=True, blank=True, on_delete=models.RESTRICT, related_name="annotations"
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -231,7 +269,7 @@ class Judgment(models.Model):
     """A positive (value 1) or negative (value 0) answer, with a confidence in (0, 1]."""
 
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="judgments")
-    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="judgments")
+    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="judgments")
     value = models.PositiveSmallIntegerField()
     confidence = models.FloatField()
 
@@ -253,7 +291,7 @@ class Resolution(models.Model):
     """A reviewer's final value for an (item, label); it overrides the votes."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="resolutions")
-    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="resolutions")
+    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="resolutions")
     value = models.PositiveSmallIntegerField()
     note = models.TextField(blank=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -358,6 +396,19 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+    # The two guards below hold no business rule: they keep the trail
+    # append-only for code that works on instances, as the QuerySet does for
+    # bulk updates and deletes. Deleting a project or a user still sets the
+    # foreign keys to NULL, because Django's collector updates through the
+    # base manager's QuerySet, not through these methods.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
 
 
 def record_audit(

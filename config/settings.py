@@ -255,6 +255,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "status" field with different choices; name both enums.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportJobStatusEnum": "annotate.models.ImportJob.Status",
+        "ModelVersionStatusEnum": "learner.models.ModelVersion.Status",
+    },
 }
 
 LOGGING = {

@@ -26,6 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Use a cheap hasher: tests create many users, and PBKDF2's work factor costs over a second per user here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def project(db):
     return make_project("Support inbox")

@@ -1,5 +1,107 @@
-"""Views for this area are added by the issue that owns it."""
+"""The audit trail for managers: every recorded change in the project, filtered by action, actor and date."""
 
-from django.urls import URLPattern
+from __future__ import annotations
 
-urlpatterns: list[URLPattern] = []
+import datetime
+import json
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from annotate.access import project_for
+from annotate.models import AuditEvent, Role
+
+PAGE_SIZE = 50
+
+
+def _date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@login_required
+@require_GET
+def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.MANAGER)
+    events = AuditEvent.objects.filter(project=project).select_related("actor")
+    action = request.GET.get("action", "")
+    actor = request.GET.get("actor", "")
+    since = _date(request.GET.get("since", ""))
+    until = _date(request.GET.get("until", ""))
+    if action:
+        events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor__username=actor)
+    if since:
+        events = events.filter(created_at__gte=_start_of(since))
+    if until:
+        # "Until" a day includes that whole day.
+        events = events.filter(created_at__lt=_start_of(until + datetime.timedelta(days=1)))
+    page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    trail = AuditEvent.objects.filter(project=project)
+    actor_ids = trail.exclude(actor=None).order_by().values_list("actor_id", flat=True).distinct()
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "project": project,
+        "role": role,
+        "page": page,
+        "rows": [
+            (event, summary(event.before, event.after), _pretty(event.before), _pretty(event.after))
+            for event in page.object_list
+        ],
+        "actions": list(trail.order_by("action").values_list("action", flat=True).distinct()),
+        "actors": sorted(get_user_model().objects.filter(pk__in=actor_ids).values_list("username", flat=True)),
+        "filters": {"action": action, "actor": actor, "since": since, "until": until},
+        "query": query.urlencode(),
+    }
+    return render(request, "annotate/audit/audit.html", context)
+
+
+def summary(before: object, after: object, *, limit: int = 4) -> str:
+    """A one-line reading of a change, such as "name: shipping → delivery", for flat before/after values.
+
+    The full JSON stays one click away; this line is for scanning the trail.
+    """
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        return ""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    parts = []
+    # Sorted, because PostgreSQL's jsonb does not keep the order the keys were written in.
+    for key in sorted({*before, *after}):
+        old, new = before.get(key), after.get(key)
+        if old == new or isinstance(old, dict | list) or isinstance(new, dict | list):
+            continue
+        if key in before and key in after:
+            parts.append(f"{key}: {_short(old)} → {_short(new)}")
+        elif (new if key in after else old) not in (None, ""):
+            parts.append(f"{key}: {_short(new if key in after else old)}")
+    more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _pretty(value: object) -> str:
+    return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/audit/", audit_page, name="audit"),
+]

@@ -1,5 +1,160 @@
-"""Views for this area are added by the issue that owns it."""
+"""The guideline pages: the current version and its history for everyone, diffs, and the editor.
 
-from django.urls import URLPattern
+Every member reads the guideline, its history and diffs. Reviewers and
+managers edit the project's draft with a live Markdown preview and publish it
+with a changelog line.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate.access import project_for, role_allows
+from annotate.guidelines import (
+    GuidelineError,
+    PublishedGuidelineError,
+    diff_texts,
+    diff_versions,
+    discard_draft,
+    draft_for,
+    publish_guideline,
+    save_draft,
+)
+from annotate.models import GuidelineVersion, Project, Role
+
+MAX_TEXT = 200_000
+
+
+def _published(project: Project) -> list[GuidelineVersion]:
+    return list(project.guideline_versions.published().select_related("author").order_by("-number"))
+
+
+def _version(project: Project, number: str | None, default: GuidelineVersion | None) -> GuidelineVersion | None:
+    if not number:
+        return default
+    try:
+        return project.guideline_versions.published().get(number=int(number))
+    except (ValueError, GuidelineVersion.DoesNotExist):
+        raise Http404("No such guideline version.") from None
+
+
+@login_required
+@require_GET
+def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    versions = _published(project)
+    current = versions[0] if versions else None
+    shown = _version(project, request.GET.get("version"), current)
+    context = {
+        "project": project,
+        "role": role,
+        "versions": versions,
+        "current": current,
+        "shown": shown,
+        "can_edit": role_allows(role, Role.REVIEWER),
+        "draft": draft_for(project) if role_allows(role, Role.REVIEWER) else None,
+    }
+    return render(request, "annotate/guidelines/guideline.html", context)
+
+
+@login_required
+@require_GET
+def guideline_diff(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The diff between two published versions, inline or side by side; an htmx request gets the diff alone."""
+    project, role = project_for(request.user, project_id)
+    versions = _published(project)
+    if not versions:
+        raise Http404("No guideline version is published yet.")
+    new = _version(project, request.GET.get("new"), versions[0])
+    old = _version(project, request.GET.get("old"), versions[1] if len(versions) > 1 else versions[0])
+    if old.number > new.number:
+        old, new = new, old
+    mode = "side" if request.GET.get("mode") == "side" else "inline"
+    context = {
+        "project": project,
+        "role": role,
+        "versions": versions,
+        "old": old,
+        "new": new,
+        "mode": mode,
+        "old_title": f"Version {old.number}",
+        "new_title": f"Version {new.number}",
+        "diff": diff_versions(old, new, context=None if request.GET.get("full") else 3),
+        "full": bool(request.GET.get("full")),
+        "between": [v for v in reversed(versions) if old.number < v.number <= new.number],
+    }
+    template = "annotate/guidelines/diff.html"
+    if request.htmx:
+        template += "#diff"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The editor. POST ``action``: "save" keeps a draft, "publish" publishes it, "discard" drops it,
+    "preview" is the no-JS preview."""
+    project, role = project_for(request.user, project_id, Role.REVIEWER)
+    current = project.current_guideline()
+    draft = draft_for(project)
+    text = draft.text if draft else (current.text if current else "")
+    changelog = ""
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        text = request.POST.get("text", "")[:MAX_TEXT].replace("\r\n", "\n")
+        changelog = request.POST.get("changelog", "").strip()[:500]
+        if action == "discard":
+            if discard_draft(project=project):
+                messages.success(request, "Draft discarded.")
+            return redirect("guideline", project.pk)
+        if action in ("save", "publish"):
+            try:
+                draft = save_draft(project=project, text=text, author=request.user)
+                if action == "publish":
+                    version = publish_guideline(draft=draft, changelog=changelog, author=request.user)
+                    messages.success(request, f"Published version {version.number}: {version.changelog}")
+                    return redirect("guideline", project.pk)
+                messages.success(request, "Draft saved. Nobody sees it until you publish it.")
+                return redirect("guideline-edit", project.pk)
+            except (GuidelineError, PublishedGuidelineError) as error:
+                messages.error(request, str(error))
+    context = {
+        "project": project,
+        "role": role,
+        "current": current,
+        "draft": draft,
+        "text": text,
+        "changelog": changelog,
+        "show_preview": action == "preview",
+        "diff": diff_texts(current.text if current else "", text),
+    }
+    return render(request, "annotate/guidelines/edit.html", context)
+
+
+@login_required
+@require_POST
+def guideline_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The rendered Markdown and the diff against the current version, for the editor's live preview (htmx)."""
+    project, _role = project_for(request.user, project_id, Role.REVIEWER)
+    current = project.current_guideline()
+    text = request.POST.get("text", "")[:MAX_TEXT].replace("\r\n", "\n")
+    context = {
+        "project": project,
+        "current": current,
+        "text": text,
+        "diff": diff_texts(current.text if current else "", text),
+    }
+    return render(request, "annotate/guidelines/edit.html#preview", context)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/guideline/", guideline, name="guideline"),
+    path("projects/<int:project_id>/guideline/diff/", guideline_diff, name="guideline-diff"),
+    path("projects/<int:project_id>/guideline/edit/", guideline_edit, name="guideline-edit"),
+    path("projects/<int:project_id>/guideline/preview/", guideline_preview, name="guideline-preview"),
+]

@@ -1,5 +1,75 @@
-"""Views for this area are added by the issue that owns it."""
+"""The members page for managers: add a user by username with a role, change roles, remove members."""
 
-from django.urls import URLPattern
+from __future__ import annotations
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate import members
+from annotate.access import project_for
+from annotate.members import MembershipError
+from annotate.models import Membership, Role
+
+
+@login_required
+@require_GET
+def members_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.MANAGER)
+    memberships = project.memberships.select_related("user").order_by("user__username")
+    context = {"project": project, "role": role, "memberships": memberships, "roles": Role.choices}
+    return render(request, "annotate/members/members.html", context)
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, _role = project_for(request.user, project_id, Role.MANAGER)
+    try:
+        membership = members.add_member(
+            project=project,
+            username=request.POST.get("username", ""),
+            role=request.POST.get("role", Role.ANNOTATOR),
+            actor=request.user,
+        )
+        messages.success(request, f"Added {membership.user.get_username()} as {membership.get_role_display().lower()}.")
+    except MembershipError as error:
+        messages.error(request, str(error))
+    return redirect("members", project.pk)
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, project_id: int, membership_id: int) -> HttpResponse:
+    project, _role = project_for(request.user, project_id, Role.MANAGER)
+    membership = get_object_or_404(Membership, pk=membership_id, project=project)
+    try:
+        changed = members.change_role(membership=membership, role=request.POST.get("role", ""), actor=request.user)
+        messages.success(request, f"{changed.user.get_username()} is now {changed.get_role_display().lower()}.")
+    except MembershipError as error:
+        messages.error(request, str(error))
+    return redirect("members", project.pk)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, project_id: int, membership_id: int) -> HttpResponse:
+    project, _role = project_for(request.user, project_id, Role.MANAGER)
+    membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, project=project)
+    try:
+        members.remove_member(membership=membership, actor=request.user)
+        messages.success(request, f"Removed {membership.user.get_username()}. Their annotations stay in the project.")
+    except MembershipError as error:
+        messages.error(request, str(error))
+    return redirect("members", project.pk)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/members/", members_page, name="members"),
+    path("projects/<int:project_id>/members/add/", member_add, name="member-add"),
+    path("projects/<int:project_id>/members/<int:membership_id>/role/", member_role, name="member-role"),
+    path("projects/<int:project_id>/members/<int:membership_id>/remove/", member_remove, name="member-remove"),
+]

@@ -1,0 +1,618 @@
+"""Changes to a project's label set that keep every answer's meaning.
+
+Each change has a ``preview_*`` function that says what it would do and an
+action that does it in one transaction with one audit event. The three-state
+rule (DESIGN.md section 2) shapes every one of them:
+
+- Adding a label creates no judgment rows, so it is unobserved on every
+  existing annotation. It is asked from the moment it is added and is dated
+  with the guideline version in force (``introduced_in``); see
+  docs/guidelines.md for why it does not wait for the next version.
+- Retiring a label keeps its judgments. It stops being asked, trained on and
+  counted in current agreement, because all of those read
+  ``Project.active_labels()``.
+- Merging A into B copies positive A answers to B, never negatives, and keeps
+  A's own rows as history. See ``plan_merge`` for the exact rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, OuterRef, Q, Subquery
+
+from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
+
+
+class LabelSetError(ValueError):
+    """A label-set change that cannot be done as asked; the message is for the user."""
+
+
+class StalePreviewError(LabelSetError):
+    """The data changed between the preview a manager confirmed and the change."""
+
+
+# The fields a manager may edit in place; the label keeps its id, so every
+# judgment, resolution and rule stays attached.
+EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def label_state(label: Label) -> dict[str, Any]:
+    """The label as it appears in audit events."""
+    return {
+        "id": label.pk,
+        "name": label.name,
+        "description": label.description,
+        "color": label.color,
+        "shortcut_key": label.shortcut_key,
+        "order": label.order,
+        "introduced_in": label.introduced_in.number if label.introduced_in_id else None,
+        "retired_in": label.retired_in.number if label.retired_in_id else None,
+        "merged_into": label.merged_into_id,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Validation shared by add and update
+# ---------------------------------------------------------------------------
+
+
+def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | None = None) -> dict[str, Any]:
+    """Normalise and validate label fields; raise LabelSetError with a message for the form."""
+    clean = dict(fields)
+    others = project.labels.exclude(pk=label.pk) if label else project.labels.all()
+    if "name" in clean:
+        clean["name"] = str(clean["name"]).strip()
+        if not clean["name"]:
+            raise LabelSetError("A label needs a name.")
+        if others.filter(name__iexact=clean["name"]).exists():
+            raise LabelSetError(f"This project already has a label named “{clean['name']}”.")
+    if "color" in clean:
+        clean["color"] = str(clean["color"]).strip() or "#4c78a8"
+        if not _COLOR.match(clean["color"]):
+            raise LabelSetError("A colour is written as #rrggbb, for example #4c78a8.")
+    if "shortcut_key" in clean:
+        key = str(clean["shortcut_key"]).strip()
+        if len(key) > 1:
+            raise LabelSetError("A shortcut is one key.")
+        # Two active labels on one key would make the annotate page ambiguous.
+        # Retired labels are never shown, so their keys are free again.
+        if key and others.filter(retired_in__isnull=True, merged_into__isnull=True, shortcut_key=key).exists():
+            raise LabelSetError(f"The key “{key}” is already the shortcut of another active label.")
+        clean["shortcut_key"] = key
+    if "order" in clean:
+        clean["order"] = int(clean["order"])
+    if "description" in clean:
+        clean["description"] = str(clean["description"]).strip()
+    unknown = set(clean) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise LabelSetError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    return clean
+
+
+def _lock(label: Label) -> Label:
+    """Re-read a label under a row lock, so concurrent label-set changes serialise."""
+    return Label.objects.select_for_update().select_related("project").get(pk=label.pk)
+
+
+# ---------------------------------------------------------------------------
+# Add
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddPreview:
+    name: str
+    introduced_in: int | None
+    annotations_unobserved: int
+
+    @property
+    def message(self) -> str:
+        version = f"guideline version {self.introduced_in}" if self.introduced_in else "the first guideline version"
+        return (
+            f"Adding “{self.name}”: it is asked from now on and dated {version}; "
+            f"the {self.annotations_unobserved} annotations already made stay unobserved for it "
+            "(no answers are created)."
+        )
+
+
+def preview_add_label(*, project: Project, name: str, **fields: Any) -> AddPreview:
+    """What adding a label does; raises LabelSetError if the fields would be refused."""
+    clean = _check_fields(project, {"name": name, **fields})
+    current = project.current_guideline()
+    existing = Annotation.objects.filter(item__project=project, skipped=False).count()
+    return AddPreview(
+        name=clean["name"], introduced_in=current.number if current else None, annotations_unobserved=existing
+    )
+
+
+def add_label(*, project: Project, actor: Any, name: str, **fields: Any) -> Label:
+    """Add a label to the end of the label set, dated with the guideline version in force.
+
+    No judgment rows are created: the new label is unobserved on every
+    annotation made so far, including those under the current version.
+    """
+    clean = _check_fields(project, {"name": name, **fields})
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        if "order" not in clean:
+            clean["order"] = (project.labels.aggregate(m=Max("order"))["m"] or 0) + 1
+        label = Label.objects.create(project=project, introduced_in=project.current_guideline(), **clean)
+        record_audit(action="label.add", actor=actor, project=project, obj=label, before=None, after=label_state(label))
+    return label
+
+
+# ---------------------------------------------------------------------------
+# Edit in place: rename, re-colour, shortcut, order
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdatePreview:
+    label: Label
+    changes: dict[str, tuple[Any, Any]]
+
+    @property
+    def message(self) -> str:
+        if not self.changes:
+            return f"Nothing to change on “{self.label.name}”."
+        parts = [f"{name}: {before!r} → {after!r}" for name, (before, after) in self.changes.items()]
+        return f"Updating “{self.label.name}” (answers stay attached): " + "; ".join(parts) + "."
+
+
+def preview_update_label(*, label: Label, **fields: Any) -> UpdatePreview:
+    clean = _check_fields(label.project, fields, label=label)
+    changes = {name: (getattr(label, name), value) for name, value in clean.items() if getattr(label, name) != value}
+    return UpdatePreview(label=label, changes=changes)
+
+
+def update_label(*, label: Label, actor: Any, **fields: Any) -> Label:
+    """Rename, re-colour, re-key or re-order a label in place; one "label.update" event with the changed fields."""
+    with transaction.atomic():
+        locked = _lock(label)
+        preview = preview_update_label(label=locked, **fields)
+        if not preview.changes:
+            return locked
+        after = {name: new for name, (_, new) in preview.changes.items()}
+        Label.objects.filter(pk=locked.pk).update(**after)
+        record_audit(
+            action="label.update",
+            actor=actor,
+            project=locked.project,
+            obj=locked,
+            before={name: old for name, (old, _) in preview.changes.items()},
+            after=after,
+        )
+    label.refresh_from_db()
+    return label
+
+
+def reorder_labels(*, project: Project, actor: Any, label_ids: Sequence[int]) -> None:
+    """Set the order of the active labels to the given sequence; one "label.reorder" event."""
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        active = list(project.active_labels())
+        if sorted(label_ids) != sorted(label.pk for label in active):
+            raise LabelSetError("The new order must list every active label once.")
+        before = {label.name: label.order for label in active}
+        by_id = {label.pk: label for label in active}
+        changed = []
+        for position, label_id in enumerate(label_ids, start=1):
+            if by_id[label_id].order != position:
+                by_id[label_id].order = position
+                changed.append(by_id[label_id])
+        if not changed:
+            return
+        Label.objects.bulk_update(changed, ["order"])
+        after = {label.name: label.order for label in active}
+        record_audit(action="label.reorder", actor=actor, project=project, before=before, after=after)
+
+
+def move_label(*, label: Label, actor: Any, step: int) -> None:
+    """Move an active label up (step -1) or down (step +1) among the active labels."""
+    ids = [pk for pk in label.project.active_labels().values_list("pk", flat=True)]
+    if label.pk not in ids:
+        raise LabelSetError("Only active labels can be re-ordered.")
+    index = ids.index(label.pk)
+    target = min(max(index + step, 0), len(ids) - 1)
+    ids.insert(target, ids.pop(index))
+    reorder_labels(project=label.project, actor=actor, label_ids=ids)
+
+
+# ---------------------------------------------------------------------------
+# Rules: implies and excludes
+# ---------------------------------------------------------------------------
+
+
+def rules_of(label: Label) -> dict[str, list[str]]:
+    return {
+        "implies": sorted(label.implies.values_list("name", flat=True)),
+        "excludes": sorted(label.excludes.values_list("name", flat=True)),
+    }
+
+
+@dataclass(frozen=True)
+class RulesPreview:
+    label: Label
+    before: dict[str, list[str]]
+    after: dict[str, list[str]]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def message(self) -> str:
+        parts = []
+        for kind in ("implies", "excludes"):
+            added = sorted(set(self.after[kind]) - set(self.before[kind]))
+            removed = sorted(set(self.before[kind]) - set(self.after[kind]))
+            if added:
+                parts.append(f"now {kind} {', '.join(added)}")
+            if removed:
+                parts.append(f"no longer {kind} {', '.join(removed)}")
+        if not parts:
+            return f"The rules of “{self.label.name}” stay as they are."
+        return f"“{self.label.name}” " + "; ".join(parts) + "."
+
+
+def _rule_targets(label: Label, others: Iterable[Label]) -> list[Label]:
+    targets = list(others)
+    for other in targets:
+        if other.project_id != label.project_id:
+            raise LabelSetError("Rules can only link labels of the same project.")
+        if other.pk == label.pk:
+            raise LabelSetError("A label cannot imply or exclude itself.")
+        if not other.is_active:
+            raise LabelSetError(f"“{other.name}” is retired; rules only link active labels.")
+    return targets
+
+
+def preview_rules(*, label: Label, implies: Iterable[Label], excludes: Iterable[Label]) -> RulesPreview:
+    implies, excludes = _rule_targets(label, implies), _rule_targets(label, excludes)
+    both = {other.name for other in implies} & {other.name for other in excludes}
+    if both:
+        raise LabelSetError(f"“{label.name}” cannot both imply and exclude {', '.join(sorted(both))}.")
+    after = {"implies": sorted(o.name for o in implies), "excludes": sorted(o.name for o in excludes)}
+    return RulesPreview(label=label, before=rules_of(label), after=after)
+
+
+def set_label_rules(*, label: Label, actor: Any, implies: Iterable[Label], excludes: Iterable[Label]) -> None:
+    """Replace a label's implies and excludes rules; one "label.rules" event.
+
+    *excludes* is symmetric: "a excludes b" is also "b excludes a".
+    """
+    implies, excludes = list(implies), list(excludes)
+    with transaction.atomic():
+        locked = _lock(label)
+        preview = preview_rules(label=locked, implies=implies, excludes=excludes)
+        if not preview.changed:
+            return
+        locked.implies.set(implies)
+        locked.excludes.set(excludes)
+        record_audit(
+            action="label.rules",
+            actor=actor,
+            project=locked.project,
+            obj=locked,
+            before=preview.before,
+            after=preview.after,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Retire
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetirePreview:
+    label: Label
+    retired_in: int | None
+    positives: int
+    negatives: int
+    resolutions: int
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Retiring “{self.label.name}”: it is no longer asked, trained on or counted in current agreement; "
+            f"its {self.positives} positive and {self.negatives} negative answers and {self.resolutions} "
+            f"resolutions are kept as history and stay exportable."
+        )
+
+
+def preview_retire(*, label: Label) -> RetirePreview:
+    if not label.is_active:
+        raise LabelSetError(f"“{label.name}” is already retired.")
+    current = label.project.current_guideline()
+    if current is None:
+        raise LabelSetError("Publish a guideline version first: a retirement is dated with the version in force.")
+    values = list(label.judgments.values_list("value", flat=True))
+    return RetirePreview(
+        label=label,
+        retired_in=current.number,
+        positives=sum(values),
+        negatives=len(values) - sum(values),
+        resolutions=label.resolutions.count(),
+    )
+
+
+def retire_label(*, label: Label, actor: Any) -> Label:
+    """Retire a label as of the guideline version in force; its answers stay as history."""
+    with transaction.atomic():
+        locked = _lock(label)
+        preview_retire(label=locked)
+        before = label_state(locked)
+        current = locked.project.current_guideline()
+        Label.objects.filter(pk=locked.pk).update(retired_in=current)
+        locked.refresh_from_db()
+        record_audit(
+            action="label.retire",
+            actor=actor,
+            project=locked.project,
+            obj=locked,
+            before=before,
+            after=label_state(locked),
+        )
+    label.refresh_from_db()
+    return label
+
+
+# ---------------------------------------------------------------------------
+# Merge
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A positive A and a negative B from the same annotator: B's negative stays, a reviewer decides."""
+
+    annotation_id: int
+    item_id: int
+    annotator_id: int
+    source_confidence: float
+    target_confidence: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "annotation": self.annotation_id,
+            "item": self.item_id,
+            "annotator": self.annotator_id,
+            "source_confidence": self.source_confidence,
+            "target_confidence": self.target_confidence,
+        }
+
+
+@dataclass
+class MergePlan:
+    """What merging ``source`` into ``target`` does, answer by answer.
+
+    Per annotation that has an answer for the source label A:
+
+    ==========  ============  ====================================================
+    A           B             result on B
+    ==========  ============  ====================================================
+    positive    unobserved    positive, with A's confidence (``moved``)
+    positive    positive      positive, with the higher confidence (``combined``)
+    positive    negative      B's negative stays; a conflict for review
+    negative    anything      nothing: "not A" says nothing about B (``dropped``)
+    ==========  ============  ====================================================
+
+    Resolutions follow the same rule: a positive A resolution becomes a
+    positive B resolution when B has none; a negative one is dropped; a
+    positive A against a negative B resolution keeps B's (the reviewer already
+    decided B) and is listed in the audit event.
+    """
+
+    source: Label
+    target: Label
+    moved: list[tuple[int, float]] = field(default_factory=list)  # (annotation id, confidence)
+    combined: list[tuple[int, int, float, float]] = field(default_factory=list)  # (annotation, B judgment, old, new)
+    conflicts: list[MergeConflict] = field(default_factory=list)
+    dropped: int = 0
+    resolutions_moved: list[int] = field(default_factory=list)  # item ids
+    resolution_conflicts: list[int] = field(default_factory=list)  # item ids
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "positives_moved": len(self.moved),
+            "positives_combined": len(self.combined),
+            "negatives_dropped": self.dropped,
+            "conflicts": len(self.conflicts),
+            "resolutions_moved": len(self.resolutions_moved),
+            "resolution_conflicts": len(self.resolution_conflicts),
+        }
+
+    @property
+    def message(self) -> str:
+        c = self.counts
+        text = (
+            f"Merging “{self.source.name}” into “{self.target.name}”: {c['positives_moved']} positives move, "
+            f"{c['positives_combined']} positives were already on “{self.target.name}”, "
+            f"{c['negatives_dropped']} negatives are dropped, {c['conflicts']} conflicts go to review"
+        )
+        if c["resolutions_moved"] or c["resolution_conflicts"]:
+            text += (
+                f"; {c['resolutions_moved']} resolutions move and {c['resolution_conflicts']} conflicting "
+                f"resolutions keep “{self.target.name}”'s value"
+            )
+        return text + f". “{self.source.name}” is retired and its answers are kept as history."
+
+
+def _check_merge(source: Label, target: Label) -> None:
+    if source.pk == target.pk:
+        raise LabelSetError("A label cannot be merged into itself.")
+    if source.project_id != target.project_id:
+        raise LabelSetError("Only labels of the same project can be merged.")
+    if not source.is_active:
+        raise LabelSetError(f"“{source.name}” is already retired.")
+    if not target.is_active:
+        raise LabelSetError(f"“{target.name}” is retired; merge into an active label.")
+
+
+def plan_merge(*, source: Label, target: Label) -> MergePlan:
+    """Work out the merge of ``source`` into ``target`` without changing anything."""
+    _check_merge(source, target)
+    plan = MergePlan(source=source, target=target)
+    on_target = Judgment.objects.filter(annotation=OuterRef("annotation"), label=target)
+    rows = (
+        Judgment.objects.filter(label=source)
+        .annotate(
+            target_id=Subquery(on_target.values("pk")[:1]),
+            target_value=Subquery(on_target.values("value")[:1]),
+            target_confidence=Subquery(on_target.values("confidence")[:1]),
+        )
+        .values_list(
+            "annotation_id",
+            "annotation__item_id",
+            "annotation__annotator_id",
+            "value",
+            "confidence",
+            "target_id",
+            "target_value",
+            "target_confidence",
+        )
+        .order_by("annotation_id")
+    )
+    for annotation_id, item_id, annotator_id, value, confidence, b_id, b_value, b_confidence in rows:
+        if value == 0:
+            plan.dropped += 1
+        elif b_id is None:
+            plan.moved.append((annotation_id, confidence))
+        elif b_value == 1:
+            plan.combined.append((annotation_id, b_id, b_confidence, max(confidence, b_confidence)))
+        else:
+            plan.conflicts.append(MergeConflict(annotation_id, item_id, annotator_id, confidence, b_confidence))
+
+    target_resolutions = dict(Resolution.objects.filter(label=target).values_list("item_id", "value"))
+    for item_id in Resolution.objects.filter(label=source, value=1).values_list("item_id", flat=True):
+        if item_id not in target_resolutions:
+            plan.resolutions_moved.append(item_id)
+        elif target_resolutions[item_id] == 0:
+            plan.resolution_conflicts.append(item_id)
+    return plan
+
+
+def preview_merge(*, source: Label, target: Label) -> MergePlan:
+    """The plan of a merge, for the confirmation page: ``.counts`` and ``.message``."""
+    return plan_merge(source=source, target=target)
+
+
+def merge_labels(*, source: Label, target: Label, actor: Any, expected: dict[str, int] | None = None) -> MergePlan:
+    """Merge ``source`` into ``target`` in one transaction with one "label.merge" event.
+
+    ``expected`` is the ``counts`` of the preview the manager confirmed; if
+    the answers changed since, nothing is applied and StalePreviewError asks
+    for a fresh look.
+    """
+    with transaction.atomic():
+        # Lock both labels first. On PostgreSQL a judgment insert takes a key
+        # share lock on its label, so no answer for A or B can be added
+        # between the plan below and the commit.
+        first, second = sorted([source, target], key=lambda label: label.pk)
+        locked = {label.pk: _lock(label) for label in (first, second)}
+        source, target = locked[source.pk], locked[target.pk]
+        plan = plan_merge(source=source, target=target)
+        if expected is not None and expected != plan.counts:
+            raise StalePreviewError("The answers changed since the preview. Check the new figures and confirm again.")
+
+        Judgment.objects.bulk_create(
+            [Judgment(annotation_id=a, label=target, value=1, confidence=c) for a, c in plan.moved], batch_size=1000
+        )
+        raised = [Judgment(pk=b_id, confidence=new) for _, b_id, old, new in plan.combined if new > old]
+        Judgment.objects.bulk_update(raised, ["confidence"], batch_size=1000)
+        moved_resolutions = Resolution.objects.filter(label=source, item_id__in=plan.resolutions_moved)
+        Resolution.objects.bulk_create(
+            [
+                Resolution(
+                    item_id=r.item_id,
+                    label=target,
+                    value=1,
+                    reviewer_id=r.reviewer_id,
+                    note=f"Merged from “{source.name}”. {r.note}".strip(),
+                )
+                for r in moved_resolutions
+            ]
+        )
+
+        before = {"source": label_state(source), "target": label_state(target)}
+        Label.objects.filter(pk=source.pk).update(merged_into=target, retired_in=source.project.current_guideline())
+        source.refresh_from_db()
+        record_audit(
+            action="label.merge",
+            actor=actor,
+            project=source.project,
+            obj=source,
+            before=before,
+            after={
+                "source": label_state(source),
+                "target": label_state(target),
+                "counts": plan.counts,
+                "moved": [annotation for annotation, _ in plan.moved],
+                "combined": [
+                    {"annotation": a, "judgment": b, "confidence_before": old, "confidence_after": new}
+                    for a, b, old, new in plan.combined
+                ],
+                "conflicts": [conflict.as_json() for conflict in plan.conflicts],
+                "resolutions_moved": plan.resolutions_moved,
+                "resolution_conflicts": plan.resolution_conflicts,
+            },
+        )
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# Merge conflicts awaiting review
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenConflict:
+    item_id: int
+    label_id: int
+    label_name: str
+    source_name: str
+    annotator_id: int
+    merge_event_id: int
+
+
+def open_merge_conflicts(*, project: Project) -> list[OpenConflict]:
+    """Merge conflicts that no reviewer has resolved yet, for the review queue.
+
+    A conflict is the pair (item, target label) where one annotator said yes
+    to the merged-away label and no to the label it was merged into. The
+    audit event of the merge is the record; a resolution of (item, target)
+    settles the conflict, the same way it settles any disputed entry.
+    """
+    conflicts: list[OpenConflict] = []
+    events = AuditEvent.objects.filter(project=project, action="label.merge").order_by("created_at", "pk")
+    for event in events:
+        after = event.after or {}
+        target = after.get("target", {})
+        source = after.get("source", {})
+        for entry in after.get("conflicts", []):
+            conflicts.append(
+                OpenConflict(
+                    item_id=entry["item"],
+                    label_id=target.get("id"),
+                    label_name=target.get("name", ""),
+                    source_name=source.get("name", ""),
+                    annotator_id=entry["annotator"],
+                    merge_event_id=event.pk,
+                )
+            )
+    if not conflicts:
+        return []
+    resolved = set(
+        Resolution.objects.filter(
+            Q(item_id__in={c.item_id for c in conflicts}) & Q(label_id__in={c.label_id for c in conflicts})
+        ).values_list("item_id", "label_id")
+    )
+    return [c for c in conflicts if (c.item_id, c.label_id) not in resolved]
