@@ -84,8 +84,7 @@ class Project(models.Model):
             return None
         if user.is_superuser:
             return Role.MANAGER
-        membership = self.memberships.filter(user=user).only("role").first()
-        return membership.role if membership else None
+        return Membership.objects.filter(project=self, user=user).values_list("role", flat=True).first()
 
     def current_guideline(self) -> GuidelineVersion | None:
         return self.guideline_versions.filter(published_at__isnull=False).order_by("-number").first()
@@ -194,7 +193,9 @@ class Label(models.Model):
     retired_in = models.ForeignKey(
         GuidelineVersion, null=True, blank=True, on_delete=models.RESTRICT, related_name="retired_labels"
     )
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="merged_from")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="merged_from"
+    )
     # Rules between labels: "laptop" implies "electronics"; excluded labels
     # should not both be positive.
     implies = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="implied_by")

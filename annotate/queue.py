@@ -1,20 +1,104 @@
 """The annotation queue: which item an annotator gets next.
 
-This module owns the QueueEntry rows. The learner writes priorities and
-focus labels through ``set_queue_priorities``; assignment reads them.
+This module owns the QueueEntry and Lease rows. The learner writes priorities
+and focus labels through ``set_queue_priorities``; ``next_item`` reads them and
+hands out items under a lease, so that an item is never held by more
+annotators than it still needs (DESIGN.md section 8).
+
+How the claim stays correct under concurrency:
+
+- The count that matters for an item is ``completed`` (annotations stored)
+  plus its live leases (annotators working on it now). An annotator may get
+  the item only while that count is below ``required``.
+- On PostgreSQL the candidate QueueEntry row is locked with
+  ``SELECT ... FOR UPDATE SKIP LOCKED``, so two annotators never claim the
+  same row at the same moment; the second one takes the next row instead.
+- The claim itself is one conditional INSERT of the lease that re-checks the
+  count in a fresh statement. Under READ COMMITTED that statement sees every
+  lease committed by an earlier holder of the row lock, which the snapshot of
+  the candidate query may have missed. On SQLite, IMMEDIATE transactions
+  serialise writers, and the same conditional INSERT succeeds for exactly one
+  caller.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import random
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from annotate.models import Item, Project, QueueEntry, QueueReason
+from annotate.models import Annotation, Item, Lease, Project, QueueEntry, QueueReason
+
+# Cold start: at most this many TF-IDF clusters; fewer items than
+# MIN_ITEMS_TO_CLUSTER are simply shuffled.
+MAX_CLUSTERS = 64
+MIN_ITEMS_TO_CLUSTER = 20
+# How many candidates next_item tries before it gives up for this call. A
+# candidate is only rejected when another annotator's claim committed between
+# our query and our claim, so a handful of attempts is plenty.
+MAX_CLAIM_ATTEMPTS = 8
 
 
 def required_annotations(*, project: Project, overlap: bool) -> int:
     return project.overlap_count if overlap else 1
+
+
+def is_overlap_rank(rank: int, fraction: float) -> bool:
+    """Spread the overlap share evenly over the ranking: rank r is overlap when floor((r+1)f) > floor(rf).
+
+    Overlap items then arrive at a steady rate from the first minute, so
+    agreement figures grow with the work instead of all at the start.
+    """
+    return math.floor((rank + 1) * fraction) > math.floor(rank * fraction)
+
+
+def diverse_order(texts: Sequence[str], *, seed: int) -> list[int]:
+    """Indices of ``texts`` in an order that visits the whole collection early.
+
+    The texts are clustered on TF-IDF features with MiniBatchKMeans, each
+    cluster is shuffled, and the order takes one item from each cluster in
+    turn (round robin, biggest clusters first). The first dozens of items then
+    cover many topics instead of repeating the most common one, which is what
+    the first model needs to learn every label.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(texts)))
+    if len(texts) < MIN_ITEMS_TO_CLUSTER:
+        rng.shuffle(order)
+        return order
+
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    try:
+        features = TfidfVectorizer(max_features=20000, sublinear_tf=True, stop_words="english").fit_transform(texts)
+    except ValueError:
+        # Every text was empty or made only of stop words: nothing to cluster on.
+        rng.shuffle(order)
+        return order
+    n_clusters = max(2, min(MAX_CLUSTERS, round(math.sqrt(len(texts) / 2))))
+    kmeans = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3, batch_size=2048)
+    assignments = kmeans.fit_predict(features)
+
+    clusters: dict[int, list[int]] = {}
+    for index, cluster in enumerate(assignments):
+        clusters.setdefault(int(cluster), []).append(index)
+    buckets = sorted(clusters.values(), key=len, reverse=True)
+    for bucket in buckets:
+        rng.shuffle(bucket)
+    result: list[int] = []
+    depth = 0
+    while len(result) < len(texts):
+        result.extend(bucket[depth] for bucket in buckets if depth < len(bucket))
+        depth += 1
+    return result
 
 
 @transaction.atomic
@@ -22,23 +106,293 @@ def build_cold_start_queue(*, project: Project, seed: int = 0) -> int:
     """Give every item without a queue entry a cold-start place in the queue.
 
     Existing entries are kept, so running it again after an import only adds
-    the new items. A seeded share ``overlap_fraction`` of the new items is
-    marked for overlap (``required = overlap_count``) to feed agreement.
+    the new items. The new items are ordered for diversity (``diverse_order``)
+    and a share ``overlap_fraction`` of them, spread evenly over that order,
+    is marked for overlap (``required = overlap_count``) to feed agreement.
     Returns the number of entries created.
     """
-    new_items = list(Item.objects.filter(project=project, queue_entry__isnull=True).values_list("pk", flat=True))
-    rng = random.Random(f"{project.pk}:{seed}")
-    rng.shuffle(new_items)
-    overlap_count = round(len(new_items) * project.overlap_fraction)
-    entries = [
-        QueueEntry(
-            project=project,
-            item_id=item_id,
-            priority=1.0 - rank / max(len(new_items), 1),
-            reason=QueueReason.OVERLAP if rank < overlap_count else QueueReason.COLD_START,
-            required=required_annotations(project=project, overlap=rank < overlap_count),
+    rows = list(Item.objects.filter(project=project, queue_entry__isnull=True).order_by("pk").values_list("pk", "text"))
+    order = diverse_order([text for _, text in rows], seed=project.pk * 1000 + seed)
+    total = max(len(rows), 1)
+    entries = []
+    for rank, index in enumerate(order):
+        overlap = is_overlap_rank(rank, project.overlap_fraction)
+        entries.append(
+            QueueEntry(
+                project=project,
+                item_id=rows[index][0],
+                priority=1.0 - rank / total,
+                reason=QueueReason.OVERLAP if overlap else QueueReason.COLD_START,
+                required=required_annotations(project=project, overlap=overlap),
+            )
         )
-        for rank, item_id in enumerate(new_items)
-    ]
     QueueEntry.objects.bulk_create(entries, batch_size=2000)
     return len(entries)
+
+
+# The next-item queries are written in SQL: they run on every page of every
+# annotator, and building them with the ORM cost several times their
+# execution time in Python (about 4 ms against 0.2 ms on 100k items).
+# benchmarks/queue.py EXPLAINs exactly these statements.
+LOCKS = {"": "", "skip": "FOR UPDATE OF q SKIP LOCKED", "wait": "FOR UPDATE OF q"}
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "entry": QueueEntry._meta.db_table,
+        "lease": Lease._meta.db_table,
+        "annotation": Annotation._meta.db_table,
+        "item": Item._meta.db_table,
+    }
+
+
+def candidate_statement(
+    *, annotator_id: int, project_id: int, now: datetime, exclude: Sequence[int] = (), lock: str = ""
+) -> tuple[str, list[Any]]:
+    """The best entry the annotator may get: its id, in one index walk.
+
+    The filter ``completed < required`` and the order match the partial index
+    ``queue_open_priority_idx``, so PostgreSQL walks the index in priority
+    order and stops at the first row that passes two correlated checks, each
+    an index probe: the annotator has not answered or skipped the item, and
+    its completed annotations plus live leases are fewer than it needs.
+    ``lock`` is "" (no row lock: SQLite, or a peek), "skip" (FOR UPDATE SKIP
+    LOCKED) or "wait" (FOR UPDATE).
+    """
+    not_tried = f"AND q.id NOT IN ({', '.join(['%s'] * len(exclude))})" if exclude else ""
+    sql = """
+        SELECT q.id FROM {entry} q
+        WHERE q.project_id = %s AND q.completed < q.required
+          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = q.item_id AND a.annotator_id = %s)
+          AND q.completed + (SELECT COUNT(*) FROM {lease} l WHERE l.item_id = q.item_id AND l.expires_at > %s)
+              < q.required
+          {not_tried}
+        ORDER BY q.priority DESC, q.id
+        LIMIT 1
+        {lock}
+    """.format(**_tables(), not_tried=not_tried, lock=LOCKS[lock])
+    stamp = connection.ops.adapt_datetimefield_value
+    return sql, [project_id, annotator_id, stamp(now), *exclude]
+
+
+def claim_statement(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datetime) -> tuple[str, list[Any]]:
+    """Write the lease if the item still needs an annotator (see ``_claim``)."""
+    sql = """
+        INSERT INTO {lease} (item_id, annotator_id, created_at, expires_at)
+        SELECT q.item_id, %s, %s, %s FROM {entry} q
+        WHERE q.id = %s
+          AND q.completed + (SELECT COUNT(*) FROM {lease} l WHERE l.item_id = q.item_id AND l.expires_at > %s)
+              < q.required
+          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = q.item_id AND a.annotator_id = %s)
+        ON CONFLICT (item_id, annotator_id)
+            DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at
+    """.format(**_tables())
+    stamp = connection.ops.adapt_datetimefield_value
+    return sql, [annotator_id, stamp(now), stamp(expires_at), entry_id, stamp(now), annotator_id]
+
+
+def held_statement(*, annotator_id: int, project_id: int) -> tuple[str, list[Any]]:
+    """The annotator's leases in the project on items they have not answered yet, oldest first.
+
+    Live and expired alike: with an expiry condition PostgreSQL may prefer
+    the expiry index over the annotator's own few leases. ``held_item``
+    picks the live one and clears the expired ones, which keeps this list to
+    a row or two. The project is checked with a scalar subquery, one
+    primary-key probe per lease, rather than a join, which PostgreSQL may
+    turn into a merge with the whole item index of a large project.
+    """
+    sql = """
+        SELECT l.id, l.item_id, l.expires_at FROM {lease} l
+        WHERE l.annotator_id = %s
+          AND (SELECT i.project_id FROM {item} i WHERE i.id = l.item_id) = %s
+          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = l.item_id AND a.annotator_id = l.annotator_id)
+        ORDER BY l.created_at, l.id
+    """.format(**_tables())
+    return sql, [annotator_id, project_id]
+
+
+def held_item(*, annotator_id: int, project_id: int, now: datetime) -> int | None:
+    """The item of the annotator's oldest live lease in the project, if any; expired leases are deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(*held_statement(annotator_id=annotator_id, project_id=project_id))
+        rows = cursor.fetchall()
+    expired, live = [], []
+    for lease_id, item_id, expires_at in rows:
+        (live if _aware(expires_at) > now else expired).append((lease_id, item_id))
+    if expired:
+        Lease.objects.filter(pk__in=[lease_id for lease_id, _ in expired]).delete()
+    return live[0][1] if live else None
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A datetime read by raw SQL; SQLite hands it back naive or as text (Django stores UTC there)."""
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    return timezone.make_aware(parsed, UTC) if timezone.is_naive(parsed) else parsed
+
+
+def _first_value(sql: str, params: list[Any]) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _claim(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datetime) -> bool:
+    """True when this caller got the lease.
+
+    One INSERT ... SELECT whose WHERE re-checks ``completed + live leases <
+    required`` and that the annotator has not answered the item. Because it is
+    a single statement run after the row lock (PostgreSQL) or under the write
+    lock (SQLite), it succeeds for exactly one caller per free place. An
+    expired lease of the same annotator on the item (it no longer counts) is
+    renewed in place rather than tripping the (item, annotator) constraint.
+    """
+    sql, params = claim_statement(entry_id=entry_id, annotator_id=annotator_id, now=now, expires_at=expires_at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def _lock_next_candidate(*, annotator_id: int, project_id: int, now: datetime, exclude: list[int]) -> int | None:
+    """The id of the best candidate, locked for this transaction where the database can lock rows.
+
+    Rows locked by other annotators are skipped. If every candidate is locked
+    (a re-rank holds the whole queue for a moment), wait for the first one
+    rather than report an empty queue; the claim then re-checks it.
+    """
+    ask = {"annotator_id": annotator_id, "project_id": project_id, "now": now, "exclude": exclude}
+    if not connection.features.has_select_for_update_skip_locked:
+        return _first_value(*candidate_statement(**ask))
+    entry_id = _first_value(*candidate_statement(**ask, lock="skip"))
+    if entry_id is not None:
+        return entry_id
+    waiting_for = _first_value(*candidate_statement(**ask))
+    if waiting_for is None:
+        return None
+    entry = QueueEntry._meta.db_table
+    return _first_value(f"SELECT q.id FROM {entry} q WHERE q.id = %s {LOCKS['wait']}", [waiting_for])
+
+
+def next_item(*, annotator: Any, project: Project, now: datetime | None = None) -> tuple[Item, QueueEntry] | None:
+    """Lease the annotator the best item they may work on, or return None when there is none.
+
+    A live lease of the annotator wins: a reload, a second tab or a failed
+    request gives the same item back, so nobody loses their place.
+
+    Each attempt is one transaction: find and lock the best candidate, claim
+    it, commit. An attempt whose claim fails (another annotator's lease
+    committed between our query and our lock) writes nothing; ending its
+    transaction releases the row lock, so no attempt ever holds one row while
+    waiting for another (no deadlocks), and the next attempt skips that row.
+    """
+    now = now or timezone.now()
+    expires_at = now + timedelta(minutes=project.lease_minutes or 30)
+    tried: list[int] = []
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        with transaction.atomic():
+            held = held_item(annotator_id=annotator.pk, project_id=project.pk, now=now)
+            if held is not None:
+                entry = QueueEntry.objects.select_related("item").filter(item_id=held).first()
+                if entry is not None:
+                    return entry.item, entry
+            entry_id = _lock_next_candidate(annotator_id=annotator.pk, project_id=project.pk, now=now, exclude=tried)
+            if entry_id is None:
+                return None
+            if _claim(entry_id=entry_id, annotator_id=annotator.pk, now=now, expires_at=expires_at):
+                entry = QueueEntry.objects.select_related("item").get(pk=entry_id)
+                return entry.item, entry
+            tried.append(entry_id)
+    return None
+
+
+def release_lease(*, annotator: Any, item: Item) -> datetime | None:
+    """Give the item back (on submit and skip, in their transaction); returns when the lease was written, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Lease._meta.db_table} WHERE item_id = %s AND annotator_id = %s RETURNING created_at",
+            [item.pk, annotator.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _aware(row[0])
+
+
+QueueRow = tuple[int, float, Iterable[int], str]
+
+
+def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model_version_id: int | None) -> int:
+    """Replace priorities, focus labels and reasons of the project's queue in one transaction.
+
+    ``entries`` yields (item_id, priority, focus_label_ids, reason). Items of
+    other projects are ignored. ``required`` and ``completed`` of existing
+    entries are kept, so re-ranking never forgets work done or the overlap
+    target; items that had no entry get one (``required`` is the overlap count
+    when the reason is overlap). Entries the learner did not score keep their
+    old values. Returns the number of entries written.
+
+    The update runs as one statement per batch of rows (UPDATE ... FROM
+    VALUES), so the transaction, which holds the row locks next_item waits
+    for, stays short even on 100k items.
+    """
+    valid_reasons = set(QueueReason.values)
+    rows: dict[int, tuple[float, list[int], str]] = {}
+    for item_id, priority, focus, reason in entries:
+        if reason not in valid_reasons:
+            raise ValueError(f"Unknown queue reason {reason!r}.")
+        rows[int(item_id)] = (float(priority), [int(label_id) for label_id in focus], str(reason))
+    now = timezone.now()
+    with transaction.atomic():
+        existing = set(QueueEntry.objects.filter(project=project).values_list("item_id", flat=True))
+        updates = [(item_id, *row) for item_id, row in rows.items() if item_id in existing]
+        for start in range(0, len(updates), UPDATE_BATCH):
+            _update_batch(
+                project=project, rows=updates[start : start + UPDATE_BATCH], model_version_id=model_version_id, now=now
+            )
+        missing = [item_id for item_id in rows if item_id not in existing]
+        # Only items of this project get a new entry; other ids are ignored.
+        new_items = set(Item.objects.filter(project=project, pk__in=missing).values_list("pk", flat=True))
+        QueueEntry.objects.bulk_create(
+            [
+                QueueEntry(
+                    project=project,
+                    item_id=item_id,
+                    priority=rows[item_id][0],
+                    focus_labels=rows[item_id][1],
+                    reason=rows[item_id][2],
+                    model_version_id=model_version_id,
+                    required=required_annotations(project=project, overlap=rows[item_id][2] == QueueReason.OVERLAP),
+                    updated_at=now,
+                )
+                for item_id in missing
+                if item_id in new_items
+            ],
+            batch_size=2000,
+        )
+    return len(updates) + len(new_items)
+
+
+# Rows per UPDATE statement: 4 parameters each stays far below SQLite's limit of 32766.
+UPDATE_BATCH = 2000
+
+
+def _update_batch(
+    *, project: Project, rows: list[tuple[int, float, list[int], str]], model_version_id: int | None, now: datetime
+) -> None:
+    """One UPDATE ... FROM (VALUES ...) for a batch; PostgreSQL and SQLite 3.33+ both name the columns column1..N."""
+    table = QueueEntry._meta.db_table
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    # The table name comes from the model; every value is a query parameter.
+    sql = f"""
+        UPDATE {table} SET priority = v.column2, focus_labels = v.column3{json_cast}, reason = v.column4,
+               model_version_id = %s, updated_at = %s
+        FROM (VALUES {values}) AS v
+        WHERE {table}.project_id = %s AND {table}.item_id = v.column1
+    """
+    params: list[Any] = [model_version_id, connection.ops.adapt_datetimefield_value(now)]
+    for item_id, priority, focus, reason in rows:
+        params.extend([item_id, priority, json.dumps(focus), reason])
+    params.append(project.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

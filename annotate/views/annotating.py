@@ -1,5 +1,370 @@
-"""Views for this area are added by the issue that owns it."""
+"""The annotate page, submit and skip, and the annotator's own recent work.
 
-from django.urls import URLPattern
+Views parse the form, check the role, call annotate.queue / annotate.annotating
+and render. With htmx, submit and skip answer with the next item's fragment
+(one request stores and fetches); without JavaScript the same forms post and
+redirect back to the page, which leases the next item.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.views.decorators.http import require_POST
+
+from annotate.access import project_for
+from annotate.annotating import (
+    SKIP_REASONS,
+    Answer,
+    LabelRules,
+    RuleWarning,
+    SubmitRefused,
+    answerable_labels,
+    check_label_rules,
+    confidence_levels,
+    edit_annotation,
+    guideline_changes_since,
+    label_rules,
+    skip_item,
+    submit_annotation,
+)
+from annotate.models import Annotation, Item, Label, Project, QueueEntry
+from annotate.queue import next_item
+
+PAGE = "annotate/annotate/page.html"
+# Keys with a meaning of their own on the page; labels never get them.
+RESERVED_KEYS = set("cnsu")
+SPARE_KEYS = "1234567890qwertyiopadfghjklzxvbm"
+
+
+def label_keys(labels: list[Label]) -> dict[int, str]:
+    """The key that toggles each label: its own shortcut key if usable, else the next free digit or letter.
+
+    Keys follow the label order, not the order on screen, so a label keeps its
+    key from item to item even when focus labels move to the top.
+    """
+    keys: dict[int, str] = {}
+    taken: set[str] = set()
+    for label in labels:
+        key = (label.shortcut_key or "").lower()
+        if key.isascii() and key.isalnum() and key not in RESERVED_KEYS and key not in taken:
+            keys[label.pk] = key
+            taken.add(key)
+    spare = iter(key for key in SPARE_KEYS if key not in taken)
+    for label in labels:
+        if label.pk not in keys:
+            key = next(spare, "")
+            if key:
+                keys[label.pk] = key
+    return keys
+
+
+@dataclass
+class ItemForm:
+    """What an item form posts: answers per label, plus the bookkeeping fields."""
+
+    answers: dict[int, Answer]
+    idempotency_key: uuid.UUID
+    duration_ms: int | None
+    focus_only: bool
+    confirm_rules: bool
+
+
+def parse_item_form(data: Any, labels: list[Label], *, default_confidence: float) -> ItemForm:
+    """Read the radios ``label-<id>`` (yes / no / empty) and selects ``conf-<id>``; ValueError if malformed."""
+    answers: dict[int, Answer] = {}
+    for label in labels:
+        state = data.get(f"label-{label.pk}", "")
+        if state not in ("yes", "no"):
+            continue
+        confidence = float(data.get(f"conf-{label.pk}") or default_confidence)
+        answers[label.pk] = Answer(value=1 if state == "yes" else 0, confidence=confidence)
+    duration = data.get("duration_ms", "")
+    return ItemForm(
+        answers=answers,
+        idempotency_key=uuid.UUID(data.get("idempotency_key", "")),
+        duration_ms=int(float(duration)) if duration else None,
+        focus_only=data.get("focus_only") == "1",
+        # The hidden field and the "Submit anyway" button share the name; either says yes.
+        confirm_rules="1" in data.getlist("confirm_rules"),
+    )
+
+
+def guideline_url(project: Project) -> str:
+    """The guideline page, when its route is installed (another area owns it)."""
+    try:
+        return reverse("guideline", args=[project.pk])
+    except NoReverseMatch:
+        return ""
+
+
+@dataclass
+class LabelRow:
+    """One label on the item form, with everything the template shows precomputed as text."""
+
+    # Text, not a number: the template would run every number through localisation.
+    id: str
+    name: str
+    color: str
+    description: str
+    key: str
+    state: str  # "yes", "no" or "" (not answered)
+    focus: bool
+    missing: bool
+    implies: str
+    excludes: str
+    # (level name, value as sent, selected)
+    options: list[tuple[str, str, bool]]
+
+
+def label_rows(
+    *,
+    project: Project,
+    labels: list[Label],
+    rules: LabelRules,
+    focus: list[int],
+    answers: dict[int, Answer],
+    missing: set[int],
+) -> list[LabelRow]:
+    """The rows of the form: focus labels first (in the model's order), then the others in label order."""
+    keys = label_keys(labels)
+    by_id = {label.pk: label for label in labels}
+    ordered = [by_id[label_id] for label_id in focus if label_id in by_id]
+    ordered += [label for label in labels if label.pk not in focus]
+    levels = confidence_levels(project=project)
+    rows = []
+    for label in ordered:
+        answer = answers.get(label.pk)
+        confidence = answer.confidence if answer else project.default_confidence
+        # An answer stored with a confidence that is not one of the levels
+        # (through the API, say) keeps it, rather than being shown as another.
+        row_levels = levels if any(abs(v - confidence) < 1e-9 for _, v in levels) else [*levels, ("stored", confidence)]
+        rows.append(
+            LabelRow(
+                id=str(label.pk),
+                name=label.name,
+                color=label.color,
+                description=label.description,
+                key=keys.get(label.pk, ""),
+                state="" if answer is None else ("yes" if answer.value == 1 else "no"),
+                focus=label.pk in focus,
+                missing=label.pk in missing,
+                implies=" ".join(map(str, rules.implies.get(label.pk, []))),
+                excludes=" ".join(map(str, rules.excludes.get(label.pk, []))),
+                options=[(name, repr(value), abs(value - confidence) < 1e-9) for name, value in row_levels],
+            )
+        )
+    return rows
+
+
+def item_context(
+    *,
+    request: HttpRequest,
+    project: Project,
+    role: str,
+    item: Item | None,
+    entry: QueueEntry | None,
+    labels: list[Label] | None = None,
+    rules: LabelRules | None = None,
+    form: ItemForm | None = None,
+    error: SubmitRefused | None = None,
+    warnings: list[RuleWarning] | None = None,
+) -> dict[str, Any]:
+    """Everything the item form and the guideline panel need, for a new item or a re-shown one."""
+    labels = labels if labels is not None else answerable_labels(project=project)
+    rules = rules if rules is not None else label_rules(labels=labels)
+    focus = [int(label_id) for label_id in (entry.focus_labels if entry else []) or []]
+    rows = label_rows(
+        project=project,
+        labels=labels,
+        rules=rules,
+        focus=focus,
+        answers=form.answers if form else {},
+        missing={label.pk for label in error.unanswered} if error else set(),
+    )
+    since, changes = guideline_changes_since(project=project, annotator=request.user)
+    return {
+        "project": project,
+        "role": role,
+        "item": item,
+        "entry": entry,
+        "rows": rows,
+        "idempotency_key": form.idempotency_key if form else uuid.uuid4(),
+        "focus_only": form.focus_only if form else False,
+        "show_focus_only": bool(focus) and project.allow_focus_only and project.require_all_labels,
+        "error": error,
+        "warnings": warnings or [],
+        "skip_reasons": SKIP_REASONS,
+        "guideline": project.current_guideline(),
+        "guideline_since": since,
+        "guideline_changes": changes,
+        "guideline_url": guideline_url(project),
+    }
+
+
+def queue_entry(item: Item) -> QueueEntry | None:
+    return QueueEntry.objects.filter(item=item).first()
+
+
+def render_work(
+    request: HttpRequest, context: dict[str, Any], *, status: int = 200, partial: bool | None = None
+) -> HttpResponse:
+    """The whole page, or only the work area for htmx (the target of submit and skip)."""
+    partial = bool(request.htmx) if partial is None else partial
+    return render(request, f"{PAGE}#work" if partial else PAGE, context, status=status)
+
+
+def render_next(
+    request: HttpRequest,
+    project: Project,
+    role: str,
+    labels: list[Label] | None = None,
+    rules: LabelRules | None = None,
+) -> HttpResponse:
+    """Lease the next item and render it: the whole page, or for htmx the work area only."""
+    got = next_item(annotator=request.user, project=project)
+    item, entry = got if got else (None, None)
+    context = item_context(
+        request=request, project=project, role=role, item=item, entry=entry, labels=labels, rules=rules
+    )
+    return render_work(request, context)
+
+
+@login_required
+def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    return render_next(request, project, role)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+    labels = answerable_labels(project=project)
+    rules = label_rules(labels=labels)
+    try:
+        form = parse_item_form(request.POST, labels, default_confidence=project.default_confidence)
+    except ValueError:
+        return HttpResponseBadRequest("Malformed annotation form.")
+    shown = {"request": request, "project": project, "role": role, "item": item, "labels": labels, "rules": rules}
+    warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
+    if warnings:
+        context = item_context(**shown, entry=queue_entry(item), form=form, warnings=warnings)
+        return render_work(request, context, status=422)
+    try:
+        submit_annotation(
+            annotator=request.user,
+            item=item,
+            answers=form.answers,
+            idempotency_key=form.idempotency_key,
+            duration_ms=form.duration_ms,
+            focus_only=form.focus_only,
+            labels=labels,
+        )
+    except SubmitRefused as refused:
+        context = item_context(**shown, entry=queue_entry(item), form=form, error=refused)
+        return render_work(request, context, status=422)
+    if not request.htmx:
+        return redirect("annotate", project.pk)
+    return render_next(request, project, role, labels, rules)
+
+
+@login_required
+@require_POST
+def skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+    reason = request.POST.get("reason", "")
+    if reason == "other":
+        reason = request.POST.get("reason_other", "")
+    try:
+        key = uuid.UUID(request.POST.get("idempotency_key", ""))
+        duration = int(float(request.POST["duration_ms"])) if request.POST.get("duration_ms") else None
+    except ValueError:
+        return HttpResponseBadRequest("Malformed skip form.")
+    try:
+        skip_item(annotator=request.user, item=item, reason=reason, idempotency_key=key, duration_ms=duration)
+    except SubmitRefused as refused:
+        context = item_context(
+            request=request, project=project, role=role, item=item, entry=queue_entry(item), error=refused
+        )
+        context["skip_open"] = True
+        return render_work(request, context, status=422)
+    if not request.htmx:
+        return redirect("annotate", project.pk)
+    return render_next(request, project, role)
+
+
+@login_required
+def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    mine = (
+        Annotation.objects.filter(annotator=request.user, item__project=project)
+        .select_related("item", "guideline_version")
+        .annotate(
+            yes=Count("judgments", filter=Q(judgments__value=1)),
+            no=Count("judgments", filter=Q(judgments__value=0)),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(mine, 50).get_page(request.GET.get("page"))
+    context = {"project": project, "role": role, "page": page, "label_count": project.active_labels().count()}
+    return render(request, "annotate/annotate/mine.html", context)
+
+
+@login_required
+def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id)
+    annotation = get_object_or_404(
+        Annotation.objects.select_related("item"), pk=annotation_id, annotator=request.user, item__project=project
+    )
+    labels = answerable_labels(project=project)
+    rules = label_rules(labels=labels)
+    shown = {"request": request, "project": project, "role": role, "item": annotation.item, "rules": rules}
+    shown["entry"] = queue_entry(annotation.item)
+    if request.method == "POST":
+        try:
+            form = parse_item_form(request.POST, labels, default_confidence=project.default_confidence)
+        except ValueError:
+            return HttpResponseBadRequest("Malformed annotation form.")
+        warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
+        error = None
+        if not warnings:
+            try:
+                edit_annotation(
+                    annotation=annotation, editor=request.user, answers=form.answers, focus_only=form.focus_only
+                )
+            except SubmitRefused as refused:
+                error = refused
+            else:
+                messages.success(request, f"Saved your new answers for item {annotation.item.external_id}.")
+                return redirect("my-annotations", project.pk)
+        context = item_context(**shown, labels=labels, form=form, error=error, warnings=warnings)
+        return render(request, "annotate/annotate/edit.html", {**context, "annotation": annotation}, status=422)
+    current = {
+        judgment.label_id: Answer(judgment.value, judgment.confidence) for judgment in annotation.judgments.all()
+    }
+    form = ItemForm(
+        answers=current, idempotency_key=uuid.uuid4(), duration_ms=None, focus_only=False, confirm_rules=False
+    )
+    context = item_context(**shown, labels=labels, form=form)
+    return render(request, "annotate/annotate/edit.html", {**context, "annotation": annotation})
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/annotate/", annotate, name="annotate"),
+    path("projects/<int:project_id>/annotate/<int:item_id>/submit/", submit, name="annotate-submit"),
+    path("projects/<int:project_id>/annotate/<int:item_id>/skip/", skip, name="annotate-skip"),
+    path("projects/<int:project_id>/mine/", my_annotations, name="my-annotations"),
+    path("projects/<int:project_id>/mine/<int:annotation_id>/edit/", edit, name="annotation-edit"),
+]

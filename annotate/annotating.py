@@ -1,0 +1,452 @@
+"""Storing an annotator's answers: submit, skip and edit.
+
+Each action is one transaction. A submit stores an Annotation with one
+Judgment per answered label (a label left unanswered gets no row: DESIGN.md
+section 2), records the guideline version in force and the time spent,
+counts the item as done in its queue entry, releases the lease and counts
+toward the next retrain.
+
+Time spent: the browser measures it (from showing the item to submitting)
+and sends ``duration_ms``. The server does not trust it blindly: it clamps
+the value to [0, time since the lease was written + DURATION_SLACK_MS]. The
+lease is written just before the item is shown, so an honest browser figure
+is always below that ceiling; the slack absorbs rounding and the request's
+time in flight. Without a lease (it expired, or the form was posted without
+JavaScript) the ceiling is the lease length, and a missing figure is
+replaced by the server's own measurement since the lease was written.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotate.models import (
+    Annotation,
+    GuidelineVersion,
+    Item,
+    Judgment,
+    Label,
+    Project,
+    QueueEntry,
+    record_audit,
+)
+from annotate.queue import release_lease
+
+logger = logging.getLogger(__name__)
+
+# The confidence levels offered on the page. Any value in (0, 1] is stored as
+# sent; these are the steps the "cycle confidence" key walks through.
+CONFIDENCE_LEVELS: list[tuple[str, float]] = [("low", 0.55), ("medium", 0.8), ("high", 1.0)]
+DURATION_SLACK_MS = 2000
+SKIP_REASONS = ["unclear", "not in English", "spam"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One label's answer: value 1 (yes) or 0 (no), with a confidence in (0, 1]."""
+
+    value: int
+    confidence: float
+
+    def __post_init__(self) -> None:
+        if self.value not in (0, 1):
+            raise ValueError("An answer is yes (1) or no (0); unanswered labels are left out.")
+        if not 0 < self.confidence <= 1:
+            raise ValueError("A confidence is in (0, 1].")
+
+
+class SubmitRefused(Exception):
+    """The submit cannot be stored as sent; ``message`` says why, for the annotator."""
+
+    def __init__(self, message: str, *, unanswered: Sequence[Label] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unanswered = list(unanswered)
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    """A label rule the answers break. ``fix`` is the label to mark yes, for an implies rule."""
+
+    kind: str
+    label: Label
+    other: Label
+    message: str
+    fix: Label | None = None
+
+
+@dataclass
+class Stored:
+    annotation: Annotation
+    # False when the idempotency key had been seen: nothing was written.
+    created: bool
+
+
+def confidence_levels(*, project: Project) -> list[tuple[str, float]]:
+    """The levels shown on the page; the project's default is added when it is not one of them."""
+    levels = list(CONFIDENCE_LEVELS)
+    if all(abs(value - project.default_confidence) > 1e-9 for _, value in levels):
+        levels.append(("default", project.default_confidence))
+        levels.sort(key=lambda level: level[1])
+    return levels
+
+
+def answerable_labels(*, project: Project) -> list[Label]:
+    """The labels an annotator is asked about: the active ones, in order."""
+    return list(project.active_labels())
+
+
+@dataclass(frozen=True)
+class LabelRules:
+    """The implies and excludes rules among a set of labels, as label ids."""
+
+    implies: dict[int, list[int]]
+    excludes: dict[int, list[int]]
+
+
+def label_rules(*, labels: Sequence[Label]) -> LabelRules:
+    """Read the rules between the given labels from the two through tables (two queries).
+
+    Rules that point at a label outside the set (retired or merged) are left
+    out: they cannot be answered, so they cannot be broken.
+    """
+    ids = {label.pk for label in labels}
+    found: dict[str, dict[int, list[int]]] = {"implies": {}, "excludes": {}}
+    for name in found:
+        through = getattr(Label, name).through
+        pairs = through.objects.filter(from_label_id__in=ids, to_label_id__in=ids).order_by("pk")
+        for from_id, to_id in pairs.values_list("from_label_id", "to_label_id"):
+            found[name].setdefault(from_id, []).append(to_id)
+    return LabelRules(implies=found["implies"], excludes=found["excludes"])
+
+
+def required_labels(*, project: Project, labels: Sequence[Label], item: Item, focus_only: bool) -> list[Label]:
+    """The labels that must be answered before a submit is accepted.
+
+    None unless the project requires every label. Then all of them, except in
+    focus-only mode (the project allows it, the annotator chose it and the
+    queue entry names focus labels): then only the focus labels.
+    """
+    if not project.require_all_labels:
+        return []
+    focus = focus_label_ids(QueueEntry.objects.filter(item=item).first()) if focus_only else set()
+    if project.allow_focus_only and focus:
+        return [label for label in labels if label.pk in focus]
+    return list(labels)
+
+
+def focus_label_ids(entry: QueueEntry | None) -> set[int]:
+    return {int(label_id) for label_id in (entry.focus_labels if entry else []) or []}
+
+
+def check_label_rules(
+    *, labels: Sequence[Label], rules: LabelRules, answers: Mapping[int, Answer]
+) -> list[RuleWarning]:
+    """Warnings for implies and excludes rules the answers break; they warn, they never block.
+
+    "A implies B" is broken when A is yes and B is not yes (no, or not
+    answered yet). "A excludes B" is broken when both are yes.
+    """
+    by_id = {label.pk: label for label in labels}
+    yes = {label_id for label_id, answer in answers.items() if answer.value == 1}
+    warnings: list[RuleWarning] = []
+    seen_pairs: set[frozenset[int]] = set()
+    for label in labels:
+        if label.pk not in yes:
+            continue
+        for implied_id in rules.implies.get(label.pk, []):
+            implied = by_id[implied_id]
+            if implied_id not in yes:
+                message = f"{label.name} implies {implied.name}: mark {implied.name} yes?"
+                warnings.append(RuleWarning("implies", label, implied, message, fix=implied))
+        for excluded_id in rules.excludes.get(label.pk, []):
+            pair = frozenset({label.pk, excluded_id})
+            if excluded_id in yes and pair not in seen_pairs:
+                seen_pairs.add(pair)
+                excluded = by_id[excluded_id]
+                message = f"{label.name} excludes {excluded.name}: both are marked yes."
+                warnings.append(RuleWarning("excludes", label, excluded, message))
+    return warnings
+
+
+def clamp_duration(*, reported_ms: int | None, leased_at: datetime | None, now: datetime, lease_minutes: int) -> int:
+    """The time spent to store: the browser's figure, clamped as the module docstring explains."""
+    if leased_at is not None:
+        elapsed = max(0, int((now - leased_at).total_seconds() * 1000))
+        ceiling = elapsed + DURATION_SLACK_MS
+    else:
+        elapsed = 0
+        ceiling = (lease_minutes or 30) * 60_000
+    if reported_ms is None:
+        return elapsed
+    return min(max(int(reported_ms), 0), ceiling)
+
+
+def _check_answers(*, labels: Sequence[Label], answers: Mapping[int, Answer]) -> None:
+    known = {label.pk for label in labels}
+    unknown = set(answers) - known
+    if unknown:
+        raise SubmitRefused("Some answers are for labels that are not active in this project any more.")
+
+
+def _refuse_unanswered(*, required: Sequence[Label], answers: Mapping[int, Answer]) -> None:
+    unanswered = [label for label in required if label.pk not in answers]
+    if unanswered:
+        names = ", ".join(label.name for label in unanswered)
+        raise SubmitRefused(
+            f"This project needs an answer for every label. Not answered yet: {names}.", unanswered=unanswered
+        )
+
+
+def _create_annotation(*, idempotency_key: uuid.UUID, **fields: Any) -> tuple[Annotation, bool]:
+    """Insert the annotation, or return the one an identical earlier request stored.
+
+    The unique constraints decide, not a lookup before the insert: one on
+    (annotator, idempotency key) catches a double submit, also when both
+    requests arrive at once (the second insert waits for the first and then
+    fails); one on (item, annotator) catches an item answered before from
+    another form.
+    """
+    try:
+        with transaction.atomic():
+            return Annotation.objects.create(idempotency_key=idempotency_key, **fields), True
+    except IntegrityError:
+        earlier = Annotation.objects.filter(annotator=fields["annotator"], idempotency_key=idempotency_key).first()
+        if earlier is None:
+            raise SubmitRefused("You have already answered this item. Change your answer from “My work”.") from None
+        if earlier.item_id != fields["item"].pk:
+            raise SubmitRefused("This form was already used for another item; reload the page.") from None
+        return earlier, False
+
+
+def submit_annotation(
+    *,
+    annotator: Any,
+    item: Item,
+    answers: Mapping[int, Answer],
+    idempotency_key: uuid.UUID,
+    duration_ms: int | None,
+    focus_only: bool = False,
+    labels: Sequence[Label] | None = None,
+    now: datetime | None = None,
+) -> Stored:
+    """Store the annotator's answers for an item; a repeated idempotency key stores nothing new.
+
+    ``labels`` are the project's answerable labels if the caller has loaded
+    them already. Raises SubmitRefused when the answers cannot be stored (a
+    required label unanswered, the item already answered, a label no longer
+    active).
+    """
+    now = now or timezone.now()
+    project = item.project
+    labels = labels if labels is not None else answerable_labels(project=project)
+    _check_answers(labels=labels, answers=answers)
+    with transaction.atomic():
+        _refuse_unanswered(
+            required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
+            answers=answers,
+        )
+        # Released first: the transaction puts it back if the submit is refused.
+        leased_at = release_lease(annotator=annotator, item=item)
+        annotation, created = _create_annotation(
+            idempotency_key=idempotency_key,
+            item=item,
+            annotator=annotator,
+            guideline_version=project.current_guideline(),
+            created_at=now,
+            updated_at=now,
+            duration_ms=clamp_duration(
+                reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
+            ),
+        )
+        if not created:
+            return Stored(annotation=annotation, created=False)
+        Judgment.objects.bulk_create(
+            [
+                Judgment(annotation=annotation, label_id=label_id, value=answer.value, confidence=answer.confidence)
+                for label_id, answer in answers.items()
+            ]
+        )
+        QueueEntry.objects.filter(item=item).update(completed=F("completed") + 1, updated_at=now)
+        # Last, so the project row is locked for the shortest time: every
+        # submit in the project updates this one row.
+        count_toward_retrain(project=project)
+    return Stored(annotation=annotation, created=True)
+
+
+def skip_item(
+    *,
+    annotator: Any,
+    item: Item,
+    reason: str,
+    idempotency_key: uuid.UUID,
+    duration_ms: int | None,
+    now: datetime | None = None,
+) -> Stored:
+    """Record that the annotator skipped the item, and why.
+
+    A skip is an Annotation with ``skipped`` set and no judgments, so the
+    item is never offered to this annotator again. It does not count as a
+    completed annotation: the item stays open for others.
+    """
+    reason = " ".join(reason.split())[:200]
+    if not reason:
+        raise SubmitRefused("Say why you skip the item.")
+    now = now or timezone.now()
+    project = item.project
+    with transaction.atomic():
+        leased_at = release_lease(annotator=annotator, item=item)
+        annotation, created = _create_annotation(
+            idempotency_key=idempotency_key,
+            item=item,
+            annotator=annotator,
+            guideline_version=project.current_guideline(),
+            created_at=now,
+            updated_at=now,
+            skipped=True,
+            skip_reason=reason,
+            duration_ms=clamp_duration(
+                reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
+            ),
+        )
+    return Stored(annotation=annotation, created=created)
+
+
+def annotation_state(annotation: Annotation) -> dict[str, Any]:
+    """A JSON-ready picture of an annotation, for the audit trail."""
+    return {
+        "item": annotation.item.external_id,
+        "skipped": annotation.skipped,
+        "skip_reason": annotation.skip_reason,
+        "guideline_version": annotation.guideline_version.number if annotation.guideline_version else None,
+        "judgments": {
+            judgment.label.name: {"value": judgment.value, "confidence": judgment.confidence}
+            for judgment in annotation.judgments.select_related("label").order_by("label__order", "label_id")
+        },
+    }
+
+
+def edit_annotation(
+    *,
+    annotation: Annotation,
+    editor: Any,
+    answers: Mapping[int, Answer],
+    focus_only: bool = False,
+    now: datetime | None = None,
+) -> Annotation:
+    """Replace the answers of the editor's own annotation; the earlier state goes to the audit trail.
+
+    Only answers to active labels are replaced; judgments on labels retired
+    or merged since are history and stay as they were. An edit of a skipped
+    item turns it into an answered one. The guideline version becomes the
+    one in force now, since the new answers were given under it.
+    """
+    if annotation.annotator_id != editor.pk:
+        raise SubmitRefused("Only the annotator can change their own annotation.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        annotation = Annotation.objects.select_for_update().select_related("item__project").get(pk=annotation.pk)
+        item = annotation.item
+        project = item.project
+        labels = answerable_labels(project=project)
+        _check_answers(labels=labels, answers=answers)
+        _refuse_unanswered(
+            required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
+            answers=answers,
+        )
+        before = annotation_state(annotation)
+        active_ids = [label.pk for label in labels]
+        Judgment.objects.filter(annotation=annotation, label_id__in=active_ids).delete()
+        Judgment.objects.bulk_create(
+            [
+                Judgment(annotation=annotation, label_id=label_id, value=answer.value, confidence=answer.confidence)
+                for label_id, answer in answers.items()
+            ]
+        )
+        was_skipped = annotation.skipped
+        annotation.skipped = False
+        annotation.skip_reason = ""
+        annotation.guideline_version = project.current_guideline()
+        annotation.updated_at = now
+        annotation.save(update_fields=["skipped", "skip_reason", "guideline_version", "updated_at"])
+        if was_skipped:
+            completed = Annotation.objects.filter(item=item, skipped=False).count()
+            QueueEntry.objects.filter(item=item).update(completed=completed, updated_at=now)
+        record_audit(
+            action="annotation.edit",
+            actor=editor,
+            project=project,
+            obj=annotation,
+            before=before,
+            after=annotation_state(annotation),
+        )
+    return annotation
+
+
+def count_toward_retrain(*, project: Project) -> bool:
+    """Count one new annotation; the one that reaches ``retrain_every`` requests a retrain. True if it did.
+
+    The increment is an F() update, so concurrent submits never lose a count.
+    The reset is a conditional UPDATE: of several submits that see the
+    counter at or above the threshold, exactly one resets it and sends the
+    task, after commit, by name (annotate never imports learner).
+    """
+    Project.objects.filter(pk=project.pk).update(annotations_since_retrain=F("annotations_since_retrain") + 1)
+    if project.retrain_every <= 0:
+        return False
+    reset = Project.objects.filter(pk=project.pk, annotations_since_retrain__gte=project.retrain_every).update(
+        annotations_since_retrain=0
+    )
+    if reset:
+        project_id = project.pk
+        transaction.on_commit(lambda: request_retrain(project_id=project_id))
+    return bool(reset)
+
+
+def request_retrain(*, project_id: int) -> None:
+    """Send the learner's retrain task by name.
+
+    A broker that is down must not turn a stored annotation into an error
+    page: the failure is logged, and the next threshold asks again.
+    """
+    from config.celery import app
+
+    try:
+        app.send_task(
+            "learner.tasks.retrain", kwargs={"project_id": project_id, "trigger": "annotations"}, queue="training"
+        )
+    except Exception:
+        logger.exception("Could not request a retrain of project %s", project_id)
+
+
+def guideline_changes_since(*, project: Project, annotator: Any) -> tuple[GuidelineVersion | None, list]:
+    """The version the annotator last worked under, and the published versions after it, oldest first.
+
+    Both are empty when the annotator has not annotated in this project yet
+    or already worked under the current version.
+    """
+    # Filtering on the guideline's project, not the item's, keeps this an
+    # index walk over the newest annotations: joining 100k items to find the
+    # project made PostgreSQL scan them all (116 ms against 0.1 ms).
+    last = (
+        Annotation.objects.filter(annotator=annotator, guideline_version__project=project)
+        .select_related("guideline_version")
+        .order_by("-created_at")
+        .first()
+    )
+    if last is None:
+        return None, []
+    since = last.guideline_version
+    newer = list(
+        project.guideline_versions.filter(published_at__isnull=False, number__gt=since.number).order_by("number")
+    )
+    return since, newer

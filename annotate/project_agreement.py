@@ -1,0 +1,452 @@
+"""Every figure of a project's agreement dashboard, from the database, cached per project.
+
+The pure computations live in annotate/agreement.py; this module loads the
+answers with annotate.answers.load_answers, calls them, and adds the figures
+that are about people and about the data set rather than about agreement:
+
+- per annotator (by person, not by slot): annotations, skips, answers, median
+  time per item, and agreement with the consensus of the others (leave-one-out);
+- Cohen's kappa for each pair of people who answered the same entries;
+- answers per label (positive, negative, unobserved), label cardinality and
+  density, a co-occurrence matrix of consensus positives, and progress per day.
+
+"Current figures" use the active labels only: a retired or merged label keeps
+its history in the database but is neither asked nor trained on, so it is not
+counted here. docs/agreement.md explains every figure.
+
+The result is cached in Django's cache under a key that holds a *generation*
+of the project's data (see :func:`generation`). Any new, edited or deleted
+annotation, any resolution, any label-set change and any new item changes the
+generation, so the next request recomputes; nothing has to remember to clear
+the cache, and no signal is involved.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from threadpoolctl import threadpool_limits
+
+from annotate.agreement import agreement_report, consensus, mask_to_version
+from annotate.answers import AnswerArrays, load_answers
+from annotate.models import Annotation, Item, Label, Project, Resolution
+
+# Bump when the shape or meaning of the figures changes, so that cached
+# figures computed by older code are not served after a deploy.
+FIGURES_VERSION = 1
+# Stale generations are never read again; the timeout only bounds how long
+# they occupy the cache.
+CACHE_SECONDS = 7 * 24 * 3600
+N_BOOT = 200
+# A consensus at or above this share of confident "yes" counts as positive.
+POSITIVE_THRESHOLD = 0.5
+
+
+# ---------------------------------------------------------------------------
+# Cache generation
+# ---------------------------------------------------------------------------
+
+
+def answers_generation(*, project: Project) -> str:
+    """A fingerprint of everything the answer arrays depend on, except resolutions.
+
+    - Annotations: their count, largest id and latest ``updated_at``. A submit
+      adds a row (count and id change), an edit rewrites the judgments and
+      sets ``updated_at`` to now, and a deletion lowers the count.
+    - Items: count and largest id, because every item is on the item axis.
+    - Labels: id, introduction, retirement and merge of each label, so a
+      label-set change (retire, merge, add) is seen even though a merge moves
+      judgments without touching their annotations.
+
+    Three aggregate queries over indexed columns; on 100k items and 300k
+    annotations they take a few tens of milliseconds on PostgreSQL, which is
+    cheaper than keeping a counter up to date in every code path that writes
+    answers. The review queue uses this generation alone, because it
+    filters resolved entries out at read time.
+    """
+    annotations = Annotation.objects.filter(item__project=project).aggregate(
+        n=Count("id"), last=Max("id"), updated=Max("updated_at")
+    )
+    items = Item.objects.filter(project=project).aggregate(n=Count("id"), last=Max("id"))
+    labels = list(
+        Label.objects.filter(project=project)
+        .order_by("id")
+        .values_list("id", "introduced_in_id", "retired_in_id", "merged_into_id")
+    )
+    parts = (
+        annotations["n"],
+        annotations["last"],
+        annotations["updated"].isoformat() if annotations["updated"] else None,
+        items["n"],
+        items["last"],
+        labels,
+    )
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def generation(*, project: Project) -> str:
+    """The answers generation plus the resolutions (count and latest change), which move the consensus."""
+    resolutions = Resolution.objects.filter(item__project=project).aggregate(n=Count("id"), updated=Max("updated_at"))
+    parts = (
+        answers_generation(project=project),
+        resolutions["n"],
+        resolutions["updated"].isoformat() if resolutions["updated"] else None,
+    )
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def cache_key(*, project: Project, generation_: str) -> str:
+    return f"tagwise:agreement:v{FIGURES_VERSION}:{project.pk}:{generation_}"
+
+
+def project_agreement(*, project: Project, current: str | None = None) -> dict[str, Any]:
+    """All dashboard figures of the project, from the cache when its data have not changed.
+
+    ``current`` is the project's generation if the caller has just read it.
+    """
+    current = current or generation(project=project)
+    key = cache_key(project=project, generation_=current)
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute_project_agreement(project=project)
+        figures["generation"] = current
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+# ---------------------------------------------------------------------------
+# The computation
+# ---------------------------------------------------------------------------
+
+
+def compute_project_agreement(*, project: Project) -> dict[str, Any]:
+    """Compute every figure without the cache. Returns plain JSON-ready data."""
+    started = time.perf_counter()
+    labels = list(project.active_labels().select_related("introduced_in"))
+    answers = load_answers(project=project, labels=labels)
+    # Answers given under a version before their label's introduction are
+    # out of scope (DESIGN section 2); masking once here keeps every figure
+    # below consistent with the agreement report.
+    values = mask_to_version(answers.values, answers.version, label_introduced=answers.label_introduced)
+    n_slots = values.shape[2]
+    # BLAS threads spin on a busy two-core machine and cost more CPU than
+    # they save on these small products; one thread is faster in practice.
+    with threadpool_limits(limits=1):
+        report = agreement_report(
+            values,
+            answers.confidence,
+            answers.version,
+            label_introduced=answers.label_introduced,
+            label_names=answers.label_names,
+            rater_names=[f"slot {slot + 1}" for slot in range(n_slots)],
+            n_boot=N_BOOT,
+        )
+        agreed = consensus(values, answers.confidence, answers.resolution)
+        people = annotator_figures(project=project, answers=answers, values=values)
+        per_label = label_figures(answers=answers, values=values, targets=agreed.targets, disputed=agreed.disputed)
+        cardinality = cardinality_figures(agreed.targets)
+        cooccurrence = cooccurrence_counts(agreed.targets)
+    retired = Label.objects.filter(project=project).exclude(pk__in=[label.pk for label in labels])
+    return {
+        "computed_at": timezone.now().isoformat(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "labels": answers.label_names,
+        "label_ids": answers.label_ids,
+        "label_colors": [label.color for label in labels],
+        "retired_labels": list(retired.order_by("order", "id").values_list("name", flat=True)),
+        "versions": [entry["version"] for entry in report["by_version"]],
+        "n_items": len(answers.item_ids),
+        "n_annotated_items": int((answers.rater_ids >= 0).any(axis=1).sum()),
+        "n_answers": int((~np.isnan(values)).sum()),
+        "n_resolutions": int((~np.isnan(answers.resolution)).sum()),
+        "n_disputed": int(agreed.disputed.sum()),
+        "agreement": report,
+        "judgments": per_label,
+        "cardinality": cardinality,
+        "cooccurrence": cooccurrence,
+        "progress": progress_per_day(project=project),
+        "annotators": people["annotators"],
+        "annotator_pairs": people["pairs"],
+    }
+
+
+def label_figures(
+    *,
+    answers: AnswerArrays,
+    values: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64],
+    disputed: npt.NDArray[np.bool_],
+) -> list[dict[str, Any]]:
+    """Answers per label, counted per annotation, and targets per label, counted per item.
+
+    ``positive`` and ``negative`` are answers (judgment rows). ``unobserved``
+    is per annotation: the annotations that were asked the label (made under a
+    version at or after its introduction) but left it unanswered, so
+    positive + negative + unobserved = ``asked``. ``items_without_target`` is
+    per item: items with neither an answer nor a resolution for the label.
+    """
+    yes = np.add.reduce(values == 1.0, axis=(0, 2), dtype=np.int64)
+    no = np.add.reduce(values == 0.0, axis=(0, 2), dtype=np.int64)
+    # An annotation is asked a label when it exists (version >= 0) and was
+    # made at or after the label's introduction; version 0 means "no
+    # guideline", which only labels present from the start are asked under.
+    version = answers.version
+    asked = np.array(
+        [int(((version >= 0) & (version >= introduced)).sum()) for introduced in answers.label_introduced.tolist()],
+        dtype=np.int64,
+    )
+    seen = ~np.isnan(targets)
+    positive_target = np.add.reduce(targets >= POSITIVE_THRESHOLD, axis=0, dtype=np.int64)
+    resolved = np.add.reduce(~np.isnan(answers.resolution), axis=0, dtype=np.int64)
+    return [
+        {
+            "label": name,
+            "positive": int(yes[index]),
+            "negative": int(no[index]),
+            "unobserved": int(asked[index] - yes[index] - no[index]),
+            "asked": int(asked[index]),
+            "items_with_target": int(seen[:, index].sum()),
+            "items_without_target": int((~seen[:, index]).sum()),
+            "items_positive": int(positive_target[index]),
+            "disputed": int(disputed[:, index].sum()),
+            "resolved": int(resolved[index]),
+        }
+        for index, name in enumerate(answers.label_names)
+    ]
+
+
+def cardinality_figures(targets: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """Label cardinality and density over the items with at least one target.
+
+    Cardinality is the mean number of labels an item carries (consensus at or
+    above 0.5); density is cardinality divided by the number of labels. An
+    unobserved label counts as "not carried", so with partial answers both
+    are lower bounds; ``positive_share_of_observed`` (positives over all
+    targets) is the density estimate that ignores unobserved entries.
+    """
+    n_labels = targets.shape[1]
+    seen = ~np.isnan(targets)
+    counted = seen.any(axis=1)
+    positives = np.add.reduce(targets >= POSITIVE_THRESHOLD, axis=1, dtype=np.int64)[counted]
+    n_items = int(counted.sum())
+    cardinality = float(positives.mean()) if n_items else None
+    n_targets = int(seen.sum())
+    return {
+        "items": n_items,
+        "labels": n_labels,
+        "cardinality": cardinality,
+        "density": cardinality / n_labels if cardinality is not None and n_labels else None,
+        "positive_share_of_observed": float(positives.sum()) / n_targets if n_targets else None,
+        # histogram[k] = items carrying exactly k labels.
+        "histogram": np.bincount(positives, minlength=n_labels + 1).astype(int).tolist() if n_labels else [],
+    }
+
+
+def cooccurrence_counts(targets: npt.NDArray[np.float64]) -> list[list[int]]:
+    """(labels x labels) items on which both labels are positive by consensus; the diagonal counts each label."""
+    positive = (targets >= POSITIVE_THRESHOLD).astype(np.float32)
+    # float32 sums integers exactly up to 2 ** 24 items, far beyond a project.
+    return np.rint(positive.T @ positive).astype(np.int64).tolist()
+
+
+def progress_per_day(*, project: Project) -> list[dict[str, Any]]:
+    """Annotations (answered and skipped) per calendar day in the project's time zone."""
+    rows = (
+        Annotation.objects.filter(item__project=project)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(answered=Count("id", filter=Q(skipped=False)), skipped=Count("id", filter=Q(skipped=True)))
+        .order_by("day")
+    )
+    return [
+        {"day": _day(row["day"]), "annotations": row["answered"], "skipped": row["skipped"]}
+        for row in rows
+        if row["day"] is not None
+    ]
+
+
+def _day(value: datetime.date | str) -> str:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+# ---------------------------------------------------------------------------
+# Per person
+# ---------------------------------------------------------------------------
+
+
+def _cohen(n11: Any, n10: Any, n01: Any, n00: Any) -> tuple[Any, Any]:
+    """Cohen's kappa and percent agreement from vectors of 2x2 tables; NaN where undefined."""
+    n11, n10, n01, n00 = (np.asarray(x, dtype=np.float64) for x in (n11, n10, n01, n00))
+    n = n11 + n10 + n01 + n00
+    with np.errstate(divide="ignore", invalid="ignore"):
+        po = (n11 + n00) / n
+        pe = ((n11 + n10) * (n11 + n01) + (n01 + n00) * (n10 + n00)) / (n * n)
+        kappa = np.where(pe < 1.0, (po - pe) / (1.0 - pe), np.nan)
+    return kappa, po
+
+
+def _num(x: Any) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def leave_one_out_by_person(
+    values: npt.NDArray[np.float64],
+    confidence: npt.NDArray[np.float64],
+    rater_ids: npt.NDArray[np.int64],
+) -> dict[int, dict[str, Any]]:
+    """Each person's agreement with the confidence-weighted consensus of the others.
+
+    Vectorised over all answers at once: for every observed answer, the other
+    answers on the same (item, label) give a consensus, their
+    confidence-weighted mean of "yes" thresholded at 0.5. Answers with no
+    other answer are skipped; an exact 0.5 is a tie and is skipped too (and
+    counted in ``n_ties``). Each compared answer adds one cell to its
+    person's 2x2 table, from which percent agreement and Cohen's kappa follow.
+    Slots only locate answers; the tables are summed by person, so someone
+    who is slot 0 on one item and slot 2 on another is one row.
+    """
+    observed = ~np.isnan(values)
+    yes = values == 1.0
+    weight = np.where(observed, confidence, 0.0)
+    weighted_yes = np.where(yes, confidence, 0.0)
+    others_weight = weight.sum(axis=2, keepdims=True) - weight
+    margin = 2.0 * (weighted_yes.sum(axis=2, keepdims=True) - weighted_yes) - others_weight
+    has_others = observed & (np.add.reduce(observed, axis=2, keepdims=True, dtype=np.int64) >= 2)
+    # The subtraction leaves rounding error, so a tie is a margin within a
+    # few units in the last place of the others' weight.
+    decided = has_others & (np.abs(margin) > 16 * np.finfo(np.float64).eps * others_weight)
+    others_yes = margin > 0
+
+    people, person_index = np.unique(rater_ids, return_inverse=True)
+    person_index = person_index.reshape(rater_ids.shape)
+    # (items, slots) -> (items, labels, slots), so every answer knows its person.
+    person = np.broadcast_to(person_index[:, None, :], values.shape)
+    size = len(people)
+
+    def per_person(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        return np.bincount(person[mask], minlength=size)
+
+    n11 = per_person(decided & yes & others_yes)
+    n10 = per_person(decided & yes & ~others_yes)
+    n01 = per_person(decided & ~yes & others_yes)
+    n00 = per_person(decided & ~yes & ~others_yes)
+    ties = per_person(has_others & ~decided)
+    kappa, po = _cohen(n11, n10, n01, n00)
+    return {
+        int(user_id): {
+            "percent_agreement": _num(po[index]),
+            "kappa": _num(kappa[index]),
+            "n_units": int(n11[index] + n10[index] + n01[index] + n00[index]),
+            "n_ties": int(ties[index]),
+        }
+        for index, user_id in enumerate(people.tolist())
+        if user_id >= 0
+    }
+
+
+def cohen_by_person_pair(values: npt.NDArray[np.float64], rater_ids: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+    """Cohen's kappa for every pair of people, on the (item, label) entries both answered.
+
+    Each pair of slots on an item is a pair of people; the lower user id is
+    the first rater of the pair's 2x2 table whichever slot they sat in, and
+    the tables of all slot pairs are summed with one bincount per cell.
+    """
+    people = np.unique(rater_ids[rater_ids >= 0])
+    size = len(people)
+    if size < 2:
+        return []
+    index = np.searchsorted(people, np.where(rater_ids >= 0, rater_ids, people[0]))
+    cells = np.zeros((4, size * size), dtype=np.int64)
+    n_slots = values.shape[2]
+    for a in range(n_slots):
+        for b in range(a + 1, n_slots):
+            va, vb = values[:, :, a], values[:, :, b]
+            both = ~np.isnan(va) & ~np.isnan(vb)
+            swap = (index[:, a] > index[:, b])[:, None]
+            first_yes = np.where(swap, vb, va) == 1.0
+            second_yes = np.where(swap, va, vb) == 1.0
+            low = np.minimum(index[:, a], index[:, b])[:, None]
+            high = np.maximum(index[:, a], index[:, b])[:, None]
+            pair = np.broadcast_to(low * size + high, both.shape)
+            for cell, mask in enumerate(
+                (first_yes & second_yes, first_yes & ~second_yes, ~first_yes & second_yes, ~first_yes & ~second_yes)
+            ):
+                cells[cell] += np.bincount(pair[both & mask], minlength=size * size)
+    kappa, po = _cohen(*cells)
+    totals = cells.sum(axis=0)
+    return [
+        {
+            "annotators": [int(people[code // size]), int(people[code % size])],
+            "kappa": _num(kappa[code]),
+            "percent_agreement": _num(po[code]),
+            "n_units": int(totals[code]),
+        }
+        for code in np.flatnonzero(totals).tolist()
+    ]
+
+
+def _fetch_array(queryset: Any, columns: int) -> npt.NDArray[np.int64]:
+    """Run a values_list queryset on a plain cursor and return an integer array.
+
+    A project has hundreds of thousands of annotations; the ORM's per-row
+    conversion costs about three times as much as the cursor's tuples here.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, columns)
+
+
+def annotator_figures(*, project: Project, answers: AnswerArrays, values: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """Per person: annotations, skips, answers, median seconds per item, leave-one-out agreement; and pairs."""
+    rows = _fetch_array(
+        Annotation.objects.filter(item__project=project).values_list("annotator_id", "duration_ms", "skipped"), 3
+    )
+    people = np.unique(rows[:, 0])
+    totals = np.bincount(np.searchsorted(people, rows[:, 0]), minlength=len(people))
+    names = dict(get_user_model().objects.filter(pk__in=people.tolist()).values_list("pk", "username"))
+    answered = rows[rows[:, 2] == 0]
+    # Sorting by (person, duration) once gives every person's median by position.
+    answered = answered[np.lexsort((answered[:, 1], answered[:, 0]))]
+    starts = np.searchsorted(answered[:, 0], people, side="left")
+    ends = np.searchsorted(answered[:, 0], people, side="right")
+    loo = leave_one_out_by_person(values, answers.confidence, answers.rater_ids)
+    observed = ~np.isnan(values)
+    per_slot_answers = observed.sum(axis=1)  # (items, slots)
+    answer_counts = np.bincount(
+        np.searchsorted(people, answers.rater_ids[answers.rater_ids >= 0]),
+        weights=per_slot_answers[answers.rater_ids >= 0],
+        minlength=len(people),
+    )
+    annotators = []
+    for index, user_id in enumerate(people.tolist()):
+        durations = answered[starts[index] : ends[index], 1]
+        annotators.append(
+            {
+                "user_id": user_id,
+                "username": names.get(user_id, f"user {user_id}"),
+                "annotations": len(durations),
+                "skipped": int(totals[index]) - len(durations),
+                "answers": int(answer_counts[index]),
+                "median_seconds": float(np.median(durations)) / 1000.0 if len(durations) else None,
+                "agreement": loo.get(user_id, {"percent_agreement": None, "kappa": None, "n_units": 0, "n_ties": 0}),
+            }
+        )
+    annotators.sort(key=lambda row: (-row["annotations"], row["username"]))
+    pairs = cohen_by_person_pair(values, answers.rater_ids)
+    for pair in pairs:
+        pair["usernames"] = [names.get(user_id, f"user {user_id}") for user_id in pair["annotators"]]
+    pairs.sort(key=lambda pair: -pair["n_units"])
+    return {"annotators": annotators, "pairs": pairs}

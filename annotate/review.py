@@ -1,0 +1,268 @@
+"""Reviewer decisions and the review queue.
+
+A resolution fixes the final value of an (item, label) and overrides the
+votes: it becomes the training target and the exported value. Every change is
+a "resolution.set" audit event with the values before and after, so a
+decision can be changed later and the earlier one stays in the trail.
+
+The review queue lists the disputed entries (annotators said both yes and no)
+that no reviewer has resolved yet, in the order of
+:func:`annotate.agreement.review_order`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.agreement import consensus, review_order
+from annotate.answers import load_answers
+from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
+from annotate.project_agreement import answers_generation
+
+
+class ResolutionError(ValueError):
+    """A resolution that cannot be stored as asked; the message is for the user."""
+
+
+def _state(resolution: Resolution | None) -> dict[str, Any] | None:
+    if resolution is None:
+        return None
+    return {
+        "item_id": resolution.item_id,
+        "label": resolution.label.name,
+        "value": resolution.value,
+        "note": resolution.note,
+        "reviewer_id": resolution.reviewer_id,
+    }
+
+
+def set_resolution(*, item: Item, label: Label, value: int, note: str, reviewer: Any) -> Resolution:
+    """Create or replace the resolution of (item, label) and write a "resolution.set" audit event.
+
+    The label must belong to the item's project and must not have been merged
+    away (its answers now live on the label it was merged into).
+    """
+    if label.project_id != item.project_id:
+        raise ResolutionError("The label belongs to another project.")
+    if label.merged_into_id is not None:
+        raise ResolutionError(f"“{label.name}” was merged into another label; resolve that one instead.")
+    if value not in (0, 1):
+        raise ResolutionError("A resolution is 1 (yes) or 0 (no).")
+    with transaction.atomic():
+        existing = Resolution.objects.select_for_update().filter(item=item, label=label).select_related("label").first()
+        before = _state(existing)
+        now = timezone.now()
+        if existing is None:
+            resolution = Resolution.objects.create(
+                item=item, label=label, value=value, note=note, reviewer=reviewer, created_at=now, updated_at=now
+            )
+        else:
+            Resolution.objects.filter(pk=existing.pk).update(value=value, note=note, reviewer=reviewer, updated_at=now)
+            existing.refresh_from_db()
+            resolution = existing
+        record_audit(
+            action="resolution.set",
+            actor=reviewer,
+            project=item.project,
+            obj=resolution,
+            before=before,
+            after=_state(resolution),
+        )
+    return resolution
+
+
+# ---------------------------------------------------------------------------
+# The review queue
+# ---------------------------------------------------------------------------
+
+# Cached review orders are keyed by the answers' generation, so they are never
+# stale; the timeout only bounds how long old generations occupy the cache.
+ORDER_CACHE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class ReviewAnswer:
+    """One annotator's answer on a reviewed entry."""
+
+    annotator: str
+    value: int
+    confidence: float
+    duration_ms: int
+    guideline_version: int | None
+
+    @property
+    def seconds(self) -> float:
+        return self.duration_ms / 1000
+
+
+@dataclass
+class ReviewEntry:
+    """An (item, label) with every annotator's answer, its resolution if any, and earlier resolutions."""
+
+    item: Item
+    label: Label
+    answers: list[ReviewAnswer]
+    resolution: Resolution | None = None
+    # Earlier "resolution.set" events of this entry, newest first.
+    history: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.item.pk}-{self.label.pk}"
+
+    @property
+    def n_yes(self) -> int:
+        return sum(answer.value == 1 for answer in self.answers)
+
+    @property
+    def n_no(self) -> int:
+        return sum(answer.value == 0 for answer in self.answers)
+
+    @property
+    def vote(self) -> float | None:
+        """The confidence-weighted share of "yes", the target the entry would have without a resolution."""
+        total = sum(answer.confidence for answer in self.answers)
+        return sum(answer.confidence for answer in self.answers if answer.value == 1) / total if total else None
+
+
+@dataclass
+class ReviewPage:
+    """One page of entries, with the total count for the pager."""
+
+    entries: list[ReviewEntry]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.entries) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+
+def disputed_order(*, project: Project) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(item ids, label ids) of the entries whose annotators disagree, in review order, resolved or not.
+
+    The order is :func:`annotate.agreement.review_order` over the consensus
+    of :func:`annotate.answers.load_answers`: most annotators first, then the
+    most confidence on both sides. It ignores resolutions, so it depends only
+    on the answers and is cached under their generation; :func:`review_queue`
+    drops resolved entries at read time, and resolving an entry does not
+    cost a reload of every answer in the project.
+    """
+    key = f"tagwise:review-order:v1:{project.pk}:{answers_generation(project=project)}"
+    cached = cache.get(key)
+    if cached is None:
+        answers = load_answers(project=project)
+        unresolved = np.full(answers.resolution.shape, np.nan)
+        disputed = consensus(answers.values, answers.confidence, unresolved).disputed
+        item_index, label_index = review_order(answers.values, answers.confidence, disputed)
+        label_ids = np.asarray(answers.label_ids, dtype=np.int64)
+        cached = (answers.item_ids[item_index], label_ids[label_index])
+        cache.set(key, cached, ORDER_CACHE_SECONDS)
+    return cached
+
+
+def review_queue(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:
+    """A page of the unresolved disputed entries, in review order, with every annotator's answer."""
+    item_ids, label_ids = disputed_order(project=project)
+    resolved = np.array(
+        list(Resolution.objects.filter(item__project=project).values_list("item_id", "label_id")), dtype=np.int64
+    ).reshape(-1, 2)
+    if len(resolved) and len(item_ids):
+        # One integer code per (item, label) lets numpy drop the resolved pairs in one pass.
+        width = int(max(label_ids.max(), resolved[:, 1].max())) + 1
+        open_ = ~np.isin(item_ids * width + label_ids, resolved[:, 0] * width + resolved[:, 1])
+        item_ids, label_ids = item_ids[open_], label_ids[open_]
+    window = slice(offset, offset + limit)
+    pairs = list(zip(item_ids[window].tolist(), label_ids[window].tolist(), strict=True))
+    entries = review_entries(project=project, pairs=pairs)
+    return ReviewPage(entries=entries, total=len(item_ids), offset=offset, limit=limit)
+
+
+def resolved_entries(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:
+    """A page of resolved entries, most recently decided first, so a reviewer can change a decision."""
+    resolutions = Resolution.objects.filter(item__project=project)
+    pairs = list(resolutions.order_by("-updated_at", "-id").values_list("item_id", "label_id")[offset : offset + limit])
+    return ReviewPage(
+        entries=review_entries(project=project, pairs=pairs), total=resolutions.count(), offset=offset, limit=limit
+    )
+
+
+def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[ReviewEntry]:
+    """Build the entries for (item id, label id) pairs of the project, in the given order.
+
+    A handful of queries for the whole page: the items, the labels, the
+    answers with their annotators and versions, the resolutions, and the
+    earlier resolutions from the audit trail.
+    """
+    if not pairs:
+        return []
+    item_ids = {item_id for item_id, _ in pairs}
+    label_ids = {label_id for _, label_id in pairs}
+    items = Item.objects.filter(project=project).in_bulk(item_ids)
+    labels = Label.objects.filter(project=project).in_bulk(label_ids)
+    answers: dict[tuple[int, int], list[ReviewAnswer]] = defaultdict(list)
+    judgments = (
+        Judgment.objects.filter(annotation__item_id__in=item_ids, label_id__in=label_ids, annotation__skipped=False)
+        .order_by("annotation_id")
+        .values_list(
+            "annotation__item_id",
+            "label_id",
+            "annotation__annotator__username",
+            "value",
+            "confidence",
+            "annotation__duration_ms",
+            "annotation__guideline_version__number",
+        )
+    )
+    for item_id, label_id, username, value, confidence, duration_ms, version in judgments:
+        answers[(item_id, label_id)].append(
+            ReviewAnswer(
+                annotator=username,
+                value=value,
+                confidence=confidence,
+                duration_ms=duration_ms,
+                guideline_version=version,
+            )
+        )
+    resolutions = {
+        (r.item_id, r.label_id): r
+        for r in Resolution.objects.filter(item_id__in=item_ids, label_id__in=label_ids).select_related("reviewer")
+    }
+    history: dict[str, list[AuditEvent]] = defaultdict(list)
+    events = AuditEvent.objects.filter(
+        project=project,
+        action="resolution.set",
+        object_type=Resolution._meta.label,
+        object_id__in=[str(r.pk) for r in resolutions.values()],
+    ).select_related("actor")
+    for event in events.order_by("-created_at", "-id"):
+        history[event.object_id].append(event)
+    entries = []
+    for item_id, label_id in pairs:
+        if item_id not in items or label_id not in labels:
+            continue
+        resolution = resolutions.get((item_id, label_id))
+        entries.append(
+            ReviewEntry(
+                item=items[item_id],
+                label=labels[label_id],
+                answers=answers[(item_id, label_id)],
+                resolution=resolution,
+                # The newest event set the current value; the rest are the earlier decisions.
+                history=history[str(resolution.pk)][1:] if resolution else [],
+            )
+        )
+    return entries

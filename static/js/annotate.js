@@ -1,0 +1,187 @@
+// Keys of the annotate page; docs/annotating.md lists them. The form works
+// without this file: these are shortcuts for its radios, selects and buttons.
+(function () {
+  "use strict";
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  let last = null; // the label row touched last: c, u and Backspace act on it
+  let shownAt = performance.now(); // when the item appeared, for the time spent
+  // The annotator chose to submit despite rule warnings (or the server showed them already).
+  let confirmed = Boolean($(".rule-warnings:not(.js-rule-warnings)"));
+
+  const rows = () => Array.from(document.querySelectorAll("#item-form .label-row"));
+  const rowById = (id) => $(`#item-form .label-row[data-label="${id}"]`);
+  const stateOf = (row) => ($("input[type=radio]:checked", row) || {}).value || "";
+  const codeOf = (key) => (/^[0-9]$/.test(key) ? "Digit" + key : "Key" + key.toUpperCase());
+  const announce = (text) => { const live = $("#annotate-live"); if (live) live.textContent = text; };
+
+  function touch(row) {
+    if (last) last.classList.remove("last");
+    last = row;
+    row.classList.add("last");
+  }
+
+  function setState(row, value, bulk) {
+    $(`input[type=radio][value="${value}"]`, row).checked = true;
+    row.classList.toggle("bulk-no", Boolean(bulk));
+    touch(row);
+    announce(`${row.dataset.name}: ${value || "not answered"}`);
+  }
+
+  function cycleConfidence(row) {
+    const select = $("select.confidence", row);
+    select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+    touch(row);
+    announce(`${row.dataset.name}: confidence ${select.options[select.selectedIndex].text}`);
+  }
+
+  function markRemainingNo() {
+    const open = rows().filter((row) => stateOf(row) === "");
+    open.forEach((row) => setState(row, "no", true));
+    announce(`Marked ${open.length} remaining labels no`);
+  }
+
+  // The same rules the server checks (annotate.annotating.check_label_rules).
+  function ruleWarnings() {
+    const yes = new Set(rows().filter((row) => stateOf(row) === "yes").map((row) => row.dataset.label));
+    const warnings = [];
+    const seen = new Set();
+    rows().forEach((row) => {
+      if (!yes.has(row.dataset.label)) return;
+      row.dataset.implies.split(" ").filter(Boolean).forEach((id) => {
+        const other = rowById(id);
+        if (other && !yes.has(id)) {
+          warnings.push({ text: `${row.dataset.name} implies ${other.dataset.name}: mark ${other.dataset.name} yes?`, fix: id });
+        }
+      });
+      row.dataset.excludes.split(" ").filter(Boolean).forEach((id) => {
+        const pair = [row.dataset.label, id].sort().join("-");
+        const other = rowById(id);
+        if (other && yes.has(id) && !seen.has(pair)) {
+          seen.add(pair);
+          warnings.push({ text: `${row.dataset.name} excludes ${other.dataset.name}: both are marked yes.` });
+        }
+      });
+    });
+    return warnings;
+  }
+
+  function showWarnings(box, warnings) {
+    box.replaceChildren();
+    const intro = document.createElement("p");
+    intro.innerHTML = "<strong>Check the label rules before you submit</strong> (Enter submits anyway):";
+    const list = document.createElement("ul");
+    warnings.forEach((warning) => {
+      const item = document.createElement("li");
+      item.textContent = warning.text + " ";
+      if (warning.fix) {
+        const fix = document.createElement("button");
+        fix.type = "button";
+        fix.className = "small";
+        fix.dataset.fix = warning.fix;
+        fix.textContent = `Mark ${rowById(warning.fix).dataset.name} yes`;
+        item.append(fix);
+      }
+      list.append(item);
+    });
+    const anyway = document.createElement("button");
+    anyway.type = "button";
+    anyway.dataset.action = "submit-anyway";
+    anyway.textContent = "Submit anyway";
+    box.append(intro, list, anyway);
+    box.hidden = false;
+  }
+
+  // Runs before htmx sees the submit (capture phase), for the Enter key and the buttons alike.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const elapsed = String(Math.round(performance.now() - shownAt));
+    form.querySelectorAll("input[name=duration_ms]").forEach((input) => { input.value = elapsed; });
+    if (form.id !== "item-form") return;
+    const confirm = $("input[name=confirm_rules]", form);
+    if (event.submitter && event.submitter.name === "confirm_rules") confirmed = true;
+    const warnings = confirmed ? [] : ruleWarnings();
+    if (warnings.length) {
+      event.preventDefault();
+      event.stopPropagation();
+      showWarnings($(".js-rule-warnings", form), warnings);
+      confirmed = true; // the next Enter or submit goes through
+      return;
+    }
+    confirm.value = confirmed ? "1" : "";
+  }, true);
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-fix], button[data-action]");
+    if (!button || !$("#item-form")) return;
+    if (button.dataset.fix) {
+      const row = rowById(button.dataset.fix);
+      setState(row, "yes");
+      // Once the rules hold, the warning goes and a new break would warn again.
+      const box = $("#item-form .js-rule-warnings");
+      if (!ruleWarnings().length) { box.hidden = true; confirmed = false; }
+      $("input[type=radio]:checked", row).focus();
+    }
+    if (button.dataset.action === "all-no") markRemainingNo();
+    if (button.dataset.action === "submit-anyway") { confirmed = true; $("#item-form").requestSubmit(); }
+  });
+
+  document.addEventListener("change", (event) => {
+    const row = event.target.closest(".label-row");
+    if (!row) return;
+    if (event.target.type === "radio") row.classList.remove("bulk-no");
+    touch(row);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const help = $("#help");
+    const form = $("#item-form");
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || !form) return;
+    if (target.matches("input[type=text], textarea")) return; // typing a skip reason
+    if (event.key === "?") {
+      event.preventDefault();
+      if (help.open) help.close(); else help.showModal();
+      return;
+    }
+    if (help.open || target.closest("#skip")) return;
+    if (event.key === "Enter") {
+      if (target.matches("button, a, summary")) return; // Enter keeps its own meaning there
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+    const labelRow = rows().find((row) => row.dataset.key && codeOf(row.dataset.key) === event.code);
+    if (labelRow) {
+      event.preventDefault();
+      const wanted = event.shiftKey ? "no" : "yes";
+      setState(labelRow, stateOf(labelRow) === wanted ? "" : wanted);
+    } else if (event.code === "KeyC" && last) {
+      event.preventDefault();
+      cycleConfidence(last);
+    } else if ((event.code === "KeyU" || event.key === "Backspace") && last) {
+      event.preventDefault();
+      setState(last, "");
+    } else if (event.code === "KeyN") {
+      event.preventDefault();
+      markRemainingNo();
+    } else if (event.code === "KeyS" && $("#skip")) {
+      event.preventDefault();
+      $("#skip").open = true;
+      $("#skip input[type=radio]").focus();
+    }
+  });
+
+  // A new item arrived (submit and next, or skip): start its clock and reset the state.
+  document.addEventListener("htmx:afterSwap", () => {
+    shownAt = performance.now();
+    last = null;
+    // Warnings the server already showed need no second confirmation.
+    confirmed = Boolean($("#annotate-work .rule-warnings:not(.js-rule-warnings)"));
+    const error = $("#annotate-work [role=alert]:not([hidden])");
+    if (!error) announce("Saved. " + ($("#item-heading") ? $("#item-heading").textContent.trim().replace(/\s+/g, " ") : "No items left."));
+    const text = $("#annotate-work .item-text .text");
+    if (text) text.focus({ preventScroll: false });
+  });
+  document.addEventListener("htmx:responseError", () => announce("Could not save: the server answered with an error. Try again."));
+  document.addEventListener("htmx:sendError", () => announce("Could not reach the server. Your answers are still here; try again."));
+})();

@@ -1,0 +1,67 @@
+// Keys of the review page: j/k (or arrows) move between entries, y and n
+// resolve the focused entry, e focuses its note, Escape leaves the note.
+// The page works without this file: every decision is a plain form button.
+(function () {
+  "use strict";
+  const entries = () => Array.from(document.querySelectorAll("[data-entry]"));
+  const live = document.getElementById("review-live");
+  let pending = null; // the id of the entry whose decision is on its way
+
+  function focusEntry(entry) {
+    if (!entry) return;
+    entry.focus();
+    entry.scrollIntoView({ block: "nearest" });
+  }
+
+  function move(from, step) {
+    const list = entries();
+    focusEntry(list[list.indexOf(from) + step]);
+  }
+
+  // After a decision, go on to the next entry that still needs one.
+  function nextOpen(after) {
+    const list = entries();
+    const start = after ? list.indexOf(after) + 1 : 0;
+    return list.slice(start).find((entry) => !entry.classList.contains("resolved")) || null;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const field = event.target.closest("input, textarea, select");
+    const entry = event.target.closest("[data-entry]");
+    if (field) {
+      if (event.key === "Escape" && entry) focusEntry(entry);
+      // Enter in a note does not guess a value; y or n on the entry decides.
+      if (event.key === "Enter" && entry) { event.preventDefault(); focusEntry(entry); }
+      return;
+    }
+    if (!entry) {
+      if (["j", "ArrowDown"].includes(event.key)) { event.preventDefault(); focusEntry(nextOpen(null) || entries()[0]); }
+      return;
+    }
+    const press = (selector) => { event.preventDefault(); pending = entry.id; entry.querySelector(selector).click(); };
+    switch (event.key) {
+      case "y": press(".resolve-yes"); break;
+      case "n": press(".resolve-no"); break;
+      case "e": event.preventDefault(); entry.querySelector(".note-input").focus(); break;
+      case "j": case "ArrowDown": event.preventDefault(); move(entry, 1); break;
+      case "k": case "ArrowUp": event.preventDefault(); move(entry, -1); break;
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".resolve button");
+    if (button) pending = button.closest("[data-entry]").id;
+  });
+
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (!pending) return;
+    const swapped = document.getElementById(pending);
+    pending = null;
+    if (!swapped) return;
+    if (live) live.textContent = swapped.getAttribute("aria-label");
+    focusEntry(nextOpen(swapped) || swapped);
+  });
+
+  focusEntry(nextOpen(null));
+})();
