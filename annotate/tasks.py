@@ -13,3 +13,11 @@ def fill_queue(project_id: int) -> int:
     if project is None:
         return 0
     return build_cold_start_queue(project=project)
+
+
+@shared_task
+def import_items(job_id: int) -> None:
+    """Run a background import (ImportJob); a second delivery of the same job does nothing."""
+    from annotate.importers import run_import_job
+
+    run_import_job(job_id=job_id)

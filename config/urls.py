@@ -23,3 +23,4 @@ urlpatterns = [
     path("", include("learner.urls")),
     path("", include("annotate.urls")),
 ]
+handler404 = "annotate.api.core.not_found"

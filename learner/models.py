@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -59,3 +61,23 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} model #{self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        """Still queued or running, so its progress is worth watching."""
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def overall_metrics(self) -> dict[str, float]:
+        """The held-out summary figures; empty when there was no held-out split."""
+        return self.metrics.get("overall") or {}
+
+    @property
+    def macro_f1(self) -> float | None:
+        return self.overall_metrics.get("macro_f1")
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at

@@ -1,5 +1,5 @@
-"""HTML routes of the learner app (the model pages)."""
+"""HTML routes of the learner app (the model pages); the views module owns them."""
 
-from django.urls import URLPattern
+from learner.views import urlpatterns
 
-urlpatterns: list[URLPattern] = []
+__all__ = ["urlpatterns"]

@@ -5,40 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotate', '0003_project_retrain_counter'),
+        ("annotate", "0003_project_retrain_counter"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='annotation',
-            name='guideline_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='annotations', to='annotate.guidelineversion'),
+            model_name="annotation",
+            name="guideline_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="annotations",
+                to="annotate.guidelineversion",
+            ),
         ),
         migrations.AlterField(
-            model_name='judgment',
-            name='label',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='judgments', to='annotate.label'),
+            model_name="judgment",
+            name="label",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT, related_name="judgments", to="annotate.label"
+            ),
         ),
         migrations.AlterField(
-            model_name='label',
-            name='introduced_in',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='introduced_labels', to='annotate.guidelineversion'),
+            model_name="label",
+            name="introduced_in",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="introduced_labels",
+                to="annotate.guidelineversion",
+            ),
         ),
         migrations.AlterField(
-            model_name='label',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='merged_from', to='annotate.label'),
+            model_name="label",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="merged_from",
+                to="annotate.label",
+            ),
         ),
         migrations.AlterField(
-            model_name='label',
-            name='retired_in',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='retired_labels', to='annotate.guidelineversion'),
+            model_name="label",
+            name="retired_in",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="retired_labels",
+                to="annotate.guidelineversion",
+            ),
         ),
         migrations.AlterField(
-            model_name='resolution',
-            name='label',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='resolutions', to='annotate.label'),
+            model_name="resolution",
+            name="label",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT, related_name="resolutions", to="annotate.label"
+            ),
         ),
     ]

@@ -26,6 +26,7 @@ PROJECT_SECTIONS = [
     ("members", "Members", "manager"),
     ("models", "Model", "manager"),
     ("import", "Import", "manager"),
+    ("export", "Export", "reviewer"),
     ("audit", "Audit", "manager"),
 ]
 

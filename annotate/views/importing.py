@@ -1,5 +1,159 @@
-"""Views for this area are added by the issue that owns it."""
+"""The import page (managers), the export page (reviewers) and the API token page (everyone).
 
-from django.urls import URLPattern
+The import page takes a file and the same options as the API. A small file is
+imported in the request; a big one becomes an ImportJob whose row polls its
+own progress with htmx and stops polling once the job is done or failed. The
+export page builds a link to the streaming API export, which the browser
+downloads with its session.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.authtoken.models import Token
+
+from annotate.access import project_for
+from annotate.export import FORMATS as EXPORT_FORMATS
+from annotate.export import SPLITS
+from annotate.importers import ImportFailed, ImportOptions, import_or_queue
+from annotate.models import ImportJob, Role
+
+FORMAT_CHOICES = [
+    ("", "From the file name (.jsonl, .csv, .json)"),
+    ("jsonl", "JSONL"),
+    ("csv", "CSV"),
+    ("labelstudio", "Label Studio JSON"),
+]
+EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField()
+    format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
+    update = forms.BooleanField(required=False, label="Update items whose external id already exists")
+    unticked = forms.ChoiceField(
+        choices=[("unobserved", "unobserved (not answered)"), ("negative", "negative (no)")],
+        initial="unobserved",
+        label="Label Studio: an unticked label means",
+    )
+    create_annotators = forms.BooleanField(required=False, label="Create annotators the project does not know yet")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("file")
+        if upload is None:
+            return data
+        if upload.size > settings.TAGWISE_IMPORT_MAX_BYTES:
+            self.add_error("file", f"The file is larger than {settings.TAGWISE_IMPORT_MAX_BYTES:,} bytes.")
+        if not data.get("format"):
+            suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+            if suffix not in EXTENSION_FORMATS:
+                self.add_error("format", "Choose the format: the file name does not say it.")
+            else:
+                data["format"] = EXTENSION_FORMATS[suffix]
+        return data
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.MANAGER)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    failure: ImportFailed | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = ImportOptions(
+            format=data["format"],
+            update=data["update"],
+            unticked=data["unticked"],
+            create_annotators=data["create_annotators"],
+        )
+        upload = data["file"]
+        try:
+            with upload:
+                outcome = import_or_queue(
+                    project=project, stream=upload, size=upload.size, options=options, actor=request.user
+                )
+        except ImportFailed as error:
+            failure = error
+        else:
+            if isinstance(outcome, ImportJob):
+                messages.info(request, "The file is large: it is being imported in the background (progress below).")
+            else:
+                messages.success(
+                    request,
+                    f"Imported {outcome.items_created} new and {outcome.items_updated} updated items "
+                    f"with {outcome.annotations_created} annotations.",
+                )
+            return redirect("import", project.pk)
+    context = {
+        "project": project,
+        "role": role,
+        "form": form,
+        "failure": failure,
+        "jobs": project.import_jobs.select_related("created_by")[:20],
+        "max_bytes": settings.TAGWISE_IMPORT_MAX_BYTES,
+    }
+    status = 400 if failure is not None or form.errors else 200
+    return render(request, "annotate/importing/import.html", context, status=status)
+
+
+@login_required
+@require_GET
+def import_job(request: HttpRequest, project_id: int, job_id: int) -> HttpResponse:
+    """One job's row, polled by htmx while the job runs."""
+    project, _ = project_for(request.user, project_id, Role.MANAGER)
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=job_id, project=project)
+    return render(request, "annotate/importing/import.html#job-row", {"project": project, "job": job})
+
+
+@login_required
+@require_GET
+def export_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.REVIEWER)
+    context = {
+        "project": project,
+        "role": role,
+        "formats": EXPORT_FORMATS,
+        "splits": SPLITS,
+        "labels": project.active_labels(),
+        "versions": project.guideline_versions.filter(published_at__isnull=False).order_by("number"),
+        "action": reverse("api-export", args=[project.pk]),
+    }
+    return render(request, "annotate/importing/export.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens_page(request: HttpRequest) -> HttpResponse:
+    """Create, show and revoke your API token. A new token is shown in full once; later only its start."""
+    token = Token.objects.filter(user=request.user).first()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("create", "regenerate"):
+            Token.objects.filter(user=request.user).delete()
+            token = Token.objects.create(user=request.user)
+            request.session["new_token"] = token.key
+            messages.success(request, "Your new token is below. Copy it now: it is shown in full only this once.")
+        elif action == "revoke" and token is not None:
+            token.delete()
+            messages.success(request, "Your token is revoked; scripts that used it can no longer log in.")
+        return redirect("tokens")
+    new_key = request.session.pop("new_token", None)
+    context = {"token": token, "new_key": new_key if token is not None and new_key == token.key else None}
+    return render(request, "annotate/importing/tokens.html", context)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/import/", import_page, name="import"),
+    path("projects/<int:project_id>/import/jobs/<int:job_id>/", import_job, name="import-job"),
+    path("projects/<int:project_id>/export/", export_page, name="export"),
+    path("account/tokens/", tokens_page, name="tokens"),
+]

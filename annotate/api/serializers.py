@@ -1,0 +1,449 @@
+"""Serializers of the core API: the typed request and response shapes that the OpenAPI schema publishes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotate.export import FORMATS as EXPORT_FORMATS
+from annotate.export import SPLITS
+from annotate.importers import FORMATS as IMPORT_FORMATS
+from annotate.importers import UNTICKED_CHOICES, max_text_chars
+from annotate.models import (
+    Annotation,
+    AuditEvent,
+    GuidelineVersion,
+    ImportJob,
+    Item,
+    Judgment,
+    Label,
+    Membership,
+    Project,
+    Resolution,
+    Role,
+)
+
+# The largest value a database id can hold; larger ids in a request are not found.
+MAX_ID = 2**63 - 1
+INT32_MAX = 2**31 - 1
+# "7:ann1,9:ann2": Label Studio user ids and usernames (which hold no comma or colon).
+ANNOTATOR_MAP_PATTERN = r"^[0-9]+:[\w.@+-]+(,[0-9]+:[\w.@+-]+)*$"
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean only: DRF's own also takes "yes", 1 and "on", which the schema does not allow."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only, not a string of digits or a boolean."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only, not a string."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's own turns numbers into strings."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A query-string boolean: exactly "true" or "false", as the schema says."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            # DRF passes False itself when the parameter is absent from the query string.
+            return data
+        if data not in ("true", "false"):
+            self.fail("invalid", input=data)
+        return data == "true"
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, read strictly.
+
+    DRF reads ``?name=`` as "not given" for optional fields; the schema says
+    an empty value is not a valid one, so it is refused here.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = {
+            name: ["May not be empty."]
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """What DRF answers on 4xx: a ``detail`` message, or field names with lists of messages."""
+
+    detail = serializers.CharField(required=False)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in the project.")
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "description",
+            "created_at",
+            "overlap_count",
+            "overlap_fraction",
+            "require_all_labels",
+            "allow_focus_only",
+            "retrain_every",
+            "default_confidence",
+            "lease_minutes",
+            "role",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
+    def get_role(self, project: Project) -> str | None:
+        return project.role_of(self.context["request"].user)
+
+
+class ProjectSettingsSerializer(serializers.ModelSerializer):
+    """The settings a manager may change; every field is optional in a PATCH."""
+
+    overlap_count = StrictIntegerField(min_value=1, max_value=20, required=False)
+    overlap_fraction = StrictFloatField(min_value=0, max_value=1, required=False)
+    retrain_every = StrictIntegerField(min_value=0, max_value=1_000_000, required=False)
+    default_confidence = StrictFloatField(min_value=0.01, max_value=1, required=False)
+    lease_minutes = StrictIntegerField(min_value=1, max_value=24 * 60, required=False)
+    description = StrictCharField(allow_blank=True, max_length=10_000, required=False)
+    require_all_labels = StrictBooleanField(required=False)
+    allow_focus_only = StrictBooleanField(required=False)
+
+    class Meta:
+        model = Project
+        fields = [
+            "description",
+            "overlap_count",
+            "overlap_fraction",
+            "require_all_labels",
+            "allow_focus_only",
+            "retrain_every",
+            "default_confidence",
+            "lease_minutes",
+        ]
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    introduced_in = serializers.IntegerField(
+        source="introduced_in.number", allow_null=True, read_only=True, help_text="Guideline version number."
+    )
+    retired_in = serializers.IntegerField(
+        source="retired_in.number", allow_null=True, read_only=True, help_text="Guideline version number."
+    )
+    is_active = serializers.BooleanField(read_only=True)
+    implies = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    excludes = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Label
+        fields = [
+            "id",
+            "name",
+            "description",
+            "shortcut_key",
+            "color",
+            "order",
+            "introduced_in",
+            "retired_in",
+            "merged_into",
+            "is_active",
+            "implies",
+            "excludes",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class GuidelineVersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", allow_null=True, read_only=True)
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ["id", "number", "text", "changelog", "author", "created_at", "published_at"]
+        read_only_fields = fields
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user_id", "username", "role", "created_at"]
+        read_only_fields = fields
+
+
+class RoleChangeSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_role(self, value: Any) -> str:
+        if not isinstance(self.initial_data.get("role"), str):
+            raise serializers.ValidationError("Must be a string.")
+        return value
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    external_id = StrictCharField(max_length=255)
+    text = StrictCharField(trim_whitespace=False)
+    metadata = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, default=dict)
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "text", "metadata", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_text(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("The text must not be empty.")
+        limit = max_text_chars()
+        if len(value) > limit:
+            raise serializers.ValidationError(f"The text is longer than {limit:,} characters.")
+        return value
+
+
+class ItemFilterSerializer(QuerySerializer):
+    external_id = serializers.CharField(
+        required=False, max_length=255, help_text="Only the item with this external id."
+    )
+
+
+class JudgmentSerializer(serializers.ModelSerializer):
+    label_name = serializers.CharField(source="label.name", read_only=True)
+    value = serializers.IntegerField(read_only=True, min_value=0, max_value=1, help_text="1 = yes, 0 = no.")
+    confidence = serializers.FloatField(read_only=True, min_value=0, max_value=1)
+
+    class Meta:
+        model = Judgment
+        fields = ["label", "label_name", "value", "confidence"]
+        read_only_fields = fields
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    item_external_id = serializers.CharField(source="item.external_id", read_only=True)
+    annotator = serializers.CharField(source="annotator.username", read_only=True)
+    guideline_version = serializers.IntegerField(source="guideline_version.number", allow_null=True, read_only=True)
+    judgments = JudgmentSerializer(many=True, read_only=True, help_text="Labels without a judgment are unobserved.")
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "item",
+            "item_external_id",
+            "annotator",
+            "guideline_version",
+            "created_at",
+            "updated_at",
+            "duration_ms",
+            "skipped",
+            "skip_reason",
+            "judgments",
+        ]
+        read_only_fields = fields
+
+
+class ResolutionSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+    label_name = serializers.CharField(source="label.name", read_only=True)
+
+    class Meta:
+        model = Resolution
+        fields = ["id", "item", "label", "label_name", "value", "note", "reviewer", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ResolutionInputSerializer(serializers.Serializer):
+    item = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Item id.")
+    label = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Label id.")
+    value = StrictIntegerField(min_value=0, max_value=1, help_text="1 = yes, 0 = no.")
+    note = StrictCharField(allow_blank=True, required=False, default="", max_length=5000)
+
+
+class AnnotationFilterSerializer(QuerySerializer):
+    item = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only the annotations of this item id."
+    )
+    annotator = serializers.CharField(required=False, max_length=150, help_text="Only annotations by this username.")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, read_only=True)
+    before = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="The state before; its shape depends on the action."
+    )
+    after = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="The state after; its shape depends on the action."
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "actor", "action", "object_type", "object_id", "before", "after"]
+        read_only_fields = fields
+
+
+class RowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line in the file (for Label Studio: the task's position, from 1).")
+    field = serializers.CharField(help_text="The field, e.g. text or annotations[0].labels.refund; empty for the row.")
+    message = serializers.CharField()
+
+
+class ImportErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    error_count = serializers.IntegerField(help_text="All errors found; `errors` lists the first 100.")
+    errors = RowErrorSerializer(many=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    items_created = serializers.IntegerField()
+    items_updated = serializers.IntegerField()
+    annotations_created = serializers.IntegerField()
+    annotations_replaced = serializers.IntegerField()
+    judgments_created = serializers.IntegerField()
+    users_created = serializers.IntegerField()
+
+
+class ImportOptionsSerializer(QuerySerializer):
+    """Query parameters of an import."""
+
+    format = serializers.ChoiceField(
+        choices=IMPORT_FORMATS, required=False, help_text="File format; taken from the file name when omitted."
+    )
+    update = QueryBooleanField(
+        default=False,
+        help_text="Update items whose external id exists, and replace their annotations by the same annotator.",
+    )
+    unticked = serializers.ChoiceField(
+        choices=UNTICKED_CHOICES,
+        default="unobserved",
+        help_text="Label Studio only: what an unticked label means.",
+    )
+    create_annotators = QueryBooleanField(
+        default=False, help_text="Create unknown annotators and add missing annotator memberships."
+    )
+    annotator_map = serializers.RegexField(
+        ANNOTATOR_MAP_PATTERN,
+        required=False,
+        max_length=10_000,
+        help_text="Label Studio only: numeric completed_by ids mapped to usernames, e.g. 7:ann1,9:ann2.",
+    )
+
+    def validate_annotator_map(self, value: str) -> dict[str, str]:
+        return dict(pair.split(":", 1) for pair in value.split(","))
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The file to import.")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    errors = RowErrorSerializer(many=True, read_only=True)
+    result = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "url",
+            "status",
+            "format",
+            "total",
+            "processed",
+            "errors",
+            "result",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportResultSerializer(allow_null=True))
+    def get_result(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.options.get("result")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, job: ImportJob) -> str:
+        from django.urls import reverse
+
+        path = reverse("api-import-job", args=[job.project_id, job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ExportQuerySerializer(QuerySerializer):
+    """Query parameters of an export."""
+
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, default="jsonl")
+    resolved_only = QueryBooleanField(default=False, help_text="Only items with a resolution.")
+    min_agreement = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text="Only items where at least this share of the observed answers agree with the consensus.",
+    )
+    guideline_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=INT32_MAX,
+        help_text="Only annotations made under this guideline version count; items without one are left out.",
+    )
+    annotated_after = serializers.DateTimeField(
+        required=False,
+        input_formats=["iso-8601", "%Y-%m-%d"],
+        help_text="Only items with an annotation created or edited at or after this time (or date).",
+    )
+    labels = serializers.CharField(
+        required=False, max_length=10_000, help_text="Comma-separated label names; default: every active label."
+    )
+    split = serializers.ChoiceField(
+        choices=SPLITS, required=False, help_text="One side of a seeded iterative-stratification split."
+    )
+    test_size = serializers.FloatField(
+        default=0.2, min_value=0.01, max_value=0.99, help_text="Share of items in the validation side of the split."
+    )
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=INT32_MAX)
+    include_judgments = QueryBooleanField(
+        default=False, help_text="Add every annotator's raw answers with confidences and guideline versions."
+    )

@@ -1,0 +1,586 @@
+"""Streaming export of a project's curated dataset: JSONL, CSV and Parquet.
+
+One row per item: its external id, text, metadata and, for every exported
+label, the consensus value computed by ``annotate.agreement.consensus`` (the
+function the learner trains on): a reviewer's resolution, else the
+confidence-weighted mean of the observed answers, else unobserved. Unobserved
+is ``null`` in JSONL and Parquet and an empty cell in CSV, never 0
+(DESIGN.md section 2).
+
+Memory stays flat: items come from a server-side cursor
+(``QuerySet.iterator``) in chunks; each chunk's judgments and resolutions are
+fetched with one query each, turned into numpy arrays, written and dropped.
+
+Formats
+-------
+- JSONL: ``{"id", "text", "metadata", "labels": {name: float | null}}`` and,
+  when asked, ``"judgments": [...]``. Every line has the same keys and types;
+  ``metadata`` is a JSON-encoded string because free-form metadata would give
+  lines different types, which the Hugging Face ``datasets`` JSON loader
+  refuses.
+- CSV: columns ``id, text, metadata``, one column per label (``label:<name>``
+  when a label is called like a fixed column), and ``judgments`` (JSON) when
+  asked. Cells that begin with ``= + - @``, a tab or a carriage return get a
+  leading ``'`` so that spreadsheets do not run them as formulas.
+- Parquet: the same columns as JSONL; ``labels`` is a struct of nullable
+  doubles and ``judgments`` a list of structs. Written one row group per chunk.
+
+Filters (see ``ExportOptions``) are documented in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from json.encoder import encode_basestring as encode_string  # the C implementation when available
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from annotate.agreement import consensus
+from annotate.models import Annotation, Item, Judgment, Label, Project, Resolution, record_audit
+
+FORMATS = ("jsonl", "csv", "parquet")
+SPLITS = ("train", "validation")
+CHUNK_SIZE = 2000
+CONTENT_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(ValueError):
+    """The export options are invalid (an unknown label, a bad split); nothing was exported."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "jsonl"
+    # Only items with at least one resolution on an exported label.
+    resolved_only: bool = False
+    # Only items whose agreement reaches this share (see ``item_agreement``).
+    min_agreement: float | None = None
+    # Only annotations made under this guideline version count, and only
+    # items with at least one such annotation are exported.
+    guideline_version: int | None = None
+    # Only items with an annotation created or edited at or after this time.
+    annotated_after: datetime | None = None
+    # A subset of the active labels, by name; empty means all active labels.
+    labels: tuple[str, ...] = ()
+    # "train" or "validation": one side of a seeded iterative-stratification split.
+    split: str | None = None
+    test_size: float = 0.2
+    seed: int = 0
+    include_judgments: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ExportError(f"format must be one of {', '.join(FORMATS)}")
+        if self.split is not None and self.split not in SPLITS:
+            raise ExportError(f"split must be one of {', '.join(SPLITS)}")
+        if not 0 < self.test_size < 1:
+            raise ExportError("test_size must be between 0 and 1")
+        if self.min_agreement is not None and not 0 <= self.min_agreement <= 1:
+            raise ExportError("min_agreement must be between 0 and 1")
+
+    def filters(self) -> dict[str, Any]:
+        """The options as JSON for the audit trail."""
+        data = asdict(self)
+        data["annotated_after"] = self.annotated_after.isoformat() if self.annotated_after else None
+        data["labels"] = list(self.labels)
+        return data
+
+
+@dataclass
+class Chunk:
+    """Consensus values for a run of items, ready for a writer."""
+
+    external_ids: list[str]
+    texts: list[str]
+    metadata: list[str]
+    targets: np.ndarray  # (items, labels), NaN where unobserved
+    judgments: list[list[dict[str, Any]]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.external_ids)
+
+
+@dataclass
+class ExportStats:
+    rows: int = 0
+    complete: bool = False
+    labels: list[str] = field(default_factory=list)
+
+
+def export_labels(*, project: Project, names: tuple[str, ...] = ()) -> list[Label]:
+    """The active labels to export, in the project's order; raise ExportError for unknown names."""
+    active = list(project.active_labels())
+    if not names:
+        return active
+    by_name = {label.name: label for label in active}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ExportError(f"unknown or inactive label(s): {', '.join(unknown)}")
+    wanted = set(names)
+    return [label for label in active if label.name in wanted]
+
+
+# ---------------------------------------------------------------------------
+# Rows: items in chunks with their consensus
+# ---------------------------------------------------------------------------
+
+
+def _annotations(project: Project, options: ExportOptions) -> QuerySet[Annotation]:
+    annotations = Annotation.objects.filter(item__project=project, skipped=False)
+    if options.guideline_version is not None:
+        annotations = annotations.filter(guideline_version__number=options.guideline_version)
+    return annotations
+
+
+def _items(project: Project, options: ExportOptions, labels: list[Label]) -> QuerySet[Item]:
+    items = Item.objects.filter(project=project)
+    if options.guideline_version is not None:
+        items = items.filter(
+            Exists(_annotations(project, options).filter(item_id=OuterRef("pk"))),
+        )
+    if options.annotated_after is not None:
+        items = items.filter(
+            Exists(Annotation.objects.filter(item_id=OuterRef("pk"), updated_at__gte=options.annotated_after))
+        )
+    if options.resolved_only:
+        items = items.filter(Exists(Resolution.objects.filter(item_id=OuterRef("pk"), label__in=labels)))
+    return items.order_by("id")
+
+
+def item_agreement(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per item, the share of observed answers that agree with the consensus.
+
+    An answer agrees when it is on the same side of 0.5 as the consensus value
+    (a resolution, or the weighted mean of the votes); an exact tie at 0.5
+    agrees with nobody. Items without an observed answer get NaN.
+    """
+    observed = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        agree = observed & (np.abs(values - targets[:, :, None]) < 0.5)
+    n_observed = observed.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_observed > 0, agree.sum(axis=(1, 2)) / n_observed, np.nan)
+
+
+def iter_chunks(
+    *,
+    project: Project,
+    options: ExportOptions,
+    labels: list[Label],
+    chunk_size: int = CHUNK_SIZE,
+    keep_ids: set[int] | None = None,
+) -> Iterator[tuple[list[int], Chunk]]:
+    """Yield (item ids, chunk) for the filtered items in id order; memory holds one chunk at a time."""
+    rows = (
+        _items(project, options, labels)
+        .annotate(metadata_text=Cast("metadata", output_field=TextField()))
+        .values_list("pk", "external_id", "text", "metadata_text")
+        .iterator(chunk_size=chunk_size)
+    )
+    batch: list[tuple[int, str, str, str]] = []
+    for row in rows:
+        if keep_ids is not None and row[0] not in keep_ids:
+            continue
+        batch.append(row)
+        if len(batch) >= chunk_size:
+            yield from _chunk(project, options, labels, batch)
+            batch = []
+    if batch:
+        yield from _chunk(project, options, labels, batch)
+
+
+def _chunk(
+    project: Project, options: ExportOptions, labels: list[Label], batch: list[tuple[int, str, str, str]]
+) -> Iterator[tuple[list[int], Chunk]]:
+    ids = [row[0] for row in batch]
+    n_items, n_labels = len(ids), len(labels)
+    label_index = {label.pk: index for index, label in enumerate(labels)}
+    fields = ["annotation__item_id", "annotation_id", "label_id", "value", "confidence"]
+    if options.include_judgments:
+        fields += ["annotation__annotator__username", "annotation__guideline_version__number"]
+    # The chunk's items are a run of ids, so its answers are fetched by id
+    # range (an index range scan, and cheap SQL) instead of a long IN list;
+    # rows of items outside the chunk (other projects, filtered out) and of
+    # labels not exported are dropped below. A label filter in SQL would lead
+    # SQLite's planner to scan the whole judgment_label_idx for every chunk.
+    low, high = ids[0], ids[-1]
+    judgment_rows = Judgment.objects.filter(
+        annotation__item_id__gte=low, annotation__item_id__lte=high, annotation__skipped=False
+    )
+    if options.guideline_version is not None:
+        judgment_rows = judgment_rows.filter(annotation__guideline_version__number=options.guideline_version)
+    judgments = list(judgment_rows.order_by().values_list(*fields))
+    resolutions = list(
+        Resolution.objects.filter(item_id__gte=low, item_id__lte=high, label_id__in=list(label_index))
+        .order_by()
+        .values_list("item_id", "label_id", "value")
+    )
+
+    id_array = np.asarray(ids, dtype=np.int64)
+    resolution = np.full((n_items, n_labels), np.nan)
+    if resolutions:
+        res = np.asarray(resolutions, dtype=np.int64)
+        where, inside = _positions(id_array, res[:, 0])
+        resolution[where[inside], _label_positions(label_index, res[inside, 1])] = res[inside, 2]
+
+    if judgments:
+        numbers = np.array([j[:5] for j in judgments] if options.include_judgments else judgments, dtype=np.float64)
+        rows, inside = _positions(id_array, numbers[:, 0].astype(np.int64))
+        inside &= np.isin(numbers[:, 2].astype(np.int64), np.fromiter(label_index, dtype=np.int64))
+        if not inside.all():
+            numbers, rows = numbers[inside], rows[inside]
+            judgments = [j for j, keep_it in zip(judgments, inside.tolist(), strict=True) if keep_it]
+    if judgments:
+        annotation_ids = numbers[:, 1].astype(np.int64)
+        label_ids = numbers[:, 2].astype(np.int64)
+        answer = numbers[:, 3]
+        confidence = numbers[:, 4]
+        columns = _rater_columns(rows, annotation_ids)
+        n_raters = int(columns.max()) + 1
+    else:
+        rows = columns = np.zeros(0, dtype=np.int64)
+        n_raters = 1
+    values = np.full((n_items, n_labels, n_raters), np.nan)
+    confidences = np.zeros((n_items, n_labels, n_raters))
+    if judgments:
+        label_pos = _label_positions(label_index, label_ids)
+        values[rows, label_pos, columns] = answer
+        confidences[rows, label_pos, columns] = confidence
+    targets = consensus(values, confidences, resolution).targets
+
+    keep = np.ones(n_items, dtype=bool)
+    if options.min_agreement is not None:
+        share = item_agreement(values, targets)
+        keep &= ~np.isnan(share) & (share >= options.min_agreement - 1e-12)
+
+    per_item: list[list[dict[str, Any]]] | None = None
+    if options.include_judgments:
+        per_item = [[] for _ in ids]
+        names = [label.name for label in labels]
+        for row_index, judgment in zip(rows.tolist(), judgments, strict=True):
+            per_item[row_index].append(
+                {
+                    "annotator": judgment[5],
+                    "label": names[label_index[judgment[2]]],
+                    "value": int(judgment[3]),
+                    "confidence": float(judgment[4]),
+                    "guideline_version": judgment[6],
+                }
+            )
+        for entries in per_item:
+            entries.sort(key=lambda entry: (entry["annotator"], entry["label"]))
+
+    if not keep.all():
+        chosen = np.flatnonzero(keep).tolist()
+        batch = [batch[index] for index in chosen]
+        targets = targets[keep]
+        if per_item is not None:
+            per_item = [per_item[index] for index in chosen]
+        ids = [row[0] for row in batch]
+    if not batch:
+        return
+    yield (
+        ids,
+        Chunk(
+            external_ids=[row[1] for row in batch],
+            texts=[row[2] for row in batch],
+            metadata=[row[3] or "{}" for row in batch],
+            targets=targets,
+            judgments=per_item,
+        ),
+    )
+
+
+def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each wanted id sits in ``sorted_ids``, and whether it is there at all."""
+    where = np.searchsorted(sorted_ids, wanted)
+    inside = where < len(sorted_ids)
+    inside[inside] = sorted_ids[where[inside]] == wanted[inside]
+    return np.where(inside, where, 0), inside
+
+
+def _label_positions(label_index: dict[int, int], label_ids: np.ndarray) -> np.ndarray:
+    lookup = np.zeros(max(label_index) + 1, dtype=np.int64)
+    for label_id, position in label_index.items():
+        lookup[label_id] = position
+    return lookup[label_ids]
+
+
+def _rater_columns(rows: np.ndarray, annotation_ids: np.ndarray) -> np.ndarray:
+    """Give each annotation a column 0, 1, 2, ... within its item.
+
+    The consensus only needs each rater of an item in a column of their own;
+    the same column need not be the same person on every item.
+    """
+    order = np.lexsort((annotation_ids, rows))
+    sorted_rows, sorted_annotations = rows[order], annotation_ids[order]
+    new_annotation = np.ones(len(order), dtype=bool)
+    new_annotation[1:] = (sorted_rows[1:] != sorted_rows[:-1]) | (sorted_annotations[1:] != sorted_annotations[:-1])
+    new_item = np.ones(len(order), dtype=bool)
+    new_item[1:] = sorted_rows[1:] != sorted_rows[:-1]
+    annotation_number = np.cumsum(new_annotation) - 1
+    first_of_item = np.maximum.accumulate(np.where(new_item, annotation_number, 0))
+    columns = np.empty(len(order), dtype=np.int64)
+    columns[order] = annotation_number - first_of_item
+    return columns
+
+
+# ---------------------------------------------------------------------------
+# The train/validation split
+# ---------------------------------------------------------------------------
+
+
+def split_ids(
+    *, project: Project, options: ExportOptions, labels: list[Label], chunk_size: int = CHUNK_SIZE
+) -> set[int]:
+    """The item ids on the requested side of a seeded iterative-stratification split.
+
+    The split is computed over every item that passes the other filters, so
+    the train and validation exports made with the same options and seed
+    partition the same set. An item counts as positive for a label when its
+    consensus is at least 0.5; unobserved counts as not positive here, for
+    stratification only. The exported values keep their nulls.
+    """
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    all_ids: list[int] = []
+    blocks: list[np.ndarray] = []
+    for ids, chunk in iter_chunks(project=project, options=options, labels=labels, chunk_size=chunk_size):
+        all_ids.extend(ids)
+        blocks.append(np.nan_to_num(chunk.targets, nan=0.0) >= 0.5)
+    if len(all_ids) < 2:
+        return set(all_ids) if options.split == "train" else set()
+    y = np.concatenate(blocks).astype(np.int8) if blocks else np.zeros((0, len(labels)), dtype=np.int8)
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=options.test_size, random_state=options.seed)
+    train, validation = next(splitter.split(np.zeros((len(all_ids), 1)), y))
+    chosen = train if options.split == "train" else validation
+    return {all_ids[index] for index in chosen.tolist()}
+
+
+# ---------------------------------------------------------------------------
+# Writers: chunks -> bytes
+# ---------------------------------------------------------------------------
+
+
+def write_jsonl(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """One JSON object per item, assembled from pre-encoded pieces.
+
+    This is the hot loop of a large export: the keys are encoded once, the
+    strings with the C string encoder, and each consensus value is a float's
+    repr (what json writes for a finite float) or null.
+    """
+    # One '"label":%s' slot per label; % fills a row's values in one step.
+    template = ",".join(encode_string(label.name) + ":%s" for label in labels)
+    for chunk in chunks:
+        lines = []
+        for index, values in enumerate(_json_labels(chunk.targets, template)):
+            external_id = encode_string(chunk.external_ids[index])
+            text = encode_string(chunk.texts[index])
+            metadata = encode_string(chunk.metadata[index])
+            line = f'{{"id":{external_id},"text":{text},"metadata":{metadata},"labels":{{{values}}}'
+            if chunk.judgments is not None:
+                line += ',"judgments":' + json.dumps(chunk.judgments[index], ensure_ascii=False, separators=(",", ":"))
+            lines.append(line + "}\n")
+        yield "".join(lines).encode()
+
+
+def _json_labels(targets: np.ndarray, template: str) -> list[str]:
+    """Per item, the inside of its labels object: each value as json writes it, unobserved as null.
+
+    A float formats with %s as its repr, the shortest text that reads back
+    the same, which is what json writes for a finite float.
+    """
+    cells = targets.astype(object)
+    cells[np.isnan(targets)] = "null"
+    return [template % tuple(row) for row in cells.tolist()]
+
+
+def _csv_label_cells(targets: np.ndarray) -> list[list[float | None]]:
+    """Per item, its label values with None where unobserved, which csv writes as an empty cell."""
+    cells = targets.astype(object)
+    cells[np.isnan(targets)] = None
+    return cells.tolist()
+
+
+def escape_formula(cell: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with a quote."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def csv_columns(labels: list[Label], *, include_judgments: bool) -> list[str]:
+    names = [f"label:{label.name}" if label.name in CSV_FIXED_COLUMNS else label.name for label in labels]
+    return ["id", "text", "metadata", *names, *(["judgments"] if include_judgments else [])]
+
+
+def write_csv(chunks: Iterator[Chunk], labels: list[Label], *, include_judgments: bool) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([escape_formula(name) for name in csv_columns(labels, include_judgments=include_judgments)])
+    yield buffer.getvalue().encode()
+    for chunk in chunks:
+        buffer.seek(0)
+        buffer.truncate()
+        for index, values in enumerate(_csv_label_cells(chunk.targets)):
+            cells = [
+                escape_formula(chunk.external_ids[index]),
+                escape_formula(chunk.texts[index]),
+                escape_formula(chunk.metadata[index]),
+                # An unobserved entry is an empty cell, never 0.
+                *values,
+            ]
+            if chunk.judgments is not None:
+                cells.append(escape_formula(json.dumps(chunk.judgments[index], ensure_ascii=False)))
+            writer.writerow(cells)
+        yield buffer.getvalue().encode()
+
+
+JUDGMENT_TYPE = pa.struct(
+    [
+        ("annotator", pa.string()),
+        ("label", pa.string()),
+        ("value", pa.int8()),
+        ("confidence", pa.float64()),
+        ("guideline_version", pa.int32()),
+    ]
+)
+
+
+def parquet_schema(labels: list[Label], *, include_judgments: bool) -> pa.Schema:
+    fields = [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("metadata", pa.string(), nullable=False),
+        pa.field("labels", pa.struct([pa.field(label.name, pa.float64(), nullable=True) for label in labels])),
+    ]
+    if include_judgments:
+        fields.append(pa.field("judgments", pa.list_(JUDGMENT_TYPE)))
+    return pa.schema(fields)
+
+
+class _Sink(io.RawIOBase):
+    """A write-only file that hands what was written to the caller, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        self.position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self.position
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts = []
+        return data
+
+
+def write_parquet(chunks: Iterator[Chunk], labels: list[Label], *, include_judgments: bool) -> Iterator[bytes]:
+    schema = parquet_schema(labels, include_judgments=include_judgments)
+    sink = _Sink()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    for chunk in chunks:
+        targets = chunk.targets
+        missing = np.isnan(targets)
+        label_arrays = [pa.array(targets[:, index], mask=missing[:, index]) for index in range(len(labels))]
+        columns = [
+            pa.array(chunk.external_ids, pa.string()),
+            pa.array(chunk.texts, pa.string()),
+            pa.array(chunk.metadata, pa.string()),
+            pa.StructArray.from_arrays(label_arrays, fields=list(schema.field("labels").type))
+            if labels
+            else pa.array([{}] * len(chunk), schema.field("labels").type),
+        ]
+        if include_judgments:
+            columns.append(pa.array(chunk.judgments, pa.list_(JUDGMENT_TYPE)))
+        writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+        yield sink.take()
+    writer.close()
+    yield sink.take()
+
+
+# ---------------------------------------------------------------------------
+# The export as a whole
+# ---------------------------------------------------------------------------
+
+
+def export_stream(
+    *, project: Project, options: ExportOptions, actor: Any = None, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """The file as a stream of byte strings; raises ExportError up front for bad options.
+
+    The audit event is written when the stream ends, because only then is the
+    row count known (filters such as minimum agreement need the answers). A
+    download that is broken off is recorded too, with ``complete: false`` and
+    the rows sent so far.
+    """
+    labels = export_labels(project=project, names=options.labels)
+    return _stream(project=project, options=options, labels=labels, actor=actor, chunk_size=chunk_size)
+
+
+def _stream(
+    *, project: Project, options: ExportOptions, labels: list[Label], actor: Any, chunk_size: int
+) -> Iterator[bytes]:
+    stats = ExportStats(labels=[label.name for label in labels])
+    try:
+        keep_ids = None
+        if options.split is not None:
+            keep_ids = split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size)
+
+        def counted() -> Iterator[Chunk]:
+            for _, chunk in iter_chunks(
+                project=project, options=options, labels=labels, chunk_size=chunk_size, keep_ids=keep_ids
+            ):
+                stats.rows += len(chunk)
+                yield chunk
+
+        if options.format == "jsonl":
+            yield from write_jsonl(counted(), labels)
+        elif options.format == "csv":
+            yield from write_csv(counted(), labels, include_judgments=options.include_judgments)
+        else:
+            yield from write_parquet(counted(), labels, include_judgments=options.include_judgments)
+        stats.complete = True
+    finally:
+        record_audit(
+            action="export",
+            actor=actor,
+            project=project,
+            after={
+                "filters": options.filters(),
+                "labels": stats.labels,
+                "rows": stats.rows,
+                "complete": stats.complete,
+            },
+        )
+
+
+def filename(project: Project, options: ExportOptions) -> str:
+    stem = re.sub(r"[^a-z0-9_]+", "-", project.name.lower()).strip("-") or "project"
+    suffix = f"-{options.split}" if options.split else ""
+    return f"{stem}{suffix}.{EXTENSIONS[options.format]}"

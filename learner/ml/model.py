@@ -1,0 +1,500 @@
+"""``train_model`` / ``load_model`` and the ``TagwiseModel`` they return.
+
+Pipeline: TF-IDF on all texts -> held-out split of labelled rows (iterative
+stratification) -> scorer (default network or a logistic baseline) trained
+on the training part with early stopping on the held-out part -> per-label
+Platt calibration and F1 thresholds on held-out observed entries -> metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from learner.ml import metrics as M
+from learner.ml.baselines import LinearScorer, fit_logreg
+from learner.ml.calibration import PlattScaler, fit_platt, tune_thresholds
+from learner.ml.features import FeatureConfig, TextFeaturizer
+from learner.ml.network import NetScorer, NetTrainSettings, TagNet, train_network
+from learner.ml.rules import LabelRules, apply_rules
+from learner.ml.sampling import uncertainty as _uncertainty
+from learner.ml.split import holdout_split
+
+ProgressFn = Callable[[float, str], None]
+KINDS = ("mlp", "logreg_assume_negative", "logreg_masked")
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainConfig:
+    """Training options. Defaults are the benchmarked default model.
+
+    ``kind`` selects the model: ``"mlp"`` (default network),
+    ``"logreg_assume_negative"`` or ``"logreg_masked"`` (baselines).
+    Ablation switches: ``correlation`` (label-correlation stage),
+    ``weak_negative`` (0 turns the weak-negative term off, leaving the exact
+    masked BCE), ``pseudo_labels``.
+    """
+
+    kind: str = "mlp"
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    hidden: int = 256
+    dropout: float = 0.3
+    lr: float = 3e-3
+    batch_size: int = 256
+    max_epochs: int = 12
+    patience: int = 2
+    correlation: bool = True
+    weak_negative: float = 0.2
+    # Also count unobserved held-out entries as weak negatives when choosing
+    # thresholds and calibration (see ``_eval_set``).
+    eval_weak_negatives: bool = False
+    pos_weight_power: float = 0.5
+    pos_weight_cap: float = 10.0
+    pseudo_labels: bool = False
+    pseudo_high: float = 0.95
+    pseudo_low: float = 0.01
+    pseudo_weight: float = 0.5
+    n_models: int = 1
+    val_size: float = 0.15
+    min_val_rows: int = 10
+    logreg_c: float = 4.0
+    num_threads: int | None = None
+    rules: LabelRules | None = None
+    label_names: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["rules"] = None if self.rules is None else LabelRules.coerce(self.rules).as_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        d["features"] = FeatureConfig(**d.get("features", {}))
+        d["rules"] = None if d.get("rules") is None else LabelRules.coerce(d["rules"])
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class EnsembleScorer:
+    """Average of several scorers' logits (a seed ensemble)."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+    def logits(self, x: sp.csr_matrix) -> np.ndarray:
+        return np.mean([m.logits(x) for m in self.members], axis=0)
+
+    def hidden(self, x: sp.csr_matrix) -> np.ndarray:
+        return self.members[0].hidden(x)
+
+    def input_gradient_weights(self, x_sample: sp.csr_matrix) -> np.ndarray:
+        return np.mean([m.input_gradient_weights(x_sample) for m in self.members], axis=0)
+
+
+class TagwiseModel:
+    """A trained model: featurizer + scorer + calibration + thresholds + rules."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        featurizer: TextFeaturizer,
+        scorer: Any,
+        platt: PlattScaler,
+        thresholds: np.ndarray,
+        metrics: dict[str, Any],
+        feature_weights: np.ndarray | None = None,
+    ) -> None:
+        self.config = config
+        self.featurizer = featurizer
+        self.scorer = scorer
+        self.platt = platt
+        self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        self.metrics = metrics
+        self.rules = LabelRules.coerce(config.rules)
+        # (n_features, L) approximate linear explanation, for ``top_features``.
+        self._feature_weights = feature_weights
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.thresholds)
+
+    @property
+    def label_pair_confusions(self) -> list[dict[str, Any]]:
+        return self.metrics.get("label_pair_confusions", [])
+
+    def features(self, texts: list[str]) -> sp.csr_matrix:
+        """TF-IDF features (CSR) of ``texts``, e.g. for diversity sampling."""
+        return self.featurizer.transform(texts)
+
+    def embed(self, texts: list[str]) -> np.ndarray | sp.csr_matrix:
+        """Hidden-layer features (dense) for the network; TF-IDF for baselines."""
+        x = self.features(texts)
+        return self.scorer.hidden(x) if hasattr(self.scorer, "hidden") else x
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        return self.scorer.logits(self.features(texts))
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """(n, L) calibrated probabilities."""
+        return self.platt.transform(self.logits(texts))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """(n, L) 0/1 decisions from probabilities: thresholds, then rules."""
+        return apply_rules((np.asarray(proba) >= self.thresholds).astype(np.int64), proba, self.rules)
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """(n, L) 0/1 decisions for ``texts`` (thresholds, then rules)."""
+        return self.decide(self.predict_proba(texts))
+
+    def uncertainty(self, proba: np.ndarray) -> np.ndarray:
+        """(n, L) uncertainty in [0, 1], highest at each label's threshold."""
+        return _uncertainty(proba, self.thresholds)
+
+    def top_features(self, label_index: int, k: int = 20) -> list[tuple[str, float]]:
+        """Top ``k`` features pushing ``label_index`` up (average input gradient)."""
+        if self._feature_weights is None:
+            return []
+        col = self._feature_weights[:, label_index]
+        names = self.featurizer.feature_names()
+        top = np.argsort(-col)[:k]
+        return [(str(names[i]), float(col[i])) for i in top]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write a single joblib file (state dicts as numpy, no lambdas)."""
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.as_dict(),
+            "featurizer": self.featurizer,
+            "scorer": _scorer_state(self.scorer),
+            "platt": {"a": self.platt.a, "b": self.platt.b, "fitted": self.platt.fitted},
+            "thresholds": self.thresholds,
+            "metrics": self.metrics,
+            "feature_weights": None if self._feature_weights is None else self._feature_weights.astype(np.float16),
+        }
+        joblib.dump(payload, path, compress=3)
+
+
+def load_model(path: str | os.PathLike[str]) -> TagwiseModel:
+    """Load a model written by ``TagwiseModel.save`` (any process)."""
+    payload = joblib.load(path)
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported model format {payload.get('format_version')!r}")
+    config = TrainConfig.from_dict(payload["config"])
+    fw = payload["feature_weights"]
+    return TagwiseModel(
+        config=config,
+        featurizer=payload["featurizer"],
+        scorer=_scorer_from_state(payload["scorer"]),
+        platt=PlattScaler(**payload["platt"]),
+        thresholds=payload["thresholds"],
+        metrics=payload["metrics"],
+        feature_weights=None if fw is None else fw.astype(np.float32),
+    )
+
+
+def _scorer_state(scorer: Any) -> dict[str, Any]:
+    if isinstance(scorer, LinearScorer):
+        return {"type": "linear", "coef": scorer.coef, "intercept": scorer.intercept}
+    if isinstance(scorer, EnsembleScorer):
+        return {"type": "ensemble", "members": [_scorer_state(m) for m in scorer.members]}
+    net = scorer.net
+    return {
+        "type": "net",
+        "arch": {
+            "n_features": net.input_weight.shape[0],
+            "n_labels": net.out.out_features,
+            "hidden": net.input_weight.shape[1],
+            "dropout": net.dropout.p,
+            "correlation": net.correlation is not None,
+        },
+        "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()},
+    }
+
+
+def _scorer_from_state(state: dict[str, Any]) -> Any:
+    if state["type"] == "linear":
+        return LinearScorer(state["coef"], state["intercept"])
+    if state["type"] == "ensemble":
+        return EnsembleScorer([_scorer_from_state(m) for m in state["members"]])
+    net = TagNet(**state["arch"])
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state["state"].items()})
+    return NetScorer(net)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _validate(texts: list[str], targets: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.array(targets, dtype=np.float64, copy=True)
+    if y.ndim != 2 or y.shape[0] != len(texts):
+        raise ValueError(f"targets must be (len(texts), L); got {y.shape} for {len(texts)} texts")
+    observed = ~np.isnan(y)
+    y[observed] = np.clip(y[observed], 0.0, 1.0)
+    if weights is None:
+        w = np.ones_like(y)
+    else:
+        w = np.array(weights, dtype=np.float64, copy=True)
+        if w.shape != y.shape:
+            raise ValueError(f"weights must have the shape of targets {y.shape}; got {w.shape}")
+        w = np.clip(np.nan_to_num(w, nan=1.0), 0.0, None)
+    return y, w
+
+
+def _eval_set(
+    y: np.ndarray, w: np.ndarray, val_rows: np.ndarray, config: TrainConfig, weak: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out targets and weights used for early stopping, calibration and thresholds.
+
+    Observed entries are used as they are, with their confidence weights.
+    Unobserved entries of the held-out rows are then filled with 0 according
+    to the same assumption the scorer was trained with:
+
+    - ``logreg_assume_negative``: all of them, weight 1 (its definition);
+    - default network with the weak-negative term: weight ``weak[j]``, so the
+      positive-enriched observed entries of checkbox-like data do not drag
+      the thresholds down (the estimated share of negatives is restored);
+    - any kind, for a label with no observed negative in the held-out rows
+      (e.g. single-positive data, where nobody states negatives): weight 1,
+      otherwise its threshold would collapse to "always positive".
+    """
+    y_val, w_val = y[val_rows].copy(), np.where(np.isnan(y[val_rows]), 0.0, w[val_rows])
+    unobserved = np.isnan(y_val)
+    fill = np.zeros(y.shape[1])
+    if config.kind == "logreg_assume_negative":
+        fill[:] = 1.0
+    elif config.kind == "mlp" and weak is not None and config.eval_weak_negatives:
+        fill[:] = weak
+    no_negative = ~((y_val < 0.5) & ~unobserved).any(0)
+    fill[no_negative] = 1.0
+    fill_mask = unobserved & (fill > 0)
+    y_val[fill_mask] = 0.0
+    w_val = np.where(fill_mask, fill[None, :], w_val)
+    return y_val, w_val
+
+
+def _label_stats(y: np.ndarray, w: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-label weighted observed positive and negative mass on ``rows``."""
+    yr, wr = y[rows], w[rows]
+    obs = ~np.isnan(yr)
+    pos = np.where(obs, wr * np.nan_to_num(yr, nan=0.0), 0.0).sum(0)
+    neg = np.where(obs, wr * (1 - np.nan_to_num(yr, nan=0.0)), 0.0).sum(0)
+    return pos, neg
+
+
+def _pos_weight(pos: np.ndarray, neg: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Class-balanced positive weight ``(neg/pos)^power`` clipped to [1, cap]."""
+    ratio = (neg + 1.0) / (pos + 1.0)
+    return np.clip(ratio**config.pos_weight_power, 1.0, config.pos_weight_cap)
+
+
+def _weak_negative(pos: np.ndarray, neg: np.ndarray, config: TrainConfig) -> np.ndarray | None:
+    """Weight of the mask-only weak-negative term per label.
+
+    ``lambda * (1 - prior)`` where ``prior`` is the observed positive rate:
+    the estimated chance that an unanswered entry is a negative.
+    """
+    if config.weak_negative <= 0:
+        return None
+    # The observed positive rate is inflated when people tick positives more
+    # often than they state negatives (and is 1 for single-positive data), so
+    # it is capped at 0.5: an unanswered entry is never assumed more likely
+    # positive than negative.
+    prior = np.minimum((pos + 1.0) / (pos + neg + 2.0), 0.5)
+    return config.weak_negative * (1.0 - prior)
+
+
+def _macro_f1_tuned(logits: np.ndarray, y_eval: np.ndarray, w_eval: np.ndarray | None = None) -> float:
+    """Masked (weighted) macro-F1 with per-label thresholds tuned on the same entries."""
+    proba = 1 / (1 + np.exp(-np.clip(logits, -50, 50)))
+    _, f1 = tune_thresholds(proba, y_eval, w_eval)
+    has_pos = ((np.nan_to_num(y_eval, nan=0) >= 0.5) & ~np.isnan(y_eval)).any(0)
+    return float(f1[has_pos].mean()) if has_pos.any() else 0.0
+
+
+def _report(stage: ProgressFn | None, fraction: float, phase: str) -> None:
+    if stage is not None:
+        stage(float(min(max(fraction, 0.0), 1.0)), phase)
+
+
+def train_model(
+    texts: list[str],
+    targets: Any,
+    weights: Any = None,
+    *,
+    config: TrainConfig | None = None,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    rules: LabelRules | dict | None = None,
+) -> TagwiseModel:
+    """Train a model on partially observed multi-label targets.
+
+    Args:
+        texts: every item of the project (labelled or not).
+        targets: (n, L) floats in [0, 1], NaN where unobserved.
+        weights: optional (n, L) per-entry confidences (ignored where NaN).
+        config: a ``TrainConfig``; ``None`` means the default model.
+        seed: seeds the split, the initialisation and the batch order.
+        progress: ``progress(fraction, phase)`` with phases "features",
+            "splitting", "training", "pseudo-labels", "calibrating", "done".
+        rules: optional implies/excludes rules (overrides ``config.rules``).
+    """
+    config = config or TrainConfig()
+    if config.kind not in KINDS:
+        raise ValueError(f"config.kind must be one of {KINDS}; got {config.kind!r}")
+    if rules is not None:
+        config.rules = LabelRules.coerce(rules)
+    torch.set_num_threads(config.num_threads or max(1, min(4, os.cpu_count() or 1)))
+    started = time.perf_counter()
+    y, w = _validate(texts, targets, weights)
+
+    _report(progress, 0.0, "features")
+    featurizer = TextFeaturizer(config.features).fit(texts)
+    x = featurizer.transform(texts)
+    _report(progress, 0.15, "splitting")
+    train_rows, val_rows = holdout_split(y, config.val_size, seed, config.min_val_rows)
+    pos, neg = _label_stats(y, w, train_rows)
+    y_eval = _eval_set(y, w, val_rows, config, _weak_negative(pos, neg, config))
+
+    def train_progress(f: float) -> None:
+        _report(progress, 0.2 + 0.65 * f, "training")
+
+    scorer, info = _fit_scorer(x, y, w, train_rows, val_rows, y_eval, config, seed, train_progress)
+    if config.pseudo_labels and config.kind == "mlp" and len(val_rows):
+        _report(progress, 0.85, "pseudo-labels")
+        scorer, info = _pseudo_label_round(x, y, w, train_rows, val_rows, y_eval, scorer, config, seed, info)
+
+    _report(progress, 0.9, "calibrating")
+    model = _calibrate(featurizer, x, y, val_rows, y_eval, scorer, config, info)
+    model.metrics["train_seconds"] = time.perf_counter() - started
+    _report(progress, 1.0, "done")
+    return model
+
+
+def _fit_scorer(
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    w: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    y_eval: tuple[np.ndarray, np.ndarray],
+    config: TrainConfig,
+    seed: int,
+    progress: Callable[[float], None],
+) -> tuple[Any, dict[str, Any]]:
+    if config.kind != "mlp":
+        mode = config.kind.removeprefix("logreg_")
+        return fit_logreg(x, y, w, train_rows, mode, config.logreg_c, seed, progress), {}
+    pos, neg = _label_stats(y, w, train_rows)
+    settings = NetTrainSettings(
+        hidden=config.hidden,
+        dropout=config.dropout,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+        correlation=config.correlation,
+    )
+    members, epochs, histories = [], [], []
+    for m in range(config.n_models):
+
+        def member_progress(f: float, m: int = m) -> None:
+            progress((m + f) / config.n_models)
+
+        scorer, best_epoch, history = train_network(
+            x,
+            y,
+            w,
+            train_rows,
+            val_rows,
+            lambda z: _macro_f1_tuned(z, *y_eval),
+            settings,
+            _pos_weight(pos, neg, config),
+            _weak_negative(pos, neg, config),
+            seed + 1000 * m,
+            member_progress,
+        )
+        members.append(scorer)
+        epochs.append(best_epoch)
+        histories.append(history)
+    scorer = members[0] if len(members) == 1 else EnsembleScorer(members)
+    return scorer, {"best_epochs": epochs, "val_history": histories}
+
+
+def _pseudo_label_round(
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    w: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    y_eval: tuple[np.ndarray, np.ndarray],
+    scorer: Any,
+    config: TrainConfig,
+    seed: int,
+    info: dict[str, Any],
+) -> tuple[Any, dict[str, Any]]:
+    """Retrain with confident unobserved training entries filled in.
+
+    Confidence comes from the first model calibrated on the held-out rows.
+    Pseudo entries get ``pseudo_weight`` times the usual weight; observed
+    entries are never overwritten. Held-out rows are left untouched.
+    """
+    platt = fit_platt(scorer.logits(x[val_rows]), *y_eval)
+    proba = platt.transform(scorer.logits(x[train_rows]))
+    y_tr = y[train_rows]
+    unobserved = np.isnan(y_tr)
+    fill_pos = unobserved & (proba >= config.pseudo_high)
+    fill_neg = unobserved & (proba <= config.pseudo_low)
+    y2, w2 = y.copy(), w.copy()
+    block_y, block_w = y_tr.copy(), w[train_rows].copy()
+    block_y[fill_pos], block_y[fill_neg] = 1.0, 0.0
+    block_w[fill_pos | fill_neg] = config.pseudo_weight
+    y2[train_rows], w2[train_rows] = block_y, block_w
+    new_scorer, new_info = _fit_scorer(x, y2, w2, train_rows, val_rows, y_eval, config, seed + 7, lambda f: None)
+    new_info["pseudo_entries"] = {"positive": int(fill_pos.sum()), "negative": int(fill_neg.sum())}
+    return new_scorer, {**info, **new_info}
+
+
+def _calibrate(
+    featurizer: TextFeaturizer,
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    val_rows: np.ndarray,
+    y_eval: tuple[np.ndarray, np.ndarray],
+    scorer: Any,
+    config: TrainConfig,
+    info: dict[str, Any],
+) -> TagwiseModel:
+    """Platt + thresholds on held-out entries; metrics on held-out observed entries."""
+    n_labels = y.shape[1]
+    if len(val_rows):
+        val_logits = scorer.logits(x[val_rows])
+        platt = fit_platt(val_logits, *y_eval)
+        val_proba = platt.transform(val_logits)
+        thresholds, _ = tune_thresholds(val_proba, *y_eval)
+    else:
+        platt = PlattScaler(a=np.ones(n_labels), b=np.zeros(n_labels), fitted=np.zeros(n_labels, dtype=bool))
+        thresholds, _ = tune_thresholds(np.zeros((0, n_labels)), np.zeros((0, n_labels)))
+    model = TagwiseModel(config, featurizer, scorer, platt, thresholds, {})
+    metrics: dict[str, Any] = {"kind": config.kind, "n_validation_rows": len(val_rows), **info}
+    if len(val_rows):
+        y_val = y[val_rows]
+        decisions = model.decide(val_proba)
+        metrics.update(M.multilabel_report(y_val, decisions, val_proba, config.label_names))
+        metrics["label_pair_confusions"] = M.label_pair_confusions(y_val, decisions)
+    metrics["thresholds"] = thresholds.tolist()
+    metrics["calibration_fitted"] = platt.fitted.tolist()
+    model.metrics = metrics
+    sample = x[np.random.default_rng(0).permutation(x.shape[0])[:2000]]
+    # Stored as float16 in the artifact; round now so a reloaded model is identical.
+    weights16 = np.asarray(scorer.input_gradient_weights(sample)).astype(np.float16)
+    model._feature_weights = weights16.astype(np.float32)
+    return model

@@ -1,0 +1,376 @@
+"""The retrain loop: snapshot the answers, train, evaluate, score every item, re-rank the queue.
+
+The Celery tasks in learner/tasks.py only call these functions. Every step
+is safe to run twice: a version is claimed with a conditional UPDATE, and the
+queue and the version's status change together in one transaction at the
+end, so a failure anywhere leaves the last good model and the queue as they
+were (DESIGN.md section 7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import traceback
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotate.answers import AnswerArrays, load_answers
+from annotate.models import Item, Label, Project, QueueReason, record_audit
+from annotate.queue import set_queue_priorities
+from learner.ml import LabelRules, TagwiseModel, TrainConfig, load_model, train_model
+from learner.ml.sampling import diverse_batch, focus_labels, item_scores, uncertainty
+from learner.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+# A version whose heartbeat is older than this is taken to have lost its
+# worker (killed, out of memory) and is marked failed, freeing the slot.
+STALE_AFTER = timedelta(minutes=10)
+# A queued version whose task never started within this long is stale too.
+QUEUED_STALE_AFTER = timedelta(hours=2)
+# Below this many items with at least one answer there is nothing to learn.
+MIN_LABELLED_ITEMS = 10
+# How many labels of an item the annotate page highlights.
+FOCUS_LABELS = 3
+# One place in this many at the queue's head goes to a random item, so the
+# answers the model is later measured on are not only the hardest items.
+EXPLORE_EVERY = 10
+# The head of the queue that is picked for diversity rather than by score alone.
+DIVERSE_HEAD = 200
+SCORING_CHUNK = 5000
+# Stored model files kept per project: the model in use and two before it.
+KEEP_ARTIFACTS = 3
+Rules = dict[str, list[tuple[int, int]]]
+
+
+class NotEnoughData(Exception):
+    pass
+
+
+def mark_stale_versions(*, project: Project) -> int:
+    """Fail versions whose worker is gone, so a new retrain can claim the slot."""
+    now = timezone.now()
+    running = ModelVersion.objects.filter(
+        project=project,
+        status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING],
+        heartbeat_at__lt=now - STALE_AFTER,
+    ).update(status=ModelVersion.Status.FAILED, error="The worker stopped reporting progress.", finished_at=now)
+    queued = ModelVersion.objects.filter(
+        project=project, status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER
+    ).update(status=ModelVersion.Status.FAILED, error="The training task never started.", finished_at=now)
+    return running + queued
+
+
+def create_version(*, project: Project, trigger: str, actor: Any = None) -> ModelVersion | None:
+    """Queue a new model version, or return None when one is already queued or running.
+
+    The database's partial unique constraint (one active version per project)
+    decides between two simultaneous triggers: exactly one insert succeeds.
+    """
+    mark_stale_versions(project=project)
+    try:
+        with transaction.atomic():
+            version = ModelVersion.objects.create(project=project, trigger=trigger, config=default_config().as_dict())
+            record_audit(action="model.retrain", actor=actor, project=project, obj=version, after={"trigger": trigger})
+    except IntegrityError:
+        return None
+    return version
+
+
+def request_retrain(*, project: Project, trigger: str, actor: Any = None) -> ModelVersion | None:
+    """Queue a retrain and send it to a worker when the transaction commits."""
+    version = create_version(project=project, trigger=trigger, actor=actor)
+    if version is not None:
+        version_id = version.pk
+        transaction.on_commit(lambda: send_to_worker(version_id))
+    return version
+
+
+def send_to_worker(version_id: int) -> None:
+    """Send the training task of a queued version.
+
+    If the broker cannot be reached, the version is failed at once: left
+    queued, it would hold the project's only training slot until it turned
+    stale hours later, and the manager's button would do nothing meanwhile.
+    """
+    from learner.tasks import train_version
+
+    try:
+        train_version.delay(version_id)
+    except Exception:
+        logger.exception("Could not send model version %s to a worker", version_id)
+        ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
+            status=ModelVersion.Status.FAILED,
+            error="The task broker could not be reached, so no worker got this retrain. Try again.",
+            finished_at=timezone.now(),
+        )
+
+
+def default_config() -> TrainConfig:
+    return TrainConfig()
+
+
+def active_version(*, project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, status__in=ModelVersion.ACTIVE_STATUSES).first()
+
+
+def latest_ready(*, project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, status=ModelVersion.Status.READY).first()
+
+
+def run_version(version_id: int) -> str:
+    """Train, evaluate and score one queued version. Returns the final status.
+
+    A task delivered twice finds the version already claimed and does nothing.
+    """
+    now = timezone.now()
+    claimed = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
+        status=ModelVersion.Status.TRAINING, phase="snapshot", started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return "not-claimed"
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    try:
+        return _train_and_score(version)
+    except NotEnoughData as reason:
+        _finish(version, status=ModelVersion.Status.SKIPPED, error=str(reason))
+        return ModelVersion.Status.SKIPPED
+    except Exception:
+        logger.exception("Training model version %s failed", version_id)
+        _finish(version, status=ModelVersion.Status.FAILED, error=traceback.format_exc(limit=8)[-4000:])
+        return ModelVersion.Status.FAILED
+
+
+def _finish(version: ModelVersion, *, status: str, error: str = "") -> None:
+    ModelVersion.objects.filter(pk=version.pk, status__in=ModelVersion.ACTIVE_STATUSES).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+
+
+def _train_and_score(version: ModelVersion) -> str:
+    project = version.project
+    labels = list(project.active_labels().select_related("introduced_in"))
+    answers = load_answers(project=project, labels=labels)
+    result = answers.consensus()
+    texts = _texts(answers)
+    observed = ~np.isnan(result.targets)
+    labelled_items = int(observed.any(axis=1).sum())
+    counts = {
+        "items": len(texts),
+        "labelled_items": labelled_items,
+        "observed_entries": int(observed.sum()),
+        "positive_entries": int((np.nan_to_num(result.targets) >= 0.5).sum()),
+        "labels": len(labels),
+    }
+    digest = snapshot_hash(answers=answers, targets=result.targets, weights=result.weights)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        dataset_counts=counts, dataset_hash=digest, label_ids=[label.pk for label in labels]
+    )
+    previous = latest_ready(project=project)
+    if previous is not None and previous.dataset_hash == digest:
+        raise NotEnoughData("The answers have not changed since the last ready model.")
+    if labelled_items < MIN_LABELLED_ITEMS:
+        raise NotEnoughData(f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.")
+
+    config = TrainConfig.from_dict(version.config) if version.config else default_config()
+    config.label_names = [label.name for label in labels]
+    config.rules = LabelRules.coerce(label_rules(labels=labels))
+    model = train_model(
+        texts, result.targets, result.weights, config=config, seed=version.pk, progress=_progress_writer(version)
+    )
+    path = artifact_path(version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+
+    # Conditional, like the publish below: a version marked stale while it
+    # trained has lost its slot and must not come back to life.
+    moved_on = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
+        status=ModelVersion.Status.SCORING, phase="scoring", progress=0.95, heartbeat_at=timezone.now()
+    )
+    if not moved_on:
+        raise RuntimeError("The version lost its training slot while it trained.")
+    entries = score_items(model=model, texts=texts, answers=answers, observed=observed, seed=version.pk)
+    with transaction.atomic():
+        # Only a version that still holds the slot may publish; a version
+        # marked stale meanwhile must not overwrite a newer queue.
+        updated = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.SCORING).update(
+            status=ModelVersion.Status.READY,
+            phase="done",
+            progress=1.0,
+            artifact_path=str(path),
+            metrics=_json_safe(model.metrics),
+            thresholds=[float(t) for t in model.thresholds],
+            finished_at=timezone.now(),
+        )
+        if not updated:
+            raise RuntimeError("The version lost its training slot before it could publish.")
+        set_queue_priorities(project=project, entries=entries, model_version_id=version.pk)
+    prune_artifacts(project=project)
+    return ModelVersion.Status.READY
+
+
+def prune_artifacts(*, project: Project, keep: int = KEEP_ARTIFACTS) -> int:
+    """Delete the stored models of all but the newest ``keep`` ready versions.
+
+    A project retrains every few dozen answers; keeping every artifact would
+    fill the disk. Older versions keep their metrics for the model page; only
+    the file (predictions, top features) goes.
+    """
+    old = ModelVersion.objects.filter(project=project, status=ModelVersion.Status.READY).exclude(artifact_path="")[
+        keep:
+    ]
+    pruned = 0
+    for version in old:
+        Path(version.artifact_path).unlink(missing_ok=True)
+        ModelVersion.objects.filter(pk=version.pk).update(artifact_path="")
+        pruned += 1
+    return pruned
+
+
+def _texts(answers: AnswerArrays) -> list[str]:
+    by_id = dict(Item.objects.filter(pk__in=answers.item_ids.tolist()).values_list("pk", "text"))
+    return [by_id[int(pk)] for pk in answers.item_ids]
+
+
+def snapshot_hash(*, answers: AnswerArrays, targets: np.ndarray, weights: np.ndarray) -> str:
+    """A hash of what the model would see: items, labels, targets and weights."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(answers.item_ids).tobytes())
+    digest.update(np.asarray(answers.label_ids, dtype=np.int64).tobytes())
+    # NaN never equals itself, so hash the mask and the filled values separately.
+    digest.update(np.isnan(targets).tobytes())
+    digest.update(np.nan_to_num(targets, nan=-1.0).round(6).tobytes())
+    digest.update(np.nan_to_num(weights, nan=-1.0).round(6).tobytes())
+    return digest.hexdigest()
+
+
+def label_rules(*, labels: list[Label]) -> Rules:
+    """The project's implies/excludes rules as index pairs over ``labels``."""
+    index = {label.pk: position for position, label in enumerate(labels)}
+    implies, excludes = [], []
+    for label in labels:
+        implies += [
+            (index[label.pk], index[other]) for other in label.implies.values_list("pk", flat=True) if other in index
+        ]
+        excludes += [
+            (index[label.pk], index[other])
+            for other in label.excludes.values_list("pk", flat=True)
+            if other in index and index[label.pk] < index[other]
+        ]
+    return {"implies": implies, "excludes": excludes}
+
+
+def _progress_writer(version: ModelVersion) -> Any:
+    """A progress callback that writes percent and phase, at most once a second."""
+    last = [0.0]
+
+    def report(fraction: float, phase: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0 and fraction < 1.0:
+            return
+        last[0] = now
+        ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
+            progress=round(min(fraction, 1.0) * 0.9, 4), phase=phase, heartbeat_at=timezone.now()
+        )
+
+    return report
+
+
+def artifact_path(version: ModelVersion) -> Path:
+    return Path(settings.ARTIFACT_DIR) / f"project-{version.project_id}" / f"model-{version.pk}.joblib"
+
+
+def score_items(
+    *, model: TagwiseModel, texts: list[str], answers: AnswerArrays, observed: np.ndarray, seed: int
+) -> list[tuple[int, float, list[int], str]]:
+    """Priorities, focus labels and reasons for every item, for ``set_queue_priorities``.
+
+    An item's score sums the uncertainty of its unobserved labels. The head of
+    the queue is re-ordered for diversity in the model's feature space, and a
+    share of it goes to random items (exploration) so that the answers the
+    model is measured on are not only the hardest ones.
+    """
+    proba = (
+        np.vstack(
+            [model.predict_proba(texts[start : start + SCORING_CHUNK]) for start in range(0, len(texts), SCORING_CHUNK)]
+        )
+        if texts
+        else np.zeros((0, len(answers.label_ids)))
+    )
+    unsure = uncertainty(proba, model.thresholds)
+    scores = item_scores(unsure, observed)
+    focus = focus_labels(unsure, observed, k=FOCUS_LABELS)
+
+    order = np.argsort(-scores, kind="stable")
+    head_size = min(DIVERSE_HEAD, len(order))
+    head = diverse_batch(scores, model.features(texts), head_size, seed=seed) if head_size else order[:0]
+    rest = order[~np.isin(order, head)]
+    n_explore = min(head_size // EXPLORE_EVERY, len(rest))
+    explore = np.random.default_rng(seed).choice(rest, size=n_explore, replace=False)
+    rest = rest[~np.isin(rest, explore)]
+    ranked = [(int(index), QueueReason.UNCERTAIN) for index in head]
+    # Every EXPLORE_EVERY-th place of the head goes to a random item.
+    for count, index in enumerate(explore):
+        ranked.insert((count + 1) * EXPLORE_EVERY - 1, (int(index), QueueReason.EXPLORATION))
+    ranked += [(int(index), QueueReason.UNCERTAIN) for index in rest]
+
+    label_ids = answers.label_ids
+    total = len(ranked)
+    entries = []
+    for rank, (index, reason) in enumerate(ranked):
+        focus_ids = [label_ids[j] for j in focus[index] if j >= 0]
+        # Priorities fall with rank, so the queue's order is exactly this ranking.
+        entries.append((int(answers.item_ids[index]), float(total - rank), focus_ids, reason))
+    return entries
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path: str) -> TagwiseModel:
+    return load_model(path)
+
+
+def predict_texts(*, version: ModelVersion, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated probabilities and decisions (thresholds, then label rules) for ``texts``."""
+    model = _cached_model(version.artifact_path)
+    proba = model.predict_proba(texts)
+    return proba, model.decide(proba)
+
+
+def top_features(*, version: ModelVersion, k: int = 8) -> list[list[tuple[str, float]]]:
+    """The ``k`` features that push each label up most, in the version's label order.
+
+    Empty when the version has no artifact (not ready, or the file is gone),
+    so a page can show the rest of the version without it.
+    """
+    if not version.artifact_path or not Path(version.artifact_path).exists():
+        return []
+    return _top_features(version.artifact_path, k)
+
+
+@lru_cache(maxsize=8)
+def _top_features(path: str, k: int) -> list[list[tuple[str, float]]]:
+    model = _cached_model(path)
+    return [model.top_features(index, k) for index in range(model.n_labels)]

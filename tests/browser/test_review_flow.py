@@ -1,0 +1,97 @@
+"""The review flow in Chromium: a disputed entry appears, one key or click resolves it, the target follows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from playwright.sync_api import expect
+
+from annotate.answers import load_answers
+from annotate.models import AuditEvent, Resolution, Role
+from tests.conftest import login, screenshot
+from tests.factories import add_member, annotate_item, make_user
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def disputed(project, items, labels, guideline, annotator, second_annotator):
+    cache.clear()
+    shipping, refund, billing, *_ = labels
+    third = make_user("anton")
+    add_member(project, third, Role.ANNOTATOR)
+    annotate_item(items[0], annotator, {refund: (1, 1.0), shipping: 1}, guideline=guideline, duration_ms=8_200)
+    annotate_item(items[0], second_annotator, {refund: (0, 0.8), shipping: 1}, guideline=guideline, duration_ms=5_100)
+    annotate_item(items[0], third, {refund: (0, 0.6)}, guideline=guideline, duration_ms=12_000)
+    annotate_item(items[1], annotator, {billing: (1, 0.6)}, guideline=guideline, duration_ms=3_000)
+    annotate_item(items[1], second_annotator, {billing: (0, 1.0)}, guideline=guideline, duration_ms=4_000)
+    return [(items[0], refund), (items[1], billing)]
+
+
+def target(project, item, label) -> float:
+    answers = load_answers(project=project)
+    row = int(np.searchsorted(answers.item_ids, item.pk))
+    return float(answers.consensus().targets[row, answers.label_ids.index(label.pk)])
+
+
+def test_a_reviewer_resolves_disputes_with_one_key_and_one_click(page, project, disputed, reviewer):
+    (first_item, refund), (second_item, billing) = disputed
+    assert 0 < target(project, first_item, refund) < 1  # a soft vote before review
+
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/")
+    first = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    expect(first).to_be_focused()
+    expect(first.locator("tbody tr")).to_have_count(3)
+    expect(first).to_contain_text("8.2 s")
+    screenshot(page, "review-1280-disputed")
+
+    # A note, then one key on the entry: "n" resolves it to no.
+    page.keyboard.press("e")
+    page.keyboard.type("A question, not a refund request")
+    page.keyboard.press("Escape")
+    page.evaluate("window.sameDocument = true")
+    page.keyboard.press("n")
+    expect(first.locator(".resolution")).to_contain_text("Resolved no by rita")
+    expect(first).to_contain_text("A question, not a refund request")
+    assert page.evaluate("window.sameDocument") is True
+    # Focus moved on to the next open entry.
+    second = page.locator(f"#entry-{second_item.pk}-{billing.pk}")
+    expect(second).to_be_focused()
+    assert target(project, first_item, refund) == 0.0
+
+    # One click on the second entry.
+    second.locator(".resolve-yes").click()
+    expect(second.locator(".resolution")).to_contain_text("Resolved yes")
+    assert target(project, second_item, billing) == 1.0
+    screenshot(page, "review-1280-resolved")
+
+    # Later the reviewer changes the first decision; the earlier one stays in the trail.
+    page.goto(f"/projects/{project.pk}/review/")
+    expect(page.locator(".empty")).to_contain_text("No disputed entries")
+    page.goto(f"/projects/{project.pk}/review/?show=resolved")
+    changed = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    changed.locator(".resolve-yes").click()
+    expect(changed.locator(".resolution")).to_contain_text("Resolved yes")
+    expect(changed.locator(".history summary")).to_have_text("1 earlier decision")
+    screenshot(page, "review-1280-changed")
+    assert target(project, first_item, refund) == 1.0
+    resolution = Resolution.objects.get(item=first_item, label=refund)
+    events = AuditEvent.objects.filter(action="resolution.set", object_id=str(resolution.pk)).order_by("id")
+    assert [(e.before and e.before["value"], e.after["value"]) for e in events] == [(None, 0), (0, 1)]
+
+
+def test_the_review_page_at_phone_width(browser, live_server, project, disputed, reviewer):
+    context = browser.new_context(viewport={"width": 360, "height": 780}, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        login(page, "rita")
+        page.goto(f"/projects/{project.pk}/review/")
+        entry = page.locator("[data-entry]").first
+        expect(entry).to_be_visible()
+        screenshot(page, "review-360")
+        # Nothing sticks out sideways: the page is no wider than the phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()

@@ -1,0 +1,60 @@
+"""Token and session authentication, the token page's API twin, and throttling of logins."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from tests.api_support import clear_throttles, client_for  # noqa: F401
+
+
+@pytest.mark.django_db
+def test_token_from_username_and_password(project, annotator):
+    client = APIClient()
+    answer = client.post("/api/auth/token", {"username": "annie", "password": "pw-annie"}, format="json")
+    assert answer.status_code == 200
+    token = answer.json()["token"]
+    assert Token.objects.get(user=annotator).key == token
+
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    projects = client.get("/api/projects").json()["results"]
+    assert [p["name"] for p in projects] == ["Support inbox"]
+    assert projects[0]["role"] == "annotator"
+
+
+@pytest.mark.django_db
+def test_wrong_password_and_anonymous_requests_are_refused(project, annotator):
+    client = APIClient()
+    assert client.post("/api/auth/token", {"username": "annie", "password": "nope"}, format="json").status_code == 401
+    anonymous = client.get("/api/projects")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"].startswith("Token")
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.get("/api/projects").status_code == 401
+
+
+@pytest.mark.django_db
+def test_session_authentication_works_for_the_browser(client, project, annotator):
+    client.force_login(annotator)
+    assert client.get(f"/api/projects/{project.pk}").json()["name"] == "Support inbox"
+
+
+@pytest.mark.django_db
+def test_revoking_the_token(project, annotator):
+    client = client_for(annotator)
+    assert client.delete("/api/auth/token").status_code == 204
+    assert not Token.objects.filter(user=annotator).exists()
+    assert client.get("/api/projects").status_code == 401
+
+
+@pytest.mark.django_db
+def test_logins_are_throttled(project, annotator, monkeypatch):
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "3/min", "expensive": "60/min"})
+    client = APIClient()
+    codes = [
+        client.post("/api/auth/token", {"username": "annie", "password": "wrong"}, format="json").status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]

@@ -1,0 +1,172 @@
+"""JSONL and CSV imports: items, annotations in three states, duplicates, updates, annotators and the queue."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.models import Annotation, AuditEvent, Item, Judgment, Membership, QueueEntry, Role
+from tests.factories import make_guideline
+
+
+def jsonl(*rows: dict) -> io.BytesIO:
+    return io.BytesIO("".join(json.dumps(row) + "\n" for row in rows).encode())
+
+
+def answers_of(item: Item, username: str) -> dict[str, tuple[int, float]]:
+    annotation = item.annotations.get(annotator__username=username)
+    return {j.label.name: (j.value, j.confidence) for j in annotation.judgments.select_related("label")}
+
+
+@pytest.mark.django_db
+def test_jsonl_with_annotations_keeps_three_states(project, labels, annotator, second_annotator, guideline):
+    rows = [
+        {
+            "external_id": "t1",
+            "text": "Where is my parcel?",
+            "metadata": {"channel": "chat"},
+            "annotations": [
+                {
+                    "annotator": "annie",
+                    "labels": {"shipping": 1, "refund": 0, "billing": None},
+                    "confidence": {"shipping": 0.9},
+                    "guideline_version": 1,
+                    "duration_ms": 5200,
+                },
+                {"annotator": "arthur", "labels": {"shipping": True}, "confidence": 0.6},
+            ],
+        },
+        {"external_id": 2, "text": "Skipped one", "annotations": [{"annotator": "annie", "skipped": True}]},
+        {"id": "t3", "text": "No annotations"},
+    ]
+    result = import_file(project=project, stream=jsonl(*rows), options=ImportOptions(format="jsonl"), actor=annotator)
+
+    assert result.items_created == 3
+    assert result.annotations_created == 3
+    assert result.judgments_created == 3
+    item = Item.objects.get(project=project, external_id="t1")
+    assert item.metadata == {"channel": "chat"}
+    # billing: null and the labels nobody named are unobserved: no row at all.
+    assert answers_of(item, "annie") == {"shipping": (1, 0.9), "refund": (0, project.default_confidence)}
+    assert answers_of(item, "arthur") == {"shipping": (1, 0.6)}
+    annie = item.annotations.get(annotator__username="annie")
+    assert annie.duration_ms == 5200
+    assert annie.guideline_version == guideline
+    skipped = Annotation.objects.get(item__external_id="2")
+    assert skipped.skipped and not skipped.judgments.exists()
+    # New items are queued; imported answers count toward completion, skips do not.
+    assert QueueEntry.objects.filter(project=project).count() == 3
+    assert QueueEntry.objects.get(item=item).completed == 2
+    assert QueueEntry.objects.get(item__external_id="2").completed == 0
+    event = AuditEvent.objects.get(action="items.import")
+    assert event.after["items_created"] == 3 and event.actor == annotator
+
+
+@pytest.mark.django_db
+def test_csv_with_one_column_per_label(project, labels, annotator):
+    data = (
+        b"external_id,text,metadata,annotator,confidence,shipping,refund,billing,bug,praise\n"
+        b'c1,"Parcel late, again",{"lang": "en"},annie,0.7,1,0,,,\n'
+        b"c2,No answers yet,,,,,,,,\n"
+        b'c3,=HYPERLINK("x"),,annie,,,,1,,\n'
+    )
+    import_file(project=project, stream=io.BytesIO(data), options=ImportOptions(format="csv"))
+
+    c1 = Item.objects.get(external_id="c1")
+    assert c1.text == "Parcel late, again" and c1.metadata == {"lang": "en"}
+    assert answers_of(c1, "annie") == {"shipping": (1, 0.7), "refund": (0, 0.7)}
+    assert not Item.objects.get(external_id="c2").annotations.exists()
+    assert answers_of(Item.objects.get(external_id="c3"), "annie") == {"billing": (1, project.default_confidence)}
+
+
+@pytest.mark.django_db
+def test_duplicates_are_errors_unless_update(project, labels, annotator, second_annotator):
+    import_file(
+        project=project,
+        stream=jsonl(
+            {"external_id": "d1", "text": "old", "annotations": [{"annotator": "annie", "labels": {"bug": 1}}]},
+            {"external_id": "d2", "text": "kept"},
+        ),
+        options=ImportOptions(format="jsonl"),
+    )
+    with pytest.raises(ImportFailed) as failure:
+        import_file(project=project, stream=jsonl({"external_id": "d1", "text": "new"}), options=ImportOptions("jsonl"))
+    assert "already exists" in failure.value.errors[0].message
+    with pytest.raises(ImportFailed) as failure:
+        import_file(
+            project=project,
+            stream=jsonl({"external_id": "n", "text": "a"}, {"external_id": "n", "text": "b"}),
+            options=ImportOptions("jsonl", update=True),
+        )
+    assert failure.value.errors[0].line == 2 and "first on line 1" in failure.value.errors[0].message
+
+    result = import_file(
+        project=project,
+        stream=jsonl(
+            {
+                "external_id": "d1",
+                "text": "new",
+                "annotations": [
+                    {"annotator": "annie", "labels": {"bug": 0, "praise": 1}},
+                    {"annotator": "arthur", "labels": {"bug": 1}},
+                ],
+            }
+        ),
+        options=ImportOptions("jsonl", update=True),
+    )
+    assert (result.items_created, result.items_updated, result.annotations_replaced) == (0, 1, 1)
+    d1 = Item.objects.get(external_id="d1")
+    assert d1.text == "new"
+    assert answers_of(d1, "annie") == {"bug": (0, 0.8), "praise": (1, 0.8)}
+    assert d1.annotations.count() == 2
+    replaced = AuditEvent.objects.get(action="annotation.replace")
+    assert replaced.before["answers"] == {"bug": [1, 0.8]}
+    assert QueueEntry.objects.get(item=d1).completed == 2
+
+
+@pytest.mark.django_db
+def test_unknown_annotators_are_errors_unless_created(project, labels, outsider):
+    rows = [
+        {"external_id": "u1", "text": "a", "annotations": [{"annotator": "nobody", "labels": {"bug": 1}}]},
+        {"external_id": "u2", "text": "b", "annotations": [{"annotator": "otto", "labels": {"bug": 0}}]},
+    ]
+    with pytest.raises(ImportFailed) as failure:
+        import_file(project=project, stream=jsonl(*rows), options=ImportOptions("jsonl"))
+    messages = [error.message for error in failure.value.errors]
+    assert "unknown annotator: user 'nobody'" in messages[0]
+    assert "not a member" in messages[1]
+
+    result = import_file(project=project, stream=jsonl(*rows), options=ImportOptions("jsonl", create_annotators=True))
+    assert result.users_created == 1
+    nobody = get_user_model().objects.get(username="nobody")
+    assert not nobody.has_usable_password()
+    assert Membership.objects.get(project=project, user=nobody).role == Role.ANNOTATOR
+    assert Membership.objects.get(project=project, user=outsider).role == Role.ANNOTATOR
+
+
+@pytest.mark.django_db
+def test_guideline_versions_and_label_introduction_are_checked(project, labels, annotator, guideline):
+    v2 = make_guideline(project, 2)
+    labels[4].introduced_in = v2
+    labels[4].save()
+    rows = [
+        {
+            "external_id": "g1",
+            "text": "a",
+            "annotations": [{"annotator": "annie", "labels": {"bug": 1}, "guideline_version": 9}],
+        },
+        {
+            "external_id": "g2",
+            "text": "b",
+            "annotations": [{"annotator": "annie", "labels": {"praise": 1}, "guideline_version": 1}],
+        },
+    ]
+    with pytest.raises(ImportFailed) as failure:
+        import_file(project=project, stream=jsonl(*rows), options=ImportOptions("jsonl"))
+    assert "not a published guideline" in failure.value.errors[0].message
+    assert "introduced in guideline version 2" in failure.value.errors[1].message
+    assert not Judgment.objects.exists()
