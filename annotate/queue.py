@@ -40,6 +40,8 @@ from annotate.models import Annotation, Item, Lease, Project, QueueEntry, QueueR
 # MIN_ITEMS_TO_CLUSTER are simply shuffled.
 MAX_CLUSTERS = 64
 MIN_ITEMS_TO_CLUSTER = 20
+# Texts the cold-start clusters are fitted on; the rest are only assigned.
+CLUSTER_SAMPLE = 10_000
 # How many candidates next_item tries before it gives up for this call. A
 # candidate is only rejected when another annotator's claim committed between
 # our query and our claim, so a handful of attempts is plenty.
@@ -77,15 +79,22 @@ def diverse_order(texts: Sequence[str], *, seed: int) -> list[int]:
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    # The vocabulary and the clusters are learned on a sample: topics show up
+    # in a few thousand texts, and fitting on 100k imported texts would make
+    # the import wait on k-means.
+    sample = rng.sample(order, min(len(texts), CLUSTER_SAMPLE))
+    vectorizer = TfidfVectorizer(max_features=20000, sublinear_tf=True, stop_words="english")
     try:
-        features = TfidfVectorizer(max_features=20000, sublinear_tf=True, stop_words="english").fit_transform(texts)
+        vectorizer.fit([texts[index] for index in sample])
     except ValueError:
         # Every text was empty or made only of stop words: nothing to cluster on.
         rng.shuffle(order)
         return order
+    features = vectorizer.transform(texts)
     n_clusters = max(2, min(MAX_CLUSTERS, round(math.sqrt(len(texts) / 2))))
     kmeans = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3, batch_size=2048)
-    assignments = kmeans.fit_predict(features)
+    kmeans.fit(features[sample])
+    assignments = kmeans.predict(features)
 
     clusters: dict[int, list[int]] = {}
     for index, cluster in enumerate(assignments):
