@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from annotate.agreement import consensus, review_order
 from annotate.answers import load_answers
+from annotate.labelset import open_merge_conflicts
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
 from annotate.project_agreement import answers_generation
 
@@ -177,6 +178,18 @@ def disputed_order(*, project: Project) -> tuple[npt.NDArray[np.int64], npt.NDAr
 def review_queue(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:
     """A page of the unresolved disputed entries, in review order, with every annotator's answer."""
     item_ids, label_ids = disputed_order(project=project)
+    # Merge conflicts (one annotator said yes to the merged label and no to
+    # its target) come first: a label-set change produced them, and they may
+    # not be disputed between annotators at all.
+    conflicts = np.array(
+        [(c.item_id, c.label_id) for c in open_merge_conflicts(project=project)], dtype=np.int64
+    ).reshape(-1, 2)
+    if len(conflicts):
+        conflicts = conflicts[np.sort(np.unique(conflicts, axis=0, return_index=True)[1])]
+        width = int(max(label_ids.max(initial=0), conflicts[:, 1].max())) + 1
+        rest = ~np.isin(item_ids * width + label_ids, conflicts[:, 0] * width + conflicts[:, 1])
+        item_ids = np.concatenate([conflicts[:, 0], item_ids[rest]])
+        label_ids = np.concatenate([conflicts[:, 1], label_ids[rest]])
     resolved = np.array(
         list(Resolution.objects.filter(item__project=project).values_list("item_id", "label_id")), dtype=np.int64
     ).reshape(-1, 2)
