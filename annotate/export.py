@@ -78,7 +78,7 @@ class ExportOptions:
     guideline_version: int | None = None
     # Only items with an annotation created or edited at or after this time.
     annotated_after: datetime | None = None
-    # A subset of the active labels, by name; empty means all active labels.
+    # Labels by name, retired ones included; empty means all active labels.
     labels: tuple[str, ...] = ()
     # "train" or "validation": one side of a seeded iterative-stratification split.
     split: str | None = None
@@ -126,16 +126,20 @@ class ExportStats:
 
 
 def export_labels(*, project: Project, names: tuple[str, ...] = ()) -> list[Label]:
-    """The active labels to export, in the project's order; raise ExportError for unknown names."""
-    active = list(project.active_labels())
+    """The labels to export, in the project's order; raise ExportError for unknown names.
+
+    By default the active labels. Retired and merged labels keep their
+    history, and naming them in ``labels`` exports it.
+    """
     if not names:
-        return active
-    by_name = {label.name: label for label in active}
-    unknown = [name for name in names if name not in by_name]
+        return list(project.active_labels())
+    every = list(project.labels.order_by("order", "id"))
+    known = {label.name for label in every}
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise ExportError(f"unknown or inactive label(s): {', '.join(unknown)}")
+        raise ExportError(f"unknown label(s): {', '.join(unknown)}")
     wanted = set(names)
-    return [label for label in active if label.name in wanted]
+    return [label for label in every if label.name in wanted]
 
 
 # ---------------------------------------------------------------------------
