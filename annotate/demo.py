@@ -64,14 +64,15 @@ def ensure_admin(*, username: str = "admin") -> tuple[str, str]:
 
 
 @transaction.atomic
-def load_demo() -> Project:
+def load_demo() -> tuple[Project, bool]:
+    """Load the demo project; returns it and whether it was created by this call."""
     labels_spec = json.loads((DEMO_DATA_DIR / "labels.json").read_text())
     rows = [json.loads(line) for line in (DEMO_DATA_DIR / "items.jsonl").read_text().splitlines() if line.strip()]
     admin_name, password = ensure_admin()
     user_model = get_user_model()
     admin = user_model.objects.get(username=admin_name)
 
-    project, _ = Project.objects.get_or_create(
+    project, created = Project.objects.get_or_create(
         name=DEMO_PROJECT_NAME,
         defaults={
             "description": "Customer-support messages of an online shop. Tag every label that applies.",
@@ -131,7 +132,7 @@ def load_demo() -> Project:
     )
     build_cold_start_queue(project=project)
     _seed_annotations(project=project, guideline=guideline, labels=labels, rows=rows[:SEEDED_ITEMS])
-    return project
+    return project, created
 
 
 def _seed_annotations(

@@ -119,7 +119,7 @@ def test_demo_project_page_at_desktop_width(page, annotator):
     from annotate.models import GuidelineVersion, Label
     from tests.factories import add_member, annotate_item
 
-    project = load_demo()
+    project, _ = load_demo()
     add_member(project, annotator)
     v1 = project.current_guideline()
     annotate_item(project.items.order_by("pk").last(), annotator, {}, guideline=v1)

@@ -58,12 +58,13 @@ class Command(BaseCommand):
                     child.terminate()
 
         signal.signal(signal.SIGTERM, stop)
+        interrupted = False
         try:
             # If one of the two dies, stop the other: half an app is worse than none.
             while all(child.poll() is None for child in children.values()):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            interrupted = True
         finally:
             stop()
             for child in children.values():
@@ -72,5 +73,5 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
         failed = {name: child.returncode for name, child in children.items() if child.returncode not in (0, -15, None)}
-        if failed:
+        if failed and not interrupted:
             self.stderr.write(f"Stopped; exit codes: {failed}")
