@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from annotate.bulk import insert_rows
 from annotate.models import Annotation, Item, Lease, Project, QueueEntry, QueueReason
 
 # Cold start: at most this many TF-IDF clusters; fewer items than
@@ -123,19 +124,14 @@ def build_cold_start_queue(*, project: Project, seed: int = 0) -> int:
     rows = list(Item.objects.filter(project=project, queue_entry__isnull=True).order_by("pk").values_list("pk", "text"))
     order = diverse_order([text for _, text in rows], seed=project.pk * 1000 + seed)
     total = max(len(rows), 1)
+    now = timezone.now()
     entries = []
     for rank, index in enumerate(order):
         overlap = is_overlap_rank(rank, project.overlap_fraction)
-        entries.append(
-            QueueEntry(
-                project=project,
-                item_id=rows[index][0],
-                priority=1.0 - rank / total,
-                reason=QueueReason.OVERLAP if overlap else QueueReason.COLD_START,
-                required=required_annotations(project=project, overlap=overlap),
-            )
-        )
-    QueueEntry.objects.bulk_create(entries, batch_size=2000)
+        reason = QueueReason.OVERLAP if overlap else QueueReason.COLD_START
+        required = required_annotations(project=project, overlap=overlap)
+        entries.append((project.pk, rows[index][0], 1.0 - rank / total, reason, required, now))
+    insert_rows(QueueEntry, ["project_id", "item_id", "priority", "reason", "required", "updated_at"], entries)
     return len(entries)
 
 
