@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +44,14 @@ MODELS = {
     "logreg_assume_negative": {"kind": "logreg_assume_negative"},
     "logreg_masked": {"kind": "logreg_masked"},
     # Ablations of the default model.
+    "mlp_no_ensemble": {"ensemble": False},
+    "mlp_net_share_0.5": {"ensemble_weight": 0.5},
     "mlp_no_correlation": {"correlation": False},
     "mlp_no_weak_negative": {"weak_negative": 0.0},
+    "mlp_wide": {"wide": True},
+    "mlp_no_missingness_correction": {"missingness_correction": False},
+    "mlp_distill_0.3": {"distill": 0.3},
+    "mlp_distill_1": {"distill": 1.0},
     "mlp_pseudo_labels": {"pseudo_labels": True},
     "mlp_eval_weak_negatives": {"eval_weak_negatives": True},
     "mlp_lr1e-3": {"lr": 1e-3},
@@ -96,6 +103,9 @@ def run_one(texts, targets, test_texts, test_y, model_name, seed, label_names) -
     # CPU seconds of this process (all threads): on a shared machine the wall
     # time depends on other jobs; CPU / 2 approximates wall time on 2 idle cores.
     cpu_seconds = time.process_time() - cpu_start
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "model.joblib")
+        artifact_mb = (Path(tmp) / "model.joblib").stat().st_size / 1e6
     proba = model.predict_proba(test_texts)
     report = multilabel_report(test_y, model.decide(proba), proba, label_names)
     overall = report["overall"]
@@ -114,9 +124,11 @@ def run_one(texts, targets, test_texts, test_y, model_name, seed, label_names) -
     return {
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(cpu_seconds, 1),
+        "artifact_mb": round(artifact_mb, 1),
         **{k: round(float(overall[k]), 4) for k in keys},
         "heldout_macro_f1": round(float(model.metrics.get("overall", {}).get("macro_f1", float("nan"))), 4),
         "best_epochs": model.metrics.get("best_epochs"),
+        "ensemble": model.metrics.get("ensemble"),
         "per_label_f1": {r["label"]: round(r["f1"], 3) for r in report["per_label"]},
     }
 

@@ -1,9 +1,12 @@
 """``train_model`` / ``load_model`` and the ``TagwiseModel`` they return.
 
 Pipeline: TF-IDF on all texts -> held-out split of labelled rows (iterative
-stratification) -> scorer (default network or a logistic baseline) trained
-on the training part with early stopping on the held-out part -> per-label
-Platt calibration and F1 thresholds on held-out observed entries -> metrics.
+stratification) -> held-out targets, with observed negatives reweighted when
+positives are over-observed -> default scorer: a masked logistic regression
+and the network (masked BCE, early stopping on the held-out part), each
+Platt-calibrated and blended with a network share picked on the held-out
+macro-F1 -> per-label Platt calibration and F1 thresholds of the blend ->
+metrics. The baselines replace the scorer with one logistic model.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from learner.ml import metrics as M
 from learner.ml.baselines import LinearScorer, fit_logreg
 from learner.ml.calibration import PlattScaler, fit_platt, tune_thresholds
 from learner.ml.features import FeatureConfig, TextFeaturizer
-from learner.ml.network import NetScorer, NetTrainSettings, TagNet, train_network
+from learner.ml.network import (
+    NetScorer,
+    NetTrainSettings,
+    TagNet,
+    dequantise_rows,
+    quantise_rows,
+    train_network,
+)
 from learner.ml.rules import LabelRules, apply_rules
 from learner.ml.sampling import uncertainty as _uncertainty
 from learner.ml.split import holdout_split
@@ -31,17 +41,20 @@ from learner.ml.split import holdout_split
 ProgressFn = Callable[[float, str], None]
 KINDS = ("mlp", "logreg_assume_negative", "logreg_masked")
 FORMAT_VERSION = 1
+TOP_FEATURES_KEPT = 200
 
 
 @dataclass
 class TrainConfig:
     """Training options. Defaults are the benchmarked default model.
 
-    ``kind`` selects the model: ``"mlp"`` (default network),
-    ``"logreg_assume_negative"`` or ``"logreg_masked"`` (baselines).
-    Ablation switches: ``correlation`` (label-correlation stage),
+    ``kind`` selects the model: ``"mlp"`` (the default: network blended with
+    a masked logistic regression), ``"logreg_assume_negative"`` or
+    ``"logreg_masked"`` (baselines). Ablation switches: ``ensemble`` (off =
+    the network alone), ``correlation`` (label-correlation stage),
     ``weak_negative`` (0 turns the weak-negative term off, leaving the exact
-    masked BCE), ``pseudo_labels``.
+    masked BCE), ``missingness_correction``, ``pseudo_labels``, ``distill``,
+    ``wide``. Configs stored by older versions load with these defaults.
     """
 
     kind: str = "mlp"
@@ -53,6 +66,19 @@ class TrainConfig:
     max_epochs: int = 12
     patience: int = 2
     correlation: bool = True
+    # Average the network with the masked logistic model (both calibrated on
+    # the held-out entries); ``ensemble_weight`` is the network's share, or
+    # None to pick it from ``ENSEMBLE_GRID`` on the held-out macro-F1.
+    ensemble: bool = True
+    ensemble_weight: float | None = None
+    # A linear path from the TF-IDF features straight to the logits.
+    wide: bool = False
+    # Weight of soft targets from the masked logistic model on unobserved
+    # training entries (0 = off; needs ``ensemble``).
+    distill: float = 0.0
+    # Reweight held-out observed negatives when positives are over-observed
+    # (see ``negative_reweighting``); affects calibration and thresholds.
+    missingness_correction: bool = True
     weak_negative: float = 0.2
     # Also count unobserved held-out entries as weak negatives when choosing
     # thresholds and calibration (see ``_eval_set``).
@@ -82,6 +108,41 @@ class TrainConfig:
         d["features"] = FeatureConfig(**d.get("features", {}))
         d["rules"] = None if d.get("rules") is None else LabelRules.coerce(d["rules"])
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+ENSEMBLE_GRID = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8)
+
+
+class BlendScorer:
+    """Weighted average of the members' calibrated probabilities, as a logit.
+
+    Each member has its own Platt scaler (fitted on the held-out entries), so
+    members with differently scaled logits are averaged on the same footing;
+    the model then calibrates the blend once more like any other scorer.
+    """
+
+    def __init__(self, members: list[Any], platts: list[PlattScaler], weights: list[float]) -> None:
+        self.members, self.platts, self.weights = members, platts, [float(v) for v in weights]
+
+    def logits(self, x: sp.csr_matrix) -> np.ndarray:
+        proba = sum(
+            w * p.transform(m.logits(x)) for m, p, w in zip(self.members, self.platts, self.weights, strict=True)
+        )
+        proba = np.clip(proba / sum(self.weights), 1e-7, 1 - 1e-7)
+        return np.log(proba / (1 - proba))
+
+    def hidden(self, x: sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+        for member in self.members:
+            if hasattr(member, "hidden"):
+                return member.hidden(x)
+        return x
+
+    def input_gradient_weights(self, x_sample: sp.csr_matrix) -> np.ndarray:
+        # Each member's explanation in calibrated-logit units (Platt slope).
+        return sum(
+            w * m.input_gradient_weights(x_sample) * p.a[None, :]
+            for m, p, w in zip(self.members, self.platts, self.weights, strict=True)
+        ) / sum(self.weights)
 
 
 class EnsembleScorer:
@@ -203,20 +264,32 @@ def load_model(path: str | os.PathLike[str]) -> TagwiseModel:
 
 def _scorer_state(scorer: Any) -> dict[str, Any]:
     if isinstance(scorer, LinearScorer):
-        return {"type": "linear", "coef": scorer.coef, "intercept": scorer.intercept}
+        return {"type": "linear", "coef": scorer.coef.astype(np.float16), "intercept": scorer.intercept}
     if isinstance(scorer, EnsembleScorer):
         return {"type": "ensemble", "members": [_scorer_state(m) for m in scorer.members]}
+    if isinstance(scorer, BlendScorer):
+        return {
+            "type": "blend",
+            "members": [_scorer_state(m) for m in scorer.members],
+            "platts": [{"a": p.a, "b": p.b, "fitted": p.fitted} for p in scorer.platts],
+            "weights": scorer.weights,
+        }
     net = scorer.net
+    state = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+    # The input layer holds almost all the bytes; it was quantised to int8
+    # rows after training (``NetScorer.compact``), so this loses nothing.
+    state["input_weight"] = quantise_rows(state["input_weight"])
     return {
         "type": "net",
         "arch": {
             "n_features": net.input_weight.shape[0],
             "n_labels": net.out.out_features,
-            "hidden": net.input_weight.shape[1],
+            "hidden": net.n_hidden,
             "dropout": net.dropout.p,
             "correlation": net.correlation is not None,
+            "wide": net.wide,
         },
-        "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()},
+        "state": state,
     }
 
 
@@ -225,8 +298,17 @@ def _scorer_from_state(state: dict[str, Any]) -> Any:
         return LinearScorer(state["coef"], state["intercept"])
     if state["type"] == "ensemble":
         return EnsembleScorer([_scorer_from_state(m) for m in state["members"]])
+    if state["type"] == "blend":
+        return BlendScorer(
+            [_scorer_from_state(m) for m in state["members"]],
+            [PlattScaler(**p) for p in state["platts"]],
+            state["weights"],
+        )
     net = TagNet(**state["arch"])
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state["state"].items()})
+    weights = dict(state["state"])
+    if isinstance(weights["input_weight"], tuple):
+        weights["input_weight"] = dequantise_rows(*weights["input_weight"])
+    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()})
     return NetScorer(net)
 
 
@@ -273,12 +355,46 @@ def _eval_set(
         fill[:] = 1.0
     elif config.kind == "mlp" and weak is not None and config.eval_weak_negatives:
         fill[:] = weak
+    if config.kind == "mlp" and config.missingness_correction:
+        w_val = np.where(~unobserved & (y_val < 0.5), w_val * negative_reweighting(y)[None, :], w_val)
     no_negative = ~((y_val < 0.5) & ~unobserved).any(0)
     fill[no_negative] = 1.0
     fill_mask = unobserved & (fill > 0)
     y_val[fill_mask] = 0.0
     w_val = np.where(fill_mask, fill[None, :], w_val)
     return y_val, w_val
+
+
+def negative_reweighting(y: np.ndarray, min_weight: float = 1.5, max_weight: float = 20.0) -> np.ndarray:
+    """Per-label weight for observed negatives that undoes positive-enriched answers.
+
+    When people tick positives more often than they state negatives
+    (checkbox-like data), the observed entries hold too many positives, and
+    thresholds tuned on them are far too low. Assuming every item has at
+    least one true label (true for GoEmotions and most annotation schemes,
+    which carry an "other"/"neutral" label), the share of labelled rows with
+    no observed positive estimates ``1 - c``, where ``c`` is the chance that a
+    true positive is observed (Elkan and Noto's labelling frequency). The
+    estimated prevalence is then ``observed positives / (n c)`` and the chance
+    that a negative is observed ``b = observed negatives / (n (1 - prevalence))``;
+    weighting observed negatives by ``c / b`` restores the estimated true
+    ratio. With entries missing at random ``c ≈ b`` and the weight is ≈ 1
+    (slightly above, since some items have several labels: weights below
+    ``min_weight`` are within that bias and are set to 1).
+    """
+    labelled = (~np.isnan(y)).any(1)
+    yl = y[labelled]
+    n = len(yl)
+    if n == 0:
+        return np.ones(y.shape[1])
+    observed = ~np.isnan(yl)
+    positive = observed & (np.nan_to_num(yl, nan=0.0) >= 0.5)
+    c = 1.0 - float((~positive.any(1)).mean())
+    c = max(c, float(observed.mean()), 1e-3)
+    prevalence = np.clip(positive.sum(0) / (n * c), 0.0, 0.5)
+    b = (observed & ~positive).sum(0) / (n * (1.0 - prevalence))
+    weight = np.clip(np.divide(c, b, out=np.ones_like(b), where=b > 0), 1.0, max_weight)
+    return np.where(weight < min_weight, 1.0, weight)
 
 
 def _label_stats(y: np.ndarray, w: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -402,17 +518,37 @@ def _fit_scorer(
         max_epochs=config.max_epochs,
         patience=config.patience,
         correlation=config.correlation,
+        wide=config.wide,
     )
+    blend = config.ensemble and len(val_rows) > 0
+    linear_share = 0.25 if blend else 0.0
+    info: dict[str, Any] = {}
+    y_net, w_net = y, w
+    if blend:
+        linear = fit_logreg(
+            x,
+            y,
+            w,
+            train_rows,
+            "masked_or_assume_negative",
+            config.logreg_c,
+            seed,
+            lambda f: progress(linear_share * f),
+        )
+        if config.distill > 0:
+            y_net, w_net, info["distilled_entries"] = _distill_targets(
+                x, y, w, train_rows, val_rows, y_eval, linear, config
+            )
     members, epochs, histories = [], [], []
     for m in range(config.n_models):
 
         def member_progress(f: float, m: int = m) -> None:
-            progress((m + f) / config.n_models)
+            progress(linear_share + (1 - linear_share) * (m + f) / config.n_models)
 
         scorer, best_epoch, history = train_network(
             x,
-            y,
-            w,
+            y_net,
+            w_net,
             train_rows,
             val_rows,
             lambda z: _macro_f1_tuned(z, *y_eval),
@@ -422,11 +558,65 @@ def _fit_scorer(
             seed + 1000 * m,
             member_progress,
         )
+        scorer.compact()
         members.append(scorer)
         epochs.append(best_epoch)
         histories.append(history)
     scorer = members[0] if len(members) == 1 else EnsembleScorer(members)
-    return scorer, {"best_epochs": epochs, "val_history": histories}
+    info.update({"best_epochs": epochs, "val_history": histories})
+    if blend:
+        scorer, info["ensemble"] = _blend([scorer, linear], x[val_rows], y_eval, config)
+    return scorer, info
+
+
+def _distill_targets(
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    w: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    y_eval: tuple[np.ndarray, np.ndarray],
+    linear: LinearScorer,
+    config: TrainConfig,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Soft targets from the masked logistic model for unobserved training entries.
+
+    Label j's logistic model was fitted only on rows where j is observed, so
+    its prediction for an unobserved (i, j) is out of sample: a fair teacher.
+    Its probability (calibrated on the held-out entries) becomes a soft
+    target at weight ``config.distill``; observed entries keep their own
+    target and weight, and held-out rows are never touched.
+    """
+    platt = fit_platt(linear.logits(x[val_rows]), *y_eval)
+    teacher = platt.transform(linear.logits(x[train_rows]))
+    block_y, block_w = y[train_rows].copy(), w[train_rows].copy()
+    unobserved = np.isnan(block_y)
+    block_y[unobserved] = teacher[unobserved]
+    block_w[unobserved] = config.distill
+    y2, w2 = y.copy(), w.copy()
+    y2[train_rows], w2[train_rows] = block_y, block_w
+    return y2, w2, int(unobserved.sum())
+
+
+def _blend(
+    members: list[Any], x_val: sp.csr_matrix, y_eval: tuple[np.ndarray, np.ndarray], config: TrainConfig
+) -> tuple[BlendScorer, dict[str, Any]]:
+    """Blend (network, linear) with the network share fixed or picked on held-out macro-F1."""
+    val_logits = [m.logits(x_val) for m in members]
+    platts = [fit_platt(z, *y_eval) for z in val_logits]
+    grid = ENSEMBLE_GRID if config.ensemble_weight is None else (config.ensemble_weight,)
+    scores = {}
+    for share in grid:
+        blend = BlendScorer([], platts, [share, 1 - share])
+        proba = sum(w * p.transform(z) for z, p, w in zip(val_logits, platts, blend.weights, strict=True))
+        scores[share] = _macro_f1_tuned(np.log(np.clip(proba, 1e-7, 1 - 1e-7) / np.clip(1 - proba, 1e-7, 1)), *y_eval)
+    share = max(grid, key=lambda v: (scores[v], -abs(v - 0.5)))
+    members_f1 = [_macro_f1_tuned(z, *y_eval) for z in val_logits]
+    return BlendScorer(members, platts, [share, 1 - share]), {
+        "network_share": share,
+        "heldout_macro_f1_by_share": {str(k): round(v, 4) for k, v in scores.items()},
+        "heldout_macro_f1_members": {"network": round(members_f1[0], 4), "logreg_masked": round(members_f1[1], 4)},
+    }
 
 
 def _pseudo_label_round(
@@ -496,5 +686,10 @@ def _calibrate(
     sample = x[np.random.default_rng(0).permutation(x.shape[0])[:2000]]
     # Stored as float16 in the artifact; round now so a reloaded model is identical.
     weights16 = np.asarray(scorer.input_gradient_weights(sample)).astype(np.float16)
+    # Only the strongest features per label are ever shown; zeroing the rest
+    # lets the artifact compress this (features x labels) table to almost nothing.
+    if weights16.shape[0] > TOP_FEATURES_KEPT:
+        cut = np.partition(weights16, -TOP_FEATURES_KEPT, axis=0)[-TOP_FEATURES_KEPT]
+        weights16 = np.where(weights16 >= cut[None, :], weights16, np.float16(0))
     model._feature_weights = weights16.astype(np.float32)
     return model

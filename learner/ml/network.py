@@ -24,18 +24,27 @@ from torch.nn import functional as F
 class TagNet(nn.Module):
     """Shared hidden layer, one output per label, optional label-correlation stage.
 
-    ``input_weight`` (n_features, hidden) is applied to the sparse TF-IDF rows
-    outside autograd (scipy CSR @ dense), see ``sparse_input``; the module
-    itself works from the pre-activation of the hidden layer.
+    ``input_weight`` (n_features, hidden [+ n_labels if ``wide``]) is applied
+    to the sparse TF-IDF rows outside autograd (scipy CSR @ dense), see
+    ``sparse_input``; the module itself works from that pre-activation. With
+    ``wide`` the last ``n_labels`` columns are a linear path added to the logits.
 
     The correlation stage is a second stage that sees the other labels'
     first-stage probabilities: ``z = z1 + (C * offdiag) @ sigmoid(z1)``, with
     ``C`` initialised at zero so it starts as the plain network.
     """
 
-    def __init__(self, n_features: int, n_labels: int, hidden: int, dropout: float, correlation: bool) -> None:
+    def __init__(
+        self, n_features: int, n_labels: int, hidden: int, dropout: float, correlation: bool, wide: bool = False
+    ) -> None:
         super().__init__()
-        self.input_weight = nn.Parameter(torch.randn(n_features, hidden) * 0.05, requires_grad=False)
+        self.n_hidden = hidden
+        self.wide = wide
+        weight = torch.randn(n_features, hidden + (n_labels if wide else 0)) * 0.05
+        if wide:
+            # The wide (linear) path starts at zero: a logistic model on top of the network.
+            weight[:, hidden:] = 0.0
+        self.input_weight = nn.Parameter(weight, requires_grad=False)
         self.hidden_bias = nn.Parameter(torch.zeros(hidden))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_labels)
@@ -45,11 +54,13 @@ class TagNet(nn.Module):
             self.register_buffer("offdiag", 1.0 - torch.eye(n_labels))
 
     def hidden_from_pre(self, pre: torch.Tensor) -> torch.Tensor:
-        return F.relu(pre + self.hidden_bias)
+        return F.relu(pre[:, : self.n_hidden] + self.hidden_bias)
 
     def forward(self, pre: torch.Tensor) -> torch.Tensor:
-        """Logits from the hidden pre-activation ``X @ input_weight``."""
+        """Logits from the pre-activation ``X @ input_weight`` (hidden part, then wide part)."""
         z1 = self.out(self.dropout(self.hidden_from_pre(pre)))
+        if self.wide:
+            z1 = z1 + pre[:, self.n_hidden :]
         if self.correlation is None:
             return z1
         return z1 + F.linear(torch.sigmoid(z1), self.correlation.weight * self.offdiag)
@@ -66,15 +77,47 @@ class RowAdam:
     ``SparseAdam``); bias correction uses the global step.
     """
 
-    def __init__(self, weight: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         self.weight, self.lr, self.betas, self.eps = weight, lr, betas, eps
         self.m = torch.zeros_like(weight)
         self.v = torch.zeros_like(weight)
         self.t = 0
+        self.weight_decay = weight_decay
+        self.last = torch.zeros(weight.shape[0], dtype=torch.int64)
+
+    @torch.no_grad()
+    def _decay(self, rows: torch.Tensor | None) -> None:
+        """Decoupled weight decay (AdamW), applied lazily: a row touched now is
+        shrunk for every step since it was last touched, which equals decaying
+        every row at every step. Adam gives a rare n-gram full-size steps, so
+        without decay rare n-grams memorise their few training rows."""
+        if self.weight_decay <= 0:
+            return
+        keep = 1.0 - self.lr * self.weight_decay
+        if rows is None:
+            gap = (self.t - self.last).to(torch.float32)
+            self.weight.mul_((keep**gap).unsqueeze(1))
+            self.last.fill_(self.t)
+        else:
+            gap = (self.t - self.last[rows]).to(torch.float32)
+            self.weight[rows] *= (keep**gap).unsqueeze(1)
+            self.last[rows] = self.t
+
+    def catch_up(self) -> None:
+        """Apply the pending decay to every row (before evaluating or saving)."""
+        self._decay(None)
 
     @torch.no_grad()
     def step(self, rows: torch.Tensor, grad: torch.Tensor) -> None:
         self.t += 1
+        self._decay(rows)
         b1, b2 = self.betas
         m = self.m[rows].mul_(b1).add_(grad, alpha=1 - b1)
         v = self.v[rows].mul_(b2).addcmul_(grad, grad, value=1 - b2)
@@ -173,6 +216,8 @@ class NetTrainSettings:
     max_epochs: int = 12
     patience: int = 2
     correlation: bool = True
+    wide: bool = False
+    weight_decay: float = 0.0
     min_epochs: int = 1
 
 
@@ -201,7 +246,33 @@ class NetScorer:
         """
         active = (self.hidden(x_sample) > 0).mean(0)
         mix = active[:, None] * self.net.out.weight.detach().numpy().T
-        return self.net.input_weight.detach().numpy() @ mix
+        weight = self.net.input_weight.detach().numpy()
+        out = weight[:, : self.net.n_hidden] @ mix
+        return out + weight[:, self.net.n_hidden :] if self.net.wide else out
+
+    def compact(self) -> None:
+        """Quantise the input layer to int8 with one scale per feature row.
+
+        The input layer holds almost all of the artifact's bytes (features x
+        hidden); int8 makes it 4x smaller than float32. It is done here, in
+        memory, before calibration, so a reloaded model predicts exactly what
+        the trained one did (see ``quantise_rows`` / ``dequantise_rows``).
+        """
+        q, scale = quantise_rows(self.net.input_weight.detach().numpy())
+        with torch.no_grad():
+            self.net.input_weight.copy_(torch.from_numpy(dequantise_rows(q, scale)))
+
+
+def quantise_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 quantisation per row: ``weight ≈ q * scale[:, None]``."""
+    scale = (np.abs(weight).max(1) / 127.0).astype(np.float32)
+    safe = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    q = np.clip(np.rint(weight / safe[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantise_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale.astype(np.float32)[:, None]
 
 
 def train_network(
@@ -226,9 +297,9 @@ def train_network(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = TagNet(x.shape[1], y.shape[1], settings.hidden, settings.dropout, settings.correlation)
+    net = TagNet(x.shape[1], y.shape[1], settings.hidden, settings.dropout, settings.correlation, settings.wide)
     dense_params = [p for p in net.parameters() if p is not net.input_weight]
-    opt_rows = RowAdam(net.input_weight.data, lr=settings.lr)
+    opt_rows = RowAdam(net.input_weight.data, lr=settings.lr, weight_decay=settings.weight_decay)
     opt_dense = DenseAdam(dense_params, lr=settings.lr)
     mask_all = ~np.isnan(y)
     targets_all = np.nan_to_num(y, nan=0.0).astype(np.float32)
@@ -259,6 +330,7 @@ def train_network(
             grad_rows = torch.from_numpy(np.asarray(x_local.T @ pre.grad.numpy(), dtype=np.float32))
             opt_rows.step(uniq, grad_rows)
             opt_dense.step()
+        opt_rows.catch_up()
         if progress is not None:
             progress((epoch + 1) / n_epochs)
         if fixed_epochs is not None or len(val_rows) == 0:
