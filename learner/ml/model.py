@@ -685,7 +685,9 @@ def _calibrate(
     model.metrics = metrics
     sample = x[np.random.default_rng(0).permutation(x.shape[0])[:2000]]
     # Stored as float16 in the artifact; round now so a reloaded model is identical.
-    weights16 = np.asarray(scorer.input_gradient_weights(sample)).astype(np.float16)
+    # Clipped to the float16 range: a near-degenerate Platt slope can scale
+    # an explanation beyond it, and inf must not reach the JSON pages.
+    weights16 = np.clip(np.asarray(scorer.input_gradient_weights(sample)), -6e4, 6e4).astype(np.float16)
     # Only the strongest features per label are ever shown; zeroing the rest
     # lets the artifact compress this (features x labels) table to almost nothing.
     if weights16.shape[0] > TOP_FEATURES_KEPT:
