@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
-from annotate.models import ROLE_RANK, Project, Role
+from annotate.models import ROLE_RANK, Membership, Project, Role
 
 
 def role_allows(role: str | None, minimum: str) -> bool:
@@ -20,10 +21,18 @@ def role_allows(role: str | None, minimum: str) -> bool:
 
 
 def project_for(user: Any, project_id: int, minimum: str = Role.ANNOTATOR) -> tuple[Project, str]:
-    """Return the project and the user's role in it, or raise 404 / 403."""
-    project = Project.objects.filter(pk=project_id).first()
-    role = project.role_of(user) if project else None
-    if project is None or role is None:
+    """Return the project and the user's role in it, or raise 404 / 403.
+
+    One query: the role comes with the project as a subquery, because every
+    page and every submit starts here.
+    """
+    role: str | None = None
+    if user.is_authenticated:
+        member_role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        project = Project.objects.filter(pk=project_id).annotate(member_role=Subquery(member_role)).first()
+        if project is not None:
+            role = Role.MANAGER if user.is_superuser else project.member_role
+    if role is None:
         raise Http404("No such project.")
     if not role_allows(role, minimum):
         raise PermissionDenied(f"This page needs the {minimum} role in {project.name}.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -114,18 +114,32 @@ class LabelRules:
 
 
 def label_rules(*, labels: Sequence[Label]) -> LabelRules:
-    """Read the rules between the given labels from the two through tables (two queries).
+    """Read the rules between the given labels from the two through tables, in one statement.
 
     Rules that point at a label outside the set (retired or merged) are left
-    out: they cannot be answered, so they cannot be broken.
+    out: they cannot be answered, so they cannot be broken. Plain SQL, because
+    this runs on every submit and two ORM queries cost ten times their
+    execution in Python.
     """
-    ids = {label.pk for label in labels}
+    ids = [label.pk for label in labels]
     found: dict[str, dict[int, list[int]]] = {"implies": {}, "excludes": {}}
-    for name in found:
-        through = getattr(Label, name).through
-        pairs = through.objects.filter(from_label_id__in=ids, to_label_id__in=ids).order_by("pk")
-        for from_id, to_id in pairs.values_list("from_label_id", "to_label_id"):
-            found[name].setdefault(from_id, []).append(to_id)
+    if not ids:
+        return LabelRules(implies={}, excludes={})
+    marks = ", ".join(["%s"] * len(ids))
+    implies, excludes = Label.implies.through._meta.db_table, Label.excludes.through._meta.db_table
+    sql = f"""
+        SELECT 'implies', from_label_id, to_label_id, id FROM {implies} WHERE from_label_id IN ({marks})
+        UNION ALL
+        SELECT 'excludes', from_label_id, to_label_id, id FROM {excludes} WHERE from_label_id IN ({marks})
+        ORDER BY 1, 4
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *ids])
+        rows = cursor.fetchall()
+    allowed = set(ids)
+    for kind, from_id, to_id, _ in rows:
+        if to_id in allowed:
+            found[kind].setdefault(from_id, []).append(to_id)
     return LabelRules(implies=found["implies"], excludes=found["excludes"])
 
 
@@ -428,11 +442,15 @@ def request_retrain(*, project_id: int) -> None:
         logger.exception("Could not request a retrain of project %s", project_id)
 
 
-def guideline_changes_since(*, project: Project, annotator: Any) -> tuple[GuidelineVersion | None, list]:
+def guideline_changes_since(
+    *, project: Project, annotator: Any, current: GuidelineVersion | None = None
+) -> tuple[GuidelineVersion | None, list]:
     """The version the annotator last worked under, and the published versions after it, oldest first.
 
     Both are empty when the annotator has not annotated in this project yet
-    or already worked under the current version.
+    or already worked under the current version. ``current`` is the version
+    in force, when the caller has read it already; it saves a query in the
+    common case, an annotator who keeps working under the same version.
     """
     # Filtering on the guideline's project, not the item's, keeps this an
     # index walk over the newest annotations: joining 100k items to find the
@@ -443,7 +461,7 @@ def guideline_changes_since(*, project: Project, annotator: Any) -> tuple[Guidel
         .order_by("-created_at")
         .first()
     )
-    if last is None:
+    if last is None or (current is not None and last.guideline_version_id == current.pk):
         return None, []
     since = last.guideline_version
     newer = list(

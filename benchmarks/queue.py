@@ -20,7 +20,10 @@ benchmark a database of its own. The data imitate a project in full swing:
 It then measures, for annotators that already have a history in the project:
 
 - next_item latency with 1 annotator and with 16 annotators at once (16
-  processes, like gunicorn workers; each submits between its calls);
+  processes, like gunicorn workers; each submits between its calls), in two
+  ways: "saturated" (no pause between calls: 16 clients and PostgreSQL on
+  two cores, a stress figure) and "burst" (all 16 call at the same instant,
+  round after round: the contention on the head of the queue);
 - the server time of a whole submit-and-next htmx request through the Django
   test client (middleware, session, permission, submit, next_item, template);
 - EXPLAIN (ANALYZE, BUFFERS) of the next-item candidate query and the claim.
@@ -249,12 +252,18 @@ def percentiles(samples: list[tuple[float, float]]) -> dict[str, Any]:
     return {"n": len(samples), **wall, "cpu_p50": cpu["p50"], "cpu_p95": cpu["p95"]}
 
 
+# Set in each worker process of the burst measure: all of them wait here before every call.
+BARRIER: Any = None
+
+
 def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_at: float) -> list[tuple[float, float]]:
     """next_item (timed) then submit (not timed), ``repeat`` times; returns (wall, CPU) ms of each next_item.
 
     The CPU time is this process's own (Python and driver) time in the call:
     unlike the wall time, it does not grow when the machine is busy with
-    other work, so the two together separate cost from contention.
+    other work, so the two together separate cost from contention. In the
+    burst measure every process waits at a barrier before each call, so all
+    of them ask for the head of the queue at the same instant.
     """
     from django.contrib.auth import get_user_model
     from django.db import connections
@@ -272,6 +281,8 @@ def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_
         time.sleep(0.01)
     timings = []
     for _ in range(repeat):
+        if BARRIER is not None:
+            BARRIER.wait()
         started, cpu = time.perf_counter(), time.process_time()
         got = next_item(annotator=user, project=project)
         timings.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000))
@@ -286,13 +297,29 @@ def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_
     return timings
 
 
-def measure_concurrent(project_id: int, usernames: list[str], repeat: int) -> list[tuple[float, float]]:
+def _share_barrier(barrier: Any) -> None:
+    global BARRIER
+    BARRIER = barrier
+
+
+def measure_concurrent(
+    project_id: int, usernames: list[str], repeat: int, *, burst: bool = False
+) -> list[tuple[float, float]]:
+    """Each annotator in its own process (as gunicorn workers are), calling next_item and submitting.
+
+    Without ``burst`` they loop with no pause at all, so the two cores are
+    saturated by 16 clients plus PostgreSQL: a stress figure, in which a
+    call's latency is mostly its wait for a core. With ``burst`` all 16 call
+    at the same instant and submit before the next round: the contention on
+    the head of the queue that the row locks must absorb.
+    """
     from django.db import connections
 
     connections.close_all()
     start_at = time.time() + 2.0
     context = multiprocessing.get_context("fork")
-    with context.Pool(len(usernames)) as pool:
+    barrier = context.Barrier(len(usernames)) if burst else None
+    with context.Pool(len(usernames), initializer=_share_barrier, initargs=(barrier,)) as pool:
         results = pool.starmap(
             annotate_loop,
             [(project_id, name, repeat, index, start_at) for index, name in enumerate(usernames)],
@@ -377,9 +404,10 @@ def main() -> None:
     project_id = built.pop("project_id")
 
     single = annotate_loop(project_id, "bench0", args.repeat, 1, time.time())
-    concurrent = measure_concurrent(
-        project_id, [f"bench{index + 1}" for index in range(args.concurrency)], max(args.repeat // 3, 50)
-    )
+    rounds = max(args.repeat // 3, 50)
+    concurrent = measure_concurrent(project_id, [f"bench{index + 1}" for index in range(args.concurrency)], rounds)
+    others = [f"bench{args.concurrency + 3 + index}" for index in range(args.concurrency)]
+    burst = measure_concurrent(project_id, others, rounds, burst=True)
     request = measure_submit_and_next(project_id, f"bench{args.concurrency + 1}", args.repeat, 2)
     plans = explain(project_id, f"bench{args.concurrency + 2}")
 
@@ -390,7 +418,11 @@ def main() -> None:
         "labels": args.labels,
         "annotators": args.annotators,
         **built,
-        "next_item_ms": {"single": percentiles(single), f"concurrent_{args.concurrency}": percentiles(concurrent)},
+        "next_item_ms": {
+            "single": percentiles(single),
+            f"concurrent_{args.concurrency}_saturated": percentiles(concurrent),
+            f"concurrent_{args.concurrency}_burst": percentiles(burst),
+        },
         "submit_and_next_request_ms": percentiles(request),
         "targets_ms": {"next_item_single_p95": 10, "next_item_concurrent_p95": 30, "submit_and_next_p95": 60},
         "explain": plans,

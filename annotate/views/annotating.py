@@ -8,16 +8,19 @@ redirect back to the page, which leases the next item.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
@@ -41,6 +44,7 @@ from annotate.models import Annotation, Item, Label, Project, QueueEntry
 from annotate.queue import next_item
 
 PAGE = "annotate/annotate/page.html"
+LABEL_ROW = "annotate/annotate/_label_row.html"
 # Keys with a meaning of their own on the page; labels never get them.
 RESERVED_KEYS = set("cnsu")
 SPARE_KEYS = "1234567890qwertyiopadfghjklzxvbm"
@@ -107,7 +111,7 @@ def guideline_url(project: Project) -> str:
         return ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class LabelRow:
     """One label on the item form, with everything the template shows precomputed as text."""
 
@@ -123,7 +127,24 @@ class LabelRow:
     implies: str
     excludes: str
     # (level name, value as sent, selected)
-    options: list[tuple[str, str, bool]]
+    options: tuple[tuple[str, str, bool], ...]
+
+    @property
+    def html(self) -> str:
+        # In development the template may change under a running server.
+        return render_to_string(LABEL_ROW, {"row": self}) if settings.DEBUG else render_label_row(self)
+
+
+@functools.lru_cache(maxsize=4096)
+def render_label_row(row: LabelRow) -> str:
+    """A row's HTML, memoised by the row's value.
+
+    The row template reads nothing but the row, so equal rows render equally,
+    and most rows repeat from item to item (same label, not answered, focus
+    or not). Rendering 28 rows through the template engine was most of the
+    CPU of a submit-and-next request (7 of 8 ms of rendering).
+    """
+    return render_to_string(LABEL_ROW, {"row": row})
 
 
 def label_rows(
@@ -160,7 +181,7 @@ def label_rows(
                 missing=label.pk in missing,
                 implies=" ".join(map(str, rules.implies.get(label.pk, []))),
                 excludes=" ".join(map(str, rules.excludes.get(label.pk, []))),
-                options=[(name, repr(value), abs(value - confidence) < 1e-9) for name, value in row_levels],
+                options=tuple((name, repr(value), abs(value - confidence) < 1e-9) for name, value in row_levels),
             )
         )
     return rows
@@ -191,7 +212,8 @@ def item_context(
         answers=form.answers if form else {},
         missing={label.pk for label in error.unanswered} if error else set(),
     )
-    since, changes = guideline_changes_since(project=project, annotator=request.user)
+    guideline = project.current_guideline()
+    since, changes = guideline_changes_since(project=project, annotator=request.user, current=guideline)
     return {
         "project": project,
         "role": role,
@@ -204,11 +226,18 @@ def item_context(
         "error": error,
         "warnings": warnings or [],
         "skip_reasons": SKIP_REASONS,
-        "guideline": project.current_guideline(),
+        "guideline": guideline,
         "guideline_since": since,
         "guideline_changes": changes,
         "guideline_url": guideline_url(project),
     }
+
+
+def project_item(project: Project, item_id: int) -> Item:
+    """The project's item, or 404; it shares the caller's project object rather than loading the project again."""
+    item = get_object_or_404(Item, pk=item_id, project=project)
+    item.project = project
+    return item
 
 
 def queue_entry(item: Item) -> QueueEntry | None:
@@ -249,7 +278,7 @@ def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
-    item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+    item = project_item(project, item_id)
     labels = answerable_labels(project=project)
     rules = label_rules(labels=labels)
     try:
@@ -283,7 +312,7 @@ def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
 @require_POST
 def skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
-    item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+    item = project_item(project, item_id)
     reason = request.POST.get("reason", "")
     if reason == "other":
         reason = request.POST.get("reason_other", "")
