@@ -148,9 +148,12 @@ if REDIS_CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Sessions are read on every request: from the cache first, the database only
-# on a miss, and written through to both, so a cache flush logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read on every request. With a shared cache (Redis), read them
+# from the cache first and the database only on a miss, written through to
+# both so a cache flush logs nobody out. A per-process memory cache must not
+# hold them: a logout in one web process would not reach the others.
+if REDIS_CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
