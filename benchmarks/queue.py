@@ -3,7 +3,8 @@
 Usage (from the repository root; PostgreSQL on 127.0.0.1 with trust auth):
 
     .venv/bin/python benchmarks/queue.py [--database-url postgres://postgres@127.0.0.1:5432/tagwise_h4bench]
-        [--items 100000] [--labels 28] [--annotators 40] [--repeat 300] [--concurrency 16]
+        [--cache-url redis://127.0.0.1:6379/9] [--items 100000] [--labels 28] [--annotators 40]
+        [--repeat 300] [--concurrency 16] [--reuse]
 
 The database named in --database-url is DROPPED and created again: give the
 benchmark a database of its own. The data imitate a project in full swing:
@@ -62,6 +63,11 @@ GOEMOTIONS = ROOT.parent / "shared" / "datasets" / "goemotions"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tagwise_h4bench")
+    parser.add_argument(
+        "--cache-url",
+        default="",
+        help="the Redis cache production uses (docker-compose sets CACHE_URL); sessions are read from it",
+    )
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=28)
     parser.add_argument("--annotators", type=int, default=40)
@@ -85,8 +91,10 @@ def recreate_database(url: str) -> None:
         admin.execute(f"CREATE DATABASE {name}")
 
 
-def setup_django(url: str) -> None:
+def setup_django(url: str, cache_url: str = "") -> None:
     os.environ["DATABASE_URL"] = url
+    if cache_url:
+        os.environ["CACHE_URL"] = cache_url
     os.environ.setdefault("TAGWISE_DATA_DIR", "/tmp/tagwise-bench-queue")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -391,13 +399,13 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     if args.reuse:
-        setup_django(args.database_url)
+        setup_django(args.database_url, args.cache_url)
         from annotate.models import Project
 
         built = {"project_id": Project.objects.get(name="Queue benchmark").pk, "reused_database": True}
     else:
         recreate_database(args.database_url)
-        setup_django(args.database_url)
+        setup_django(args.database_url, args.cache_url)
         started = time.perf_counter()
         built = build_project(args)
         built["setup_s"] = round(time.perf_counter() - started, 1)
