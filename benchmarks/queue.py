@@ -365,7 +365,13 @@ def measure_submit_and_next(project_id: int, username: str, repeat: int, seed: i
 
 
 def explain(project_id: int, username: str) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statements next_item runs, in a transaction that is rolled back."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements next_item runs, in a transaction that is rolled back.
+
+    next_item prepares its statements once per connection, and after five
+    runs PostgreSQL settles on a generic plan (pg_prepared_statements counts
+    them), so the plans shown are the generic ones: each statement is
+    PREPAREd here and EXPLAINed with ``plan_cache_mode = force_generic_plan``.
+    """
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.utils import timezone
@@ -374,23 +380,33 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
 
     user = get_user_model().objects.get(username=username)
     now = timezone.now()
-    plans = {}
+    plans: dict[str, Any] = {}
+
+    def generic_plan(cursor: Any, name: str, sql: str, params: list[Any]) -> list[str]:
+        numbered = sql
+        for number in range(1, len(params) + 1):
+            numbered = numbered.replace("%s", f"${number}", 1)
+        cursor.execute(f"PREPARE {name} AS {numbered}")
+        marks = ", ".join(["%s"] * len(params))
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE {name}({marks})", params)
+        return [row[0] for row in cursor.fetchall()]
+
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         sql, params = held_statement(annotator_id=user.pk, project_id=project_id)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        plans["held_plan"] = [row[0] for row in cursor.fetchall()]
+        plans["held_plan"] = generic_plan(cursor, "bench_held", sql, params)
         sql, params = candidate_statement(annotator_id=user.pk, project_id=project_id, now=now, lock="skip")
         plans["candidate_sql"] = " ".join(sql.split())
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        plans["candidate_plan"] = [row[0] for row in cursor.fetchall()]
+        plans["candidate_plan"] = generic_plan(cursor, "bench_candidate", sql, params)
         cursor.execute(sql, params)
         entry_id = cursor.fetchone()[0]
         sql, params = claim_statement(
             entry_id=entry_id, annotator_id=user.pk, now=now, expires_at=now + timedelta(minutes=30)
         )
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        plans["claim_plan"] = [row[0] for row in cursor.fetchall()]
+        plans["claim_plan"] = generic_plan(cursor, "bench_claim", sql, params)
         transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
     candidate = "\n".join(plans["candidate_plan"])
     plans["uses_index"] = "queue_open_priority_idx" in candidate and "Seq Scan" not in candidate
     return plans

@@ -126,6 +126,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;PRAGMA foreign_keys=ON;"
         ),
     }
+elif env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # Django's own queries are never prepared (client-side binding); this lets
+    # the few hot statements that ask for it (the queue's) be prepared once per
+    # connection. Turn it off behind a pooler that cannot keep prepared
+    # statements (PgBouncer before 1.21, or without max_prepared_statements).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 # Tests on SQLite use a file, not memory, so a real worker process can read
 # what the tests commit.
 DATABASES["default"]["TEST"] = {
