@@ -38,6 +38,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
+from annotate import tasks
 from annotate.agreement import agreement_report, consensus, mask_to_version
 from annotate.answers import AnswerArrays, load_answers
 from annotate.models import Annotation, Item, Label, Project, Resolution
@@ -49,6 +50,12 @@ FIGURES_VERSION = 1
 # they occupy the cache.
 CACHE_SECONDS = 7 * 24 * 3600
 N_BOOT = 200
+# Projects with fewer answers than this are recounted in the request (well
+# under a second); larger ones show their last figures while a worker counts.
+INLINE_ANSWERS = 200_000
+# How long a requested recount blocks another request for the same
+# generation; a lost task is asked for again after this.
+REFRESH_SECONDS = 600
 # A consensus at or above this share of confident "yes" counts as positive.
 POSITIVE_THRESHOLD = 0.5
 
@@ -110,10 +117,20 @@ def cache_key(*, project: Project, generation_: str) -> str:
     return f"tagwise:agreement:v{FIGURES_VERSION}:{project.pk}:{generation_}"
 
 
+def latest_key(*, project: Project) -> str:
+    return f"tagwise:agreement:v{FIGURES_VERSION}:{project.pk}:latest"
+
+
+def refreshing_key(*, project: Project, generation_: str) -> str:
+    return f"tagwise:agreement:v{FIGURES_VERSION}:{project.pk}:refreshing:{generation_}"
+
+
 def project_agreement(*, project: Project, current: str | None = None) -> dict[str, Any]:
     """All dashboard figures of the project, from the cache when its data have not changed.
 
     ``current`` is the project's generation if the caller has just read it.
+    The figures computed last are also kept under a key of their own, for
+    ``agreement_or_latest``.
     """
     current = current or generation(project=project)
     key = cache_key(project=project, generation_=current)
@@ -121,8 +138,28 @@ def project_agreement(*, project: Project, current: str | None = None) -> dict[s
     if figures is None:
         figures = compute_project_agreement(project=project)
         figures["generation"] = current
-        cache.set(key, figures, CACHE_SECONDS)
+        cache.set_many({key: figures, latest_key(project=project): figures}, CACHE_SECONDS)
     return figures
+
+
+def agreement_or_latest(*, project: Project, current: str) -> tuple[dict[str, Any], bool]:
+    """The figures to show now, and whether they are those of the current generation.
+
+    The current figures when they are cached, or when the project is small
+    enough to count in the request. Otherwise the figures computed last (on
+    5.8M answers a recount takes some 20 s), and the worker is asked, once
+    per generation, to compute the current ones; the page says so and
+    polls until they are there.
+    """
+    figures = cache.get(cache_key(project=project, generation_=current))
+    if figures is not None:
+        return figures, True
+    latest = cache.get(latest_key(project=project))
+    if latest is None or latest["n_answers"] < INLINE_ANSWERS:
+        return project_agreement(project=project, current=current), True
+    if cache.add(refreshing_key(project=project, generation_=current), True, REFRESH_SECONDS):
+        tasks.refresh_agreement.delay(project.pk)
+    return latest, False
 
 
 # ---------------------------------------------------------------------------

@@ -21,3 +21,14 @@ def import_items(job_id: int) -> None:
     from annotate.importers import run_import_job
 
     run_import_job(job_id=job_id)
+
+
+@shared_task
+def refresh_agreement(project_id: int) -> None:
+    """Count the agreement figures of a project's current data, for the dashboard to pick up."""
+    # Imported here: annotate.project_agreement imports this module to send the task.
+    from annotate.project_agreement import project_agreement
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        project_agreement(project=project)

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 
 from annotate.access import project_for
 from annotate.models import Project, Role
-from annotate.project_agreement import CACHE_SECONDS, generation, project_agreement
+from annotate.project_agreement import CACHE_SECONDS, agreement_or_latest, generation
 
 PAGE = "annotate/dashboard/dashboard.html"
 # Overall first in near-black, then one colour per guideline version.
@@ -308,7 +308,7 @@ def templates_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def figures_html(project: Project) -> str:
+def figures_html(project: Project, figures: dict[str, Any]) -> str:
     """The rendered charts and tables, cached per project generation.
 
     Rendering some ten thousand SVG template nodes takes a few hundred
@@ -316,11 +316,9 @@ def figures_html(project: Project) -> str:
     is cached next to the figures under the same generation. It holds
     nothing that depends on who asks: the page around it carries the user.
     """
-    current = generation(project=project)
-    key = f"tagwise:dashboard-html:{project.pk}:{current}:{templates_fingerprint()}"
+    key = f"tagwise:dashboard-html:{project.pk}:{figures['generation']}:{templates_fingerprint()}"
     html = cache.get(key)
     if html is None:
-        figures = project_agreement(project=project, current=current)
         html = render_to_string(f"{PAGE}#figures", figures_context(project, figures))
         cache.set(key, html, CACHE_SECONDS)
     return html
@@ -330,9 +328,17 @@ def figures_html(project: Project) -> str:
 @require_GET
 def dashboard_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.REVIEWER)
-    # The fragment was rendered (and escaped) by our own template.
-    context = {"project": project, "role": role, "figures_html": mark_safe(figures_html(project))}
-    return render(request, PAGE, context)
+    figures, fresh = agreement_or_latest(project=project, current=generation(project=project))
+    context = {
+        "project": project,
+        "role": role,
+        # The fragment was rendered (and escaped) by our own template.
+        "figures_html": mark_safe(figures_html(project, figures)),
+        "fresh": fresh,
+        "computed_at": datetime.datetime.fromisoformat(figures["computed_at"]),
+    }
+    # While the worker recounts, the page polls for the figures part alone.
+    return render(request, f"{PAGE}#live" if request.htmx else PAGE, context)
 
 
 urlpatterns = [
