@@ -5,20 +5,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from annotate.models import Annotation, Label, Role
 from annotate.project_agreement import project_agreement
 from tests.api_support import client_for
 from tests.factories import add_member, annotate_item, make_guideline, make_project, make_user
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -10,13 +10,6 @@ from annotate import tasks
 from tests.factories import annotate_item
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def sent(monkeypatch):
     """The refresh tasks the views send, recorded instead of queued."""

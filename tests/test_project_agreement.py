@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from annotate import project_agreement as pa
 from annotate.models import Label, Resolution
 from tests.factories import annotate_item, make_guideline, make_items, make_labels, make_project, make_user
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def per_label(figures: dict, name: str, version: int | None = None) -> dict:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 
 from annotate.answers import load_answers
 from annotate.models import AuditEvent, Resolution, Role
 from annotate.review import review_queue, set_resolution
 from tests.factories import add_member, annotate_item, make_user
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def target(project, item, label) -> float:
