@@ -152,12 +152,17 @@ if REDIS_CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 
-# Sessions are read on every request. With a shared cache (Redis), read them
-# from the cache first and the database only on a miss, written through to
-# both so a cache flush logs nobody out. A per-process memory cache must not
-# hold them: a logout in one web process would not reach the others.
+# Sessions are read on every request. With Redis, read them from the cache
+# first and the database only on a miss, written through to both so a cache
+# flush logs nobody out. The file cache would be no faster than the database.
 if REDIS_CACHE_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
