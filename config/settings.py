@@ -141,8 +141,10 @@ DATABASES["default"]["TEST"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
-# The cache backs throttling and the dashboard. Redis when configured, else a
-# per-process memory cache, which is enough for one embedded web process.
+# The cache backs throttling, the dashboard and the review queue, and the
+# web processes and the worker must share it: the worker recounts the
+# dashboard's figures for the web to show. Redis when configured, else files
+# in the data directory, which every process on the machine sees.
 REDIS_CACHE_URL = env("CACHE_URL")
 if REDIS_CACHE_URL:
     CACHES = {
