@@ -22,11 +22,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import tasks
 from annotate.agreement import consensus, review_order
 from annotate.answers import load_answers
 from annotate.labelset import open_merge_conflicts
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
-from annotate.project_agreement import answers_generation
+from annotate.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 
 
 class ResolutionError(ValueError):
@@ -142,6 +143,8 @@ class ReviewPage:
     total: int
     offset: int
     limit: int
+    # False when the order is from older answers while a worker computes the current one.
+    fresh: bool = True
 
     @property
     def has_next(self) -> bool:
@@ -152,7 +155,9 @@ class ReviewPage:
         return self.offset > 0
 
 
-def disputed_order(*, project: Project) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def disputed_order(
+    *, project: Project, allow_stale: bool = False
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     """(item ids, label ids) of the entries whose annotators disagree, in review order, resolved or not.
 
     The order is :func:`annotate.agreement.review_order` over the consensus
@@ -161,23 +166,50 @@ def disputed_order(*, project: Project) -> tuple[npt.NDArray[np.int64], npt.NDAr
     on the answers and is cached under their generation; :func:`review_queue`
     drops resolved entries at read time, and resolving an entry does not
     cost a reload of every answer in the project.
+
+    The third value says whether the order is that of the current answers.
+    With ``allow_stale``, a large project whose order is not cached yet gets
+    the order computed last at once, and a worker computes the current one
+    (as the dashboard does, see ``agreement_or_latest``).
     """
-    key = f"tagwise:review-order:v1:{project.pk}:{answers_generation(project=project)}"
-    cached = cache.get(key)
-    if cached is None:
-        answers = load_answers(project=project)
-        unresolved = np.full(answers.resolution.shape, np.nan)
-        disputed = consensus(answers.values, answers.confidence, unresolved).disputed
-        item_index, label_index = review_order(answers.values, answers.confidence, disputed)
-        label_ids = np.asarray(answers.label_ids, dtype=np.int64)
-        cached = (answers.item_ids[item_index], label_ids[label_index])
-        cache.set(key, cached, ORDER_CACHE_SECONDS)
-    return cached
+    current = answers_generation(project=project)
+    cached = cache.get(_order_key(project=project, generation_=current))
+    if cached is not None:
+        return cached[0], cached[1], True
+    latest = cache.get(_order_key(project=project, generation_="latest")) if allow_stale else None
+    if latest is not None and latest[2] >= INLINE_ANSWERS:
+        if cache.add(_order_key(project=project, generation_=f"refreshing:{current}"), True, REFRESH_SECONDS):
+            tasks.refresh_review_order.delay(project.pk)
+        return latest[0], latest[1], False
+    item_ids, label_ids = compute_disputed_order(project=project, generation_=current)
+    return item_ids, label_ids, True
 
 
-def review_queue(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:
-    """A page of the unresolved disputed entries, in review order, with every annotator's answer."""
-    item_ids, label_ids = disputed_order(project=project)
+def _order_key(*, project: Project, generation_: str) -> str:
+    return f"tagwise:review-order:v2:{project.pk}:{generation_}"
+
+
+def compute_disputed_order(
+    *, project: Project, generation_: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Compute the review order and cache it under the generation and as the latest one."""
+    answers = load_answers(project=project)
+    unresolved = np.full(answers.resolution.shape, np.nan)
+    disputed = consensus(answers.values, answers.confidence, unresolved).disputed
+    item_index, label_index = review_order(answers.values, answers.confidence, disputed)
+    label_ids = np.asarray(answers.label_ids, dtype=np.int64)
+    order = (answers.item_ids[item_index], label_ids[label_index], int((~np.isnan(answers.values)).sum()))
+    keys = [_order_key(project=project, generation_=name) for name in (generation_, "latest")]
+    cache.set_many(dict.fromkeys(keys, order), ORDER_CACHE_SECONDS)
+    return order[0], order[1]
+
+
+def review_queue(*, project: Project, limit: int, offset: int = 0, allow_stale: bool = False) -> ReviewPage:
+    """A page of the unresolved disputed entries, in review order, with every annotator's answer.
+
+    ``allow_stale`` as for :func:`disputed_order`; the page says whether its order is current.
+    """
+    item_ids, label_ids, fresh = disputed_order(project=project, allow_stale=allow_stale)
     # Merge conflicts (one annotator said yes to the merged label and no to
     # its target) come first: a label-set change produced them, and they may
     # not be disputed between annotators at all.
@@ -201,7 +233,7 @@ def review_queue(*, project: Project, limit: int, offset: int = 0) -> ReviewPage
     window = slice(offset, offset + limit)
     pairs = list(zip(item_ids[window].tolist(), label_ids[window].tolist(), strict=True))
     entries = review_entries(project=project, pairs=pairs)
-    return ReviewPage(entries=entries, total=len(item_ids), offset=offset, limit=limit)
+    return ReviewPage(entries=entries, total=len(item_ids), offset=offset, limit=limit, fresh=fresh)
 
 
 def resolved_entries(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:

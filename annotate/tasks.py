@@ -32,3 +32,15 @@ def refresh_agreement(project_id: int) -> None:
     project = Project.objects.filter(pk=project_id).first()
     if project is not None:
         project_agreement(project=project)
+
+
+@shared_task
+def refresh_review_order(project_id: int) -> None:
+    """Compute the review order of a project's current answers, for the review page to pick up."""
+    # Imported here: annotate.review imports this module to send the task.
+    from annotate.project_agreement import answers_generation
+    from annotate.review import compute_disputed_order
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        compute_disputed_order(project=project, generation_=answers_generation(project=project))

@@ -40,7 +40,7 @@ def review_page(request: HttpRequest, project_id: int) -> HttpResponse:
     if show == "resolved":
         page = resolved_entries(project=project, limit=PAGE_SIZE, offset=offset)
     else:
-        page = review_queue(project=project, limit=PAGE_SIZE, offset=offset)
+        page = review_queue(project=project, limit=PAGE_SIZE, offset=offset, allow_stale=True)
     context = {
         "project": project,
         "role": role,
