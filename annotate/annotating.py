@@ -409,17 +409,23 @@ def edit_annotation(
 def count_toward_retrain(*, project: Project) -> bool:
     """Count one new annotation; the one that reaches ``retrain_every`` requests a retrain. True if it did.
 
-    The increment is an F() update, so concurrent submits never lose a count.
-    The reset is a conditional UPDATE: of several submits that see the
-    counter at or above the threshold, exactly one resets it and sends the
-    task, after commit, by name (annotate never imports learner).
+    One UPDATE both counts and, at the threshold, resets the counter; it
+    reads and writes the row under the row lock, so concurrent submits never
+    lose a count and exactly one of them resets it. That one sends the task,
+    after commit, by name (annotate never imports learner). Plain SQL for the
+    RETURNING, on every submit.
     """
-    Project.objects.filter(pk=project.pk).update(annotations_since_retrain=F("annotations_since_retrain") + 1)
-    if project.retrain_every <= 0:
-        return False
-    reset = Project.objects.filter(pk=project.pk, annotations_since_retrain__gte=project.retrain_every).update(
-        annotations_since_retrain=0
-    )
+    sql = f"""
+        UPDATE {Project._meta.db_table} SET annotations_since_retrain = CASE
+            WHEN retrain_every > 0 AND annotations_since_retrain + 1 >= retrain_every THEN 0
+            ELSE annotations_since_retrain + 1 END
+        WHERE id = %s
+        RETURNING annotations_since_retrain, retrain_every
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk])
+        row = cursor.fetchone()
+    reset = row is not None and row[1] > 0 and row[0] == 0
     if reset:
         project_id = project.pk
         transaction.on_commit(lambda: request_retrain(project_id=project_id))

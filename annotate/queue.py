@@ -325,8 +325,8 @@ def _from_row(model: type[Any], values: Sequence[Any]) -> Any:
     return model.from_db(connection.alias, None, converted)
 
 
-def entry_with_item(*, item_id: int) -> tuple[Item, QueueEntry] | None:
-    """The item and its queue entry in one statement.
+def entry_with_item(*, item_id: int, project: Project) -> tuple[Item, QueueEntry] | None:
+    """The item and its queue entry in one statement, both pointing at the caller's project object.
 
     Written in SQL for the same reason as the next-item statements: the ORM's
     ``select_related(...).get()`` cost about 1 ms of Python against 0.2 ms.
@@ -342,6 +342,7 @@ def entry_with_item(*, item_id: int) -> tuple[Item, QueueEntry] | None:
     entry = _from_row(QueueEntry, row[: len(entry_fields)])
     item = _from_row(Item, row[len(entry_fields) :])
     entry.item = item
+    item.project = entry.project = project
     return item, entry
 
 
@@ -364,14 +365,14 @@ def next_item(*, annotator: Any, project: Project, now: datetime | None = None) 
         with transaction.atomic():
             _relaxed_commit()
             held = held_item(annotator_id=annotator.pk, project_id=project.pk, now=now)
-            if held is not None and (got := entry_with_item(item_id=held)) is not None:
+            if held is not None and (got := entry_with_item(item_id=held, project=project)) is not None:
                 return got
             candidate = _lock_next_candidate(annotator_id=annotator.pk, project_id=project.pk, now=now, exclude=tried)
             if candidate is None:
                 return None
             entry_id, item_id = candidate
             if _claim(entry_id=entry_id, annotator_id=annotator.pk, now=now, expires_at=expires_at):
-                return entry_with_item(item_id=item_id)
+                return entry_with_item(item_id=item_id, project=project)
             tried.append(entry_id)
     return None
 
