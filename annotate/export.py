@@ -25,6 +25,24 @@ Formats
 - Parquet: the same columns as JSONL; ``labels`` is a struct of nullable
   doubles and ``judgments`` a list of structs. Written one row group per chunk.
 
+Predictions
+-----------
+With ``predictions=True`` every row also carries the scores of the project's
+latest ready model version: ``prediction`` (label -> calibrated probability,
+per exported label), ``predicted_labels`` (the labels the version decides
+for, after its thresholds and rules) and ``prediction_model_version``. In CSV
+they are the columns ``pred:<label>``, ``predicted_labels`` (a JSON list) and
+``prediction_model_version``. An item the version did not score (added after
+it was trained), or a label the version does not know, gets null (an empty
+cell in CSV), never 0.
+
+``annotate`` never imports ``learner``: the scores come from a
+``PredictionsSource``, a callable named by the setting
+``TAGWISE_PREDICTIONS_SOURCE`` (``learner.predictions.ExportPredictions``),
+which opens the version's stored scores once and is then asked for one chunk
+of items at a time. It raises ``PredictionsUnavailable`` when there is no
+ready version, which the API answers with 409 before anything is streamed.
+
 Filters (see ``ExportOptions``) are documented in docs/api.md.
 """
 
@@ -38,13 +56,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring as encode_string  # the C implementation when available
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.utils.module_loading import import_string
 
 from annotate.agreement import consensus
 from annotate.models import Annotation, Item, Judgment, Label, Project, Resolution, record_audit
@@ -58,12 +78,54 @@ CONTENT_TYPES = {
     "parquet": "application/vnd.apache.parquet",
 }
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
-CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments")
+CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments", "predicted_labels", "prediction_model_version")
+# Probabilities are stored as float32 and exported with this many decimals,
+# the precision they carry; 0.25 reads 0.25 instead of 0.25000000372529.
+PREDICTION_DECIMALS = 6
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(ValueError):
     """The export options are invalid (an unknown label, a bad split); nothing was exported."""
+
+
+class PredictionsUnavailable(Exception):
+    """Predictions were asked for, but the project has no model version that can give them."""
+
+
+@dataclass
+class ChunkPredictions:
+    """A model version's scores for a chunk of items, over the exported labels."""
+
+    # (items, labels): the calibrated probability, NaN where the version did
+    # not score the item or does not know the label.
+    probabilities: np.ndarray
+    # (items, labels): the version's decision (thresholds, then label rules).
+    decisions: np.ndarray
+    # (items,): whether the version scored the item at all.
+    scored: np.ndarray
+
+
+class PredictionTable(Protocol):
+    """One model version's stored scores, opened once per export."""
+
+    version_id: int
+
+    def lookup(self, *, item_ids: np.ndarray, label_ids: list[int]) -> ChunkPredictions: ...
+
+
+class PredictionsSource(Protocol):
+    """Opens the scores of a project's latest ready model; raises PredictionsUnavailable when there is none."""
+
+    def __call__(self, *, project: Project) -> PredictionTable: ...
+
+
+def predictions_source() -> PredictionsSource:
+    """The source named by the setting TAGWISE_PREDICTIONS_SOURCE (a dotted path)."""
+    path = getattr(settings, "TAGWISE_PREDICTIONS_SOURCE", "")
+    if not path:
+        raise PredictionsUnavailable("This installation has no predictions source (TAGWISE_PREDICTIONS_SOURCE).")
+    return import_string(path)
 
 
 @dataclass(frozen=True)
@@ -85,6 +147,8 @@ class ExportOptions:
     test_size: float = 0.2
     seed: int = 0
     include_judgments: bool = False
+    # Add the latest ready model version's scores (see the module docstring).
+    predictions: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -113,6 +177,7 @@ class Chunk:
     metadata: list[str]
     targets: np.ndarray  # (items, labels), NaN where unobserved
     judgments: list[list[dict[str, Any]]] | None = None
+    predictions: ChunkPredictions | None = None
 
     def __len__(self) -> int:
         return len(self.external_ids)
@@ -123,6 +188,7 @@ class ExportStats:
     rows: int = 0
     complete: bool = False
     labels: list[str] = field(default_factory=list)
+    model_version: int | None = None
 
 
 def export_labels(*, project: Project, names: tuple[str, ...] = ()) -> list[Label]:
@@ -384,7 +450,7 @@ def split_ids(
 # ---------------------------------------------------------------------------
 
 
-def write_jsonl(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+def write_jsonl(chunks: Iterator[Chunk], labels: list[Label], *, model_version: int | None = None) -> Iterator[bytes]:
     """One JSON object per item, assembled from pre-encoded pieces.
 
     This is the hot loop of a large export: the keys are encoded once, the
@@ -393,8 +459,10 @@ def write_jsonl(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]
     """
     # One '"label":%s' slot per label; % fills a row's values in one step.
     template = ",".join(encode_string(label.name) + ":%s" for label in labels)
+    names = [encode_string(label.name) for label in labels]
     for chunk in chunks:
         lines = []
+        predicted = _json_predictions(chunk, template, names, model_version) if chunk.predictions else None
         for index, values in enumerate(_json_labels(chunk.targets, template)):
             external_id = encode_string(chunk.external_ids[index])
             text = encode_string(chunk.texts[index])
@@ -402,8 +470,34 @@ def write_jsonl(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]
             line = f'{{"id":{external_id},"text":{text},"metadata":{metadata},"labels":{{{values}}}'
             if chunk.judgments is not None:
                 line += ',"judgments":' + json.dumps(chunk.judgments[index], ensure_ascii=False, separators=(",", ":"))
+            if predicted is not None:
+                line += predicted[index]
             lines.append(line + "}\n")
         yield "".join(lines).encode()
+
+
+def _json_predictions(chunk: Chunk, template: str, names: list[str], model_version: int | None) -> list[str]:
+    """Per item, the ``prediction``, ``predicted_labels`` and ``prediction_model_version`` members."""
+    predictions = chunk.predictions
+    assert predictions is not None
+    probabilities = _json_labels(_rounded(predictions.probabilities), template)
+    version = "null" if model_version is None else str(int(model_version))
+    members = []
+    for index, (scored, decisions) in enumerate(
+        zip(predictions.scored.tolist(), predictions.decisions.tolist(), strict=True)
+    ):
+        # An item the version did not score has no predicted labels (null), not an empty list.
+        chosen = "null"
+        if scored:
+            chosen = "[" + ",".join(name for name, yes in zip(names, decisions, strict=True) if yes) + "]"
+        members.append(
+            f',"prediction":{{{probabilities[index]}}},"predicted_labels":{chosen},"prediction_model_version":{version}'
+        )
+    return members
+
+
+def _rounded(probabilities: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(probabilities, dtype=np.float64), PREDICTION_DECIMALS)
 
 
 def _json_labels(targets: np.ndarray, template: str) -> list[str]:
@@ -429,19 +523,37 @@ def escape_formula(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def csv_columns(labels: list[Label], *, include_judgments: bool) -> list[str]:
-    names = [f"label:{label.name}" if label.name in CSV_FIXED_COLUMNS else label.name for label in labels]
-    return ["id", "text", "metadata", *names, *(["judgments"] if include_judgments else [])]
+def csv_columns(labels: list[Label], *, include_judgments: bool, predictions: bool = False) -> list[str]:
+    """The header: a label's column is its name, or ``label:<name>`` when that would clash with another column."""
+    names = [
+        f"label:{label.name}" if label.name in CSV_FIXED_COLUMNS or label.name.startswith("pred:") else label.name
+        for label in labels
+    ]
+    columns = ["id", "text", "metadata", *names, *(["judgments"] if include_judgments else [])]
+    if predictions:
+        columns += [f"pred:{label.name}" for label in labels] + ["predicted_labels", "prediction_model_version"]
+    return columns
 
 
-def write_csv(chunks: Iterator[Chunk], labels: list[Label], *, include_judgments: bool) -> Iterator[bytes]:
+def write_csv(
+    chunks: Iterator[Chunk],
+    labels: list[Label],
+    *,
+    include_judgments: bool,
+    predictions: bool = False,
+    model_version: int | None = None,
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([escape_formula(name) for name in csv_columns(labels, include_judgments=include_judgments)])
+    header = csv_columns(labels, include_judgments=include_judgments, predictions=predictions)
+    writer.writerow([escape_formula(name) for name in header])
     yield buffer.getvalue().encode()
+    names = [label.name for label in labels]
     for chunk in chunks:
         buffer.seek(0)
         buffer.truncate()
+        predicted = chunk.predictions
+        scores = _csv_label_cells(_rounded(predicted.probabilities)) if predicted is not None else None
         for index, values in enumerate(_csv_label_cells(chunk.targets)):
             cells = [
                 escape_formula(chunk.external_ids[index]),
@@ -452,6 +564,13 @@ def write_csv(chunks: Iterator[Chunk], labels: list[Label], *, include_judgments
             ]
             if chunk.judgments is not None:
                 cells.append(escape_formula(json.dumps(chunk.judgments[index], ensure_ascii=False)))
+            if predicted is not None and scores is not None:
+                scored = bool(predicted.scored[index])
+                chosen = [name for name, yes in zip(names, predicted.decisions[index].tolist(), strict=True) if yes]
+                # An item the version did not score has empty cells, never 0.
+                cells += scores[index]
+                cells.append(escape_formula(json.dumps(chosen, ensure_ascii=False)) if scored else None)
+                cells.append(model_version)
             writer.writerow(cells)
         yield buffer.getvalue().encode()
 
@@ -467,16 +586,32 @@ JUDGMENT_TYPE = pa.struct(
 )
 
 
-def parquet_schema(labels: list[Label], *, include_judgments: bool) -> pa.Schema:
+def parquet_schema(labels: list[Label], *, include_judgments: bool, predictions: bool = False) -> pa.Schema:
+    label_struct = pa.struct([pa.field(label.name, pa.float64(), nullable=True) for label in labels])
     fields = [
         pa.field("id", pa.string(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("metadata", pa.string(), nullable=False),
-        pa.field("labels", pa.struct([pa.field(label.name, pa.float64(), nullable=True) for label in labels])),
+        pa.field("labels", label_struct),
     ]
     if include_judgments:
         fields.append(pa.field("judgments", pa.list_(JUDGMENT_TYPE)))
+    if predictions:
+        fields += [
+            pa.field("prediction", label_struct),
+            pa.field("predicted_labels", pa.list_(pa.string()), nullable=True),
+            pa.field("prediction_model_version", pa.int64(), nullable=True),
+        ]
     return pa.schema(fields)
+
+
+def _label_struct(values: np.ndarray, struct_type: pa.DataType, n_rows: int) -> pa.Array:
+    """A struct column of nullable doubles, one field per label; NaN becomes null."""
+    if struct_type.num_fields == 0:
+        return pa.array([{}] * n_rows, struct_type)
+    missing = np.isnan(values)
+    arrays = [pa.array(values[:, index], mask=missing[:, index]) for index in range(struct_type.num_fields)]
+    return pa.StructArray.from_arrays(arrays, fields=list(struct_type))
 
 
 class _Sink(io.RawIOBase):
@@ -504,24 +639,39 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def write_parquet(chunks: Iterator[Chunk], labels: list[Label], *, include_judgments: bool) -> Iterator[bytes]:
-    schema = parquet_schema(labels, include_judgments=include_judgments)
+def write_parquet(
+    chunks: Iterator[Chunk],
+    labels: list[Label],
+    *,
+    include_judgments: bool,
+    predictions: bool = False,
+    model_version: int | None = None,
+) -> Iterator[bytes]:
+    schema = parquet_schema(labels, include_judgments=include_judgments, predictions=predictions)
+    label_struct = schema.field("labels").type
+    names = [label.name for label in labels]
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
     for chunk in chunks:
-        targets = chunk.targets
-        missing = np.isnan(targets)
-        label_arrays = [pa.array(targets[:, index], mask=missing[:, index]) for index in range(len(labels))]
         columns = [
             pa.array(chunk.external_ids, pa.string()),
             pa.array(chunk.texts, pa.string()),
             pa.array(chunk.metadata, pa.string()),
-            pa.StructArray.from_arrays(label_arrays, fields=list(schema.field("labels").type))
-            if labels
-            else pa.array([{}] * len(chunk), schema.field("labels").type),
+            _label_struct(chunk.targets, label_struct, len(chunk)),
         ]
         if include_judgments:
             columns.append(pa.array(chunk.judgments, pa.list_(JUDGMENT_TYPE)))
+        if chunk.predictions is not None:
+            predicted = chunk.predictions
+            chosen = [
+                [name for name, yes in zip(names, row, strict=True) if yes] if scored else None
+                for row, scored in zip(predicted.decisions.tolist(), predicted.scored.tolist(), strict=True)
+            ]
+            columns += [
+                _label_struct(_rounded(predicted.probabilities), label_struct, len(chunk)),
+                pa.array(chosen, pa.list_(pa.string())),
+                pa.array([model_version] * len(chunk), pa.int64()),
+            ]
         writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
         yield sink.take()
     writer.close()
@@ -534,54 +684,83 @@ def write_parquet(chunks: Iterator[Chunk], labels: list[Label], *, include_judgm
 
 
 def export_stream(
-    *, project: Project, options: ExportOptions, actor: Any = None, chunk_size: int = CHUNK_SIZE
+    *,
+    project: Project,
+    options: ExportOptions,
+    actor: Any = None,
+    chunk_size: int = CHUNK_SIZE,
+    predictions: PredictionsSource | None = None,
 ) -> Iterator[bytes]:
-    """The file as a stream of byte strings; raises ExportError up front for bad options.
+    """The file as a stream of byte strings; raises ExportError or PredictionsUnavailable up front.
 
     The audit event is written when the stream ends, because only then is the
     row count known (filters such as minimum agreement need the answers). A
     download that is broken off is recorded too, with ``complete: false`` and
-    the rows sent so far.
+    the rows sent so far. ``predictions`` replaces the configured predictions
+    source (see ``predictions_source``).
     """
     labels = export_labels(project=project, names=options.labels)
-    return _stream(project=project, options=options, labels=labels, actor=actor, chunk_size=chunk_size)
+    table = None
+    if options.predictions:
+        table = (predictions or predictions_source())(project=project)
+    return _stream(project=project, options=options, labels=labels, actor=actor, chunk_size=chunk_size, table=table)
 
 
 def _stream(
-    *, project: Project, options: ExportOptions, labels: list[Label], actor: Any, chunk_size: int
+    *,
+    project: Project,
+    options: ExportOptions,
+    labels: list[Label],
+    actor: Any,
+    chunk_size: int,
+    table: PredictionTable | None,
 ) -> Iterator[bytes]:
     stats = ExportStats(labels=[label.name for label in labels])
+    model_version = stats.model_version = table.version_id if table is not None else None
+    label_ids = [label.pk for label in labels]
     try:
         keep_ids = None
         if options.split is not None:
             keep_ids = split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size)
 
         def counted() -> Iterator[Chunk]:
-            for _, chunk in iter_chunks(
+            for ids, chunk in iter_chunks(
                 project=project, options=options, labels=labels, chunk_size=chunk_size, keep_ids=keep_ids
             ):
+                if table is not None:
+                    chunk.predictions = table.lookup(item_ids=np.asarray(ids, dtype=np.int64), label_ids=label_ids)
                 stats.rows += len(chunk)
                 yield chunk
 
         if options.format == "jsonl":
-            yield from write_jsonl(counted(), labels)
+            yield from write_jsonl(counted(), labels, model_version=model_version)
         elif options.format == "csv":
-            yield from write_csv(counted(), labels, include_judgments=options.include_judgments)
+            yield from write_csv(
+                counted(),
+                labels,
+                include_judgments=options.include_judgments,
+                predictions=table is not None,
+                model_version=model_version,
+            )
         else:
-            yield from write_parquet(counted(), labels, include_judgments=options.include_judgments)
+            yield from write_parquet(
+                counted(),
+                labels,
+                include_judgments=options.include_judgments,
+                predictions=table is not None,
+                model_version=model_version,
+            )
         stats.complete = True
     finally:
-        record_audit(
-            action="export",
-            actor=actor,
-            project=project,
-            after={
-                "filters": options.filters(),
-                "labels": stats.labels,
-                "rows": stats.rows,
-                "complete": stats.complete,
-            },
-        )
+        after = {
+            "filters": options.filters(),
+            "labels": stats.labels,
+            "rows": stats.rows,
+            "complete": stats.complete,
+        }
+        if table is not None:
+            after["model_version"] = stats.model_version
+        record_audit(action="export", actor=actor, project=project, after=after)
 
 
 def filename(project: Project, options: ExportOptions) -> str:

@@ -245,6 +245,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Where trained model artifacts are stored.
 ARTIFACT_DIR = Path(env("TAGWISE_ARTIFACT_DIR", str(DATA_DIR / "artifacts")))
+# What gives the export its model predictions (annotate never imports learner).
+TAGWISE_PREDICTIONS_SOURCE = "learner.predictions.ExportPredictions"
 
 # Imports larger than this answer 413.
 TAGWISE_IMPORT_MAX_BYTES = env_int("TAGWISE_IMPORT_MAX_BYTES", 200 * 1024 * 1024)

@@ -1,18 +1,25 @@
-"""Predictions of a project's latest ready model, for the item page and the API.
+"""Predictions of a project's latest ready model, for the item page, the API and the export.
 
 Scores come from ``training.predict_texts`` (calibrated probabilities, then
 per-label thresholds and the implies/excludes rules), paired with the labels
 the version was trained on, in the version's own label order.
+
+The export reads instead the scores the version stored for every item when it
+was trained (``training.save_predictions``), through ``ExportPredictions``,
+which the setting TAGWISE_PREDICTIONS_SOURCE names so that ``annotate`` never
+imports ``learner``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from annotate.answers import load_answers
+from annotate.export import ChunkPredictions, PredictionsUnavailable
 from annotate.models import Item, Label, Project
 from learner import training
 from learner.models import ModelVersion
@@ -97,3 +104,55 @@ def predict_item(*, project: Project, item: Item) -> tuple[ModelVersion, Predict
             value = by_label.get(score.label_id, np.nan)
             score.answer = None if math.isnan(value) else float(value)
     return version, prediction
+
+
+class ExportPredictions:
+    """The stored scores of a project's latest ready version, for ``annotate.export`` (a PredictionsSource).
+
+    Opening it memory-maps the version's files; ``lookup`` then reads one
+    chunk of items at a time, so an export of any size holds one chunk of
+    scores. Items the version did not score (added after it was trained) and
+    labels it does not know come back as NaN, which the export writes as null.
+    """
+
+    def __init__(self, *, project: Project) -> None:
+        version = training.latest_ready(project=project)
+        if version is None:
+            raise PredictionsUnavailable(
+                "No model version is ready for this project yet: train one, or export without predictions."
+            )
+        folder = training.predictions_path(version)
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            self._item_ids = np.load(folder / "item_ids.npy", mmap_mode="r")
+            self._proba = np.load(folder / "proba.npy", mmap_mode="r")
+            self._decisions = np.load(folder / "decisions.npy", mmap_mode="r")
+        except FileNotFoundError as missing:
+            raise PredictionsUnavailable(
+                f"Model version {version.pk} has no stored predictions (it was trained before they were kept, "
+                "or its files were removed): retrain the model, or export without predictions."
+            ) from missing
+        self.version_id = version.pk
+        self._position = {int(label_id): index for index, label_id in enumerate(meta["label_ids"])}
+
+    def lookup(self, *, item_ids: np.ndarray, label_ids: list[int]) -> ChunkPredictions:
+        n_items, n_labels = len(item_ids), len(label_ids)
+        probabilities = np.full((n_items, n_labels), np.nan)
+        decisions = np.zeros((n_items, n_labels), dtype=bool)
+        scored = np.zeros(n_items, dtype=bool)
+        where = np.zeros(n_items, dtype=np.int64)
+        if len(self._item_ids) and n_items:
+            where = np.minimum(np.searchsorted(self._item_ids, item_ids), len(self._item_ids) - 1)
+            scored = np.asarray(self._item_ids[where]) == item_ids
+        # Exported labels the version knows, and their columns in its files.
+        known = [
+            (index, self._position[label_id]) for index, label_id in enumerate(label_ids) if label_id in self._position
+        ]
+        if scored.any() and known:
+            rows = np.flatnonzero(scored)
+            ours = np.array([index for index, _ in known])
+            theirs = np.array([column for _, column in known])
+            stored_rows = where[rows]
+            probabilities[np.ix_(rows, ours)] = np.asarray(self._proba[stored_rows])[:, theirs]
+            decisions[np.ix_(rows, ours)] = np.asarray(self._decisions[stored_rows])[:, theirs]
+        return ChunkPredictions(probabilities=probabilities, decisions=decisions, scored=scored)

@@ -10,7 +10,9 @@ were (DESIGN.md section 7).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import shutil
 import time
 import traceback
 from datetime import timedelta
@@ -198,7 +200,16 @@ def _train_and_score(version: ModelVersion) -> str:
     )
     if not moved_on:
         raise RuntimeError("The version lost its training slot while it trained.")
-    entries = score_items(model=model, texts=texts, answers=answers, observed=observed, seed=version.pk)
+    proba = score_texts(model=model, texts=texts, n_labels=len(labels))
+    save_predictions(
+        version=version,
+        item_ids=answers.item_ids,
+        label_ids=[label.pk for label in labels],
+        proba=proba,
+        decisions=model.decide(proba),
+        thresholds=model.thresholds,
+    )
+    entries = score_items(model=model, texts=texts, answers=answers, observed=observed, seed=version.pk, proba=proba)
     with transaction.atomic():
         # Only a version that still holds the slot may publish; a version
         # marked stale meanwhile must not overwrite a newer queue.
@@ -231,6 +242,7 @@ def prune_artifacts(*, project: Project, keep: int = KEEP_ARTIFACTS) -> int:
     pruned = 0
     for version in old:
         Path(version.artifact_path).unlink(missing_ok=True)
+        shutil.rmtree(predictions_path(version), ignore_errors=True)
         ModelVersion.objects.filter(pk=version.pk).update(artifact_path="")
         pruned += 1
     return pruned
@@ -289,23 +301,77 @@ def artifact_path(version: ModelVersion) -> Path:
     return Path(settings.ARTIFACT_DIR) / f"project-{version.project_id}" / f"model-{version.pk}.joblib"
 
 
+def score_texts(*, model: TagwiseModel, texts: list[str], n_labels: int) -> np.ndarray:
+    """Calibrated probabilities of ``texts``, (texts, labels), computed in chunks to bound memory."""
+    if not texts:
+        return np.zeros((0, n_labels))
+    return np.vstack(
+        [model.predict_proba(texts[start : start + SCORING_CHUNK]) for start in range(0, len(texts), SCORING_CHUNK)]
+    )
+
+
+def predictions_path(version: ModelVersion) -> Path:
+    """The folder holding the version's stored scores of every item (see ``save_predictions``)."""
+    return Path(settings.ARTIFACT_DIR) / f"project-{version.project_id}" / f"model-{version.pk}.predictions"
+
+
+def save_predictions(
+    *,
+    version: ModelVersion,
+    item_ids: np.ndarray,
+    label_ids: list[int],
+    proba: np.ndarray,
+    decisions: np.ndarray,
+    thresholds: np.ndarray,
+) -> Path:
+    """Store the scores the version gave every item of the project when it was trained, for the export.
+
+    A folder of plain .npy files (item ids sorted, float32 probabilities,
+    boolean decisions) and a JSON file naming the labels and thresholds, so
+    the export can memory-map it and read one chunk of items at a time. The
+    folder is written under a temporary name and renamed, so a reader never
+    sees half of it. Items added after the version was scored are not in it:
+    the export gives them null, not a guess.
+    """
+    target = predictions_path(version)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    order = np.argsort(item_ids, kind="stable")
+    np.save(partial / "item_ids.npy", np.asarray(item_ids, dtype=np.int64)[order])
+    np.save(partial / "proba.npy", np.asarray(proba, dtype=np.float32)[order])
+    np.save(partial / "decisions.npy", np.asarray(decisions, dtype=bool)[order])
+    meta = {
+        "version_id": version.pk,
+        "label_ids": [int(label_id) for label_id in label_ids],
+        "thresholds": [float(value) for value in thresholds],
+    }
+    (partial / "meta.json").write_text(json.dumps(meta))
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
 def score_items(
-    *, model: TagwiseModel, texts: list[str], answers: AnswerArrays, observed: np.ndarray, seed: int
+    *,
+    model: TagwiseModel,
+    texts: list[str],
+    answers: AnswerArrays,
+    observed: np.ndarray,
+    seed: int,
+    proba: np.ndarray | None = None,
 ) -> list[tuple[int, float, list[int], str]]:
     """Priorities, focus labels and reasons for every item, for ``set_queue_priorities``.
 
     An item's score sums the uncertainty of its unobserved labels. The head of
     the queue is re-ordered for diversity in the model's feature space, and a
     share of it goes to random items (exploration) so that the answers the
-    model is measured on are not only the hardest ones.
+    model is measured on are not only the hardest ones. ``proba`` is the
+    model's output on ``texts`` when the caller has it already.
     """
-    proba = (
-        np.vstack(
-            [model.predict_proba(texts[start : start + SCORING_CHUNK]) for start in range(0, len(texts), SCORING_CHUNK)]
-        )
-        if texts
-        else np.zeros((0, len(answers.label_ids)))
-    )
+    if proba is None:
+        proba = score_texts(model=model, texts=texts, n_labels=len(answers.label_ids))
     unsure = uncertainty(proba, model.thresholds)
     scores = item_scores(unsure, observed)
     focus = focus_labels(unsure, observed, k=FOCUS_LABELS)

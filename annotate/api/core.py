@@ -683,13 +683,19 @@ class ExportView(ProjectView):
         description=(
             "One row per item with the consensus value of every exported label: the resolution, else the "
             "confidence-weighted mean of the observed answers, else null (JSONL, Parquet) or an empty cell "
-            "(CSV). Streamed; every export writes an `export` audit event when the stream ends."
+            "(CSV). Streamed; every export writes an `export` audit event when the stream ends. With "
+            "`predictions=true` each row also has the latest ready model version's probabilities "
+            "(`prediction`, or `pred:<label>` columns in CSV), `predicted_labels` and `prediction_model_version`; "
+            "without a ready model the answer is 409, before anything is streamed."
         ),
         parameters=[s.ExportQuerySerializer],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(
+                s.ErrorSerializer, description="predictions=true, but the project has no ready model version."
+            ),
             404: OpenApiResponse(s.ErrorSerializer, description="No such project, or a label that is not in it."),
         },
     )
@@ -711,6 +717,7 @@ class ExportView(ProjectView):
                 test_size=data["test_size"],
                 seed=data["seed"],
                 include_judgments=data["include_judgments"],
+                predictions=data["predictions"],
             )
         except exporting.ExportError as error:
             raise serializers.ValidationError({"detail": str(error)}) from None
@@ -719,6 +726,10 @@ class ExportView(ProjectView):
         except exporting.ExportError as error:
             # The only error left is a label name that is not in the project.
             raise NotFound(str(error)) from None
+        except exporting.PredictionsUnavailable as error:
+            # The request is valid; the project's state cannot answer it yet. The
+            # learner's prediction endpoints answer the same 409 without a model.
+            raise Conflict(f"predictions=true: {error}") from None
         response = StreamingHttpResponse(stream, content_type=exporting.CONTENT_TYPES[options.format])
         response["Content-Disposition"] = f'attachment; filename="{exporting.filename(project, options)}"'
         return response

@@ -447,3 +447,8 @@ class ExportQuerySerializer(QuerySerializer):
     include_judgments = QueryBooleanField(
         default=False, help_text="Add every annotator's raw answers with confidences and guideline versions."
     )
+    predictions = QueryBooleanField(
+        default=False,
+        help_text="Add the latest ready model version's probabilities and predicted labels (null for items it "
+        "did not score). Without a ready model the answer is 409.",
+    )

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from annotate.export import FORMATS, SPLITS, ExportError, ExportOptions, export_stream
+from annotate.export import FORMATS, SPLITS, ExportError, ExportOptions, PredictionsUnavailable, export_stream
 from annotate.management.commands.import_items import find_project
 
 
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--test-size", type=float, default=0.2)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--include-judgments", action="store_true")
+        parser.add_argument("--predictions", action="store_true", help="Add the latest ready model version's scores.")
         parser.add_argument("--user", default="", help="Username recorded as the actor in the audit trail.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,8 +54,11 @@ class Command(BaseCommand):
                 test_size=options["test_size"],
                 seed=options["seed"],
                 include_judgments=options["include_judgments"],
+                predictions=options["predictions"],
             )
             stream = export_stream(project=project, options=export_options, actor=actor)
+        except PredictionsUnavailable as exc:
+            raise CommandError(f"--predictions: {exc}") from exc
         except ExportError as exc:
             raise CommandError(str(exc)) from exc
         if options["output"] == "-":
