@@ -34,7 +34,6 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -51,11 +50,10 @@ from annotate.models import (
     Membership,
     Project,
     QueueEntry,
-    QueueReason,
     Role,
     record_audit,
 )
-from annotate.queue import diverse_order, is_overlap_rank, required_annotations
+from annotate.queue import completed_counts, diverse_order, insert_cold_start_entries
 
 logger = logging.getLogger(__name__)
 
@@ -957,7 +955,7 @@ def _write(
             # here and the transaction rolls back, as it would at commit.
             connection.check_constraints()
         order = ordering.result()
-    _queue_cold_start(project=project, item_ids=[pk for pk, _ in unqueued], order=order, now=now)
+    insert_cold_start_entries(project=project, item_ids=[pk for pk, _ in unqueued], order=order)
     # Items that had a queue entry already (update=true) count their annotations anew.
     newly_queued = {item_id for item_id, _ in unqueued}
     _recount_completed(sorted({item_ids[row.external_id] for row in updated_rows if row.annotations} - newly_queued))
@@ -1036,36 +1034,6 @@ def _write_annotations(
     insert_rows(Judgment, ["annotation_id", "label_id", "value", "confidence"], judgments)
     result.annotations_created = len(pending)
     result.judgments_created = len(judgments)
-
-
-def _queue_cold_start(*, project: Project, item_ids: list[int], order: list[int], now: datetime) -> None:
-    """Queue entries for items that have none, in ``order`` (from ``diverse_order``), as build_cold_start_queue does.
-
-    Each entry is born with its item's count of completed annotations, so an
-    import never rewrites the entries it has just made.
-    """
-    if not item_ids:
-        return
-    completed = _completed_counts(item_ids)
-    total = max(len(item_ids), 1)
-    rows = []
-    for rank, index in enumerate(order):
-        overlap = is_overlap_rank(rank, project.overlap_fraction)
-        item_id = item_ids[index]
-        rows.append(
-            (
-                project.pk,
-                item_id,
-                1.0 - rank / total,
-                QueueReason.OVERLAP if overlap else QueueReason.COLD_START,
-                required_annotations(project=project, overlap=overlap),
-                completed.get(item_id, 0),
-                now,
-            )
-        )
-    insert_rows(
-        QueueEntry, ["project_id", "item_id", "priority", "reason", "required", "completed", "updated_at"], rows
-    )
 
 
 def _last_pk(model: type[models.Model]) -> int:
@@ -1154,28 +1122,13 @@ def _replace_existing_annotations(
         result.annotations_replaced += len(old)
 
 
-def _completed_counts(item_ids: list[int]) -> dict[int, int]:
-    """The number of non-skipped annotations of each item that has any, in one grouped query per run of ids."""
-    wanted = set(item_ids)
-    counted: dict[int, int] = {}
-    for batch in _batches(sorted(wanted), 20_000):
-        counts = (
-            Annotation.objects.filter(item_id__gte=batch[0], item_id__lte=batch[-1], skipped=False)
-            .order_by()
-            .values_list("item_id")
-            .annotate(n=Count("pk"))
-        )
-        counted.update((item_id, n) for item_id, n in counts if item_id in wanted)
-    return counted
-
-
 def _recount_completed(item_ids: list[int]) -> None:
     """Set QueueEntry.completed to the number of non-skipped annotations, like a submit does.
 
     The entries are updated per distinct count (almost always 1 or 2), which
     is a plain indexed UPDATE instead of a correlated subquery per row.
     """
-    counted = _completed_counts(item_ids)
+    counted = completed_counts(item_ids)
     by_count: dict[int, list[int]] = defaultdict(list)
     for item_id in item_ids:
         by_count[counted.get(item_id, 0)].append(item_id)

@@ -269,8 +269,11 @@ class Annotation(models.Model):
 class Judgment(models.Model):
     """A positive (value 1) or negative (value 0) answer, with a confidence in (0, 1]."""
 
-    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="judgments")
-    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="judgments")
+    # No single-column indexes: the unique (annotation, label) serves lookups by
+    # annotation and judgment_label_idx (label, annotation) those by label. Two
+    # more indexes on the largest table only slowed every import and submit.
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="judgments", db_index=False)
+    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="judgments", db_index=False)
     value = models.PositiveSmallIntegerField()
     confidence = models.FloatField()
 

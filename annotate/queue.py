@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -49,6 +50,8 @@ CLUSTER_SAMPLE = 10_000
 # candidate is only rejected when another annotator's claim committed between
 # our query and our claim, so a handful of attempts is plenty.
 MAX_CLAIM_ATTEMPTS = 8
+# Items per grouped count of completed annotations (a range of ids each).
+COUNT_BATCH = 20_000
 
 
 def required_annotations(*, project: Project, overlap: bool) -> int:
@@ -125,16 +128,47 @@ def build_cold_start_queue(*, project: Project, seed: int = 0) -> int:
     """
     rows = list(Item.objects.filter(project=project, queue_entry__isnull=True).order_by("pk").values_list("pk", "text"))
     order = diverse_order([text for _, text in rows], seed=project.pk * 1000 + seed)
-    total = max(len(rows), 1)
+    return insert_cold_start_entries(project=project, item_ids=[pk for pk, _ in rows], order=order)
+
+
+def insert_cold_start_entries(*, project: Project, item_ids: Sequence[int], order: Sequence[int]) -> int:
+    """Queue entries for ``item_ids`` in ``order`` (positions in ``item_ids``, as ``diverse_order`` gives them).
+
+    The importer orders its new items in a thread while it writes their
+    annotations, then calls this. Each entry is born with its item's count
+    of completed annotations, so items that come with annotations are never
+    handed out beyond what they still need.
+    """
+    completed = completed_counts(item_ids)
+    total = max(len(item_ids), 1)
     now = timezone.now()
     entries = []
     for rank, index in enumerate(order):
         overlap = is_overlap_rank(rank, project.overlap_fraction)
         reason = QueueReason.OVERLAP if overlap else QueueReason.COLD_START
         required = required_annotations(project=project, overlap=overlap)
-        entries.append((project.pk, rows[index][0], 1.0 - rank / total, reason, required, now))
-    insert_rows(QueueEntry, ["project_id", "item_id", "priority", "reason", "required", "updated_at"], entries)
+        item_id = item_ids[index]
+        entries.append((project.pk, item_id, 1.0 - rank / total, reason, required, completed.get(item_id, 0), now))
+    columns = ["project_id", "item_id", "priority", "reason", "required", "completed", "updated_at"]
+    insert_rows(QueueEntry, columns, entries)
     return len(entries)
+
+
+def completed_counts(item_ids: Iterable[int]) -> dict[int, int]:
+    """The number of non-skipped annotations of each item that has any, in one grouped query per run of ids."""
+    wanted = set(item_ids)
+    counted: dict[int, int] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), COUNT_BATCH):
+        batch = ordered[start : start + COUNT_BATCH]
+        counts = (
+            Annotation.objects.filter(item_id__gte=batch[0], item_id__lte=batch[-1], skipped=False)
+            .order_by()
+            .values_list("item_id")
+            .annotate(n=Count("pk"))
+        )
+        counted.update((item_id, n) for item_id, n in counts if item_id in wanted)
+    return counted
 
 
 # The next-item queries are written in SQL: they run on every page of every
