@@ -149,6 +149,9 @@ def run_version(version_id: int) -> str:
     except Exception:
         logger.exception("Training model version %s failed", version_id)
         _finish(version, status=ModelVersion.Status.FAILED, error=traceback.format_exc(limit=8)[-4000:])
+        # A version that never became ready is never served: its files would only fill the disk.
+        artifact_path(version).unlink(missing_ok=True)
+        shutil.rmtree(predictions_path(version), ignore_errors=True)
         return ModelVersion.Status.FAILED
 
 

@@ -192,3 +192,17 @@ def test_command_writes_predictions_and_refuses_without_a_model(project, trained
     ModelVersion.objects.filter(project=project).update(status=ModelVersion.Status.FAILED)
     with pytest.raises(CommandError, match="--predictions"):
         call_command("export", str(project.pk), "--predictions", "-o", str(tmp_path / "none.jsonl"))
+
+
+def test_the_export_page_offers_predictions_only_when_a_model_can_give_them(client, project, labels, reviewer):
+    client.force_login(reviewer)
+    page = client.get(f"/projects/{project.pk}/export/").content.decode()
+    assert 'name="predictions" value="true" disabled' in page
+    assert "No model version is ready" in page
+
+
+def test_the_export_page_names_the_model_version_it_would_use(client, project, trained, reviewer):
+    client.force_login(reviewer)
+    page = client.get(f"/projects/{project.pk}/export/").content.decode()
+    assert f"Include the predictions of model version {trained.pk}" in page
+    assert "disabled" not in page.split('name="predictions"')[1].split(">")[0]

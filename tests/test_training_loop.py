@@ -153,6 +153,10 @@ def test_a_failure_while_writing_the_queue_rolls_back_the_ready_status(
     assert "queue table locked" in failed.error
     assert training.latest_ready(project=project) == good
     assert queue_state(project) == before
+    # The failed version had saved its model and scores; neither is left on disk.
+    assert not training.artifact_path(failed).exists()
+    assert not training.predictions_path(failed).exists()
+    assert Path(good.artifact_path).exists() and training.predictions_path(good).exists()
 
 
 def test_a_version_delivered_twice_trains_once(project, labelled, monkeypatch):

@@ -21,7 +21,7 @@ from rest_framework.authtoken.models import Token
 
 from annotate.access import project_for
 from annotate.export import FORMATS as EXPORT_FORMATS
-from annotate.export import SPLITS
+from annotate.export import SPLITS, PredictionsUnavailable, predictions_source
 from annotate.importers import ImportFailed, ImportOptions, import_or_queue
 from annotate.models import ImportJob, Role
 
@@ -118,9 +118,16 @@ def import_job(request: HttpRequest, project_id: int, job_id: int) -> HttpRespon
 @require_GET
 def export_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.REVIEWER)
+    # Offer the predictions only when a model can give them; say why not otherwise.
+    try:
+        prediction_version, no_predictions = predictions_source()(project=project).version_id, ""
+    except PredictionsUnavailable as unavailable:
+        prediction_version, no_predictions = None, str(unavailable)
     context = {
         "project": project,
         "role": role,
+        "prediction_version": prediction_version,
+        "no_predictions": no_predictions,
         "formats": EXPORT_FORMATS,
         "splits": SPLITS,
         "labels": project.active_labels(),
