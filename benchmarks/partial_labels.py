@@ -45,6 +45,8 @@ MODELS = {
     "logreg_masked": {"kind": "logreg_masked"},
     # Ablations of the default model.
     "mlp_no_ensemble": {"ensemble": False},
+    "mlp_no_embeddings": {"embeddings": False},
+    "mlp_no_soft_thresholds": {"soft_thresholds": False},
     "mlp_net_share_0.5": {"ensemble_weight": 0.5},
     "mlp_no_correlation": {"correlation": False},
     "mlp_no_weak_negative": {"weak_negative": 0.0},
@@ -95,8 +97,8 @@ def hide(y: np.ndarray, scenario: str, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(scenario)
 
 
-def run_one(texts, targets, test_texts, test_y, model_name, seed, label_names) -> dict:
-    config = TrainConfig(**MODELS[model_name], label_names=label_names)
+def run_one(texts, targets, test_texts, test_y, model_name, seed, label_names, embedding_cache=None) -> dict:
+    config = TrainConfig(**MODELS[model_name], label_names=label_names, embedding_cache=embedding_cache)
     start, cpu_start = time.perf_counter(), time.process_time()
     model = train_model(texts, targets, config=config, seed=seed)
     train_seconds = time.perf_counter() - start
@@ -124,6 +126,10 @@ def run_one(texts, targets, test_texts, test_y, model_name, seed, label_names) -
     return {
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(cpu_seconds, 1),
+        # Wall seconds spent building the feature matrix (TF-IDF, plus reading
+        # or computing the sentence embeddings).
+        "features_seconds": round(float(model.metrics.get("features_seconds", float("nan"))), 1),
+        "embeddings": model.metrics.get("embeddings"),
         "artifact_mb": round(artifact_mb, 1),
         **{k: round(float(overall[k]), 4) for k in keys},
         "heldout_macro_f1": round(float(model.metrics.get("overall", {}).get("macro_f1", float("nan"))), 4),
@@ -142,6 +148,12 @@ def main() -> None:
     parser.add_argument("--fold-dev", action="store_true", help="add dev.tsv to the pool")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-label", action="store_true", help="include per-label F1 in the output")
+    parser.add_argument(
+        "--embedding-cache",
+        default=None,
+        help="SQLite file caching sentence embeddings per text (as the app would keep them); "
+        "without it every run encodes all texts",
+    )
     args = parser.parse_args()
 
     label_names = (args.data / "labels.txt").read_text(encoding="utf-8").split()
@@ -159,7 +171,7 @@ def main() -> None:
         targets = hide(y, scenario, np.random.default_rng(args.seed + 17))
         results[scenario] = {"observed_fraction": round(float((~np.isnan(targets)).mean()), 4)}
         for model_name in args.models.split(","):
-            res = run_one(texts, targets, test_texts, test_y, model_name, args.seed, label_names)
+            res = run_one(texts, targets, test_texts, test_y, model_name, args.seed, label_names, args.embedding_cache)
             if not args.per_label:
                 res.pop("per_label_f1")
             results[scenario][model_name] = res
@@ -179,6 +191,7 @@ def main() -> None:
             "load_average_at_end": os.getloadavg(),
         },
         "command": " ".join(sys.argv),
+        "embedding_cache": args.embedding_cache,
         "results": results,
     }
     print(json.dumps(doc, indent=2))

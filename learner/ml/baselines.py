@@ -44,20 +44,24 @@ def _constant_logit(y: np.ndarray) -> float:
 
 
 def _fit_one(
-    x: sp.csr_matrix, target: np.ndarray, sample_w: np.ndarray, c: float, seed: int
+    x: sp.csr_matrix | np.ndarray, target: np.ndarray, sample_w: np.ndarray, c: float, seed: int
 ) -> tuple[np.ndarray, float]:
     """One label: liblinear in the dual, which is several times faster than the
     primal when there are more features than rows (TF-IDF) and reaches the
-    same optimum."""
+    same optimum; L-BFGS in the primal for dense inputs with few columns
+    (sentence embeddings), where it is the fast one."""
     if target.all() or not target.any():
         return np.zeros(x.shape[1], dtype=np.float32), _constant_logit(target.astype(float))
-    clf = LogisticRegression(C=c, solver="liblinear", dual=True, tol=1e-3, random_state=seed, max_iter=300)
+    if isinstance(x, np.ndarray):
+        clf = LogisticRegression(C=c, solver="lbfgs", tol=1e-4, max_iter=500)
+    else:
+        clf = LogisticRegression(C=c, solver="liblinear", dual=True, tol=1e-3, random_state=seed, max_iter=300)
     clf.fit(x, target, sample_weight=sample_w)
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
 
 def fit_logreg(
-    x: sp.csr_matrix,
+    x: sp.csr_matrix | np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
     rows: np.ndarray,
@@ -93,7 +97,9 @@ def fit_logreg(
         sample_w = np.where(np.isnan(y[use, j]), 1.0, w[use, j])
         return _fit_one(x[use], target, sample_w, c, seed)
 
-    workers = max(1, threads or 1)
+    # L-BFGS (dense input) draws no random numbers, so its labels can be
+    # fitted concurrently and stay reproducible.
+    workers = max(1, threads or (2 if isinstance(x, np.ndarray) else 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for j, (coef_j, intercept_j) in enumerate(pool.map(job, range(n_labels))):
             coef[j], intercept[j] = coef_j, intercept_j

@@ -27,10 +27,19 @@ class FeatureConfig:
 
 
 class TextFeaturizer:
-    """Word and char_wb TF-IDF, concatenated into one CSR float32 matrix."""
+    """Word and char_wb TF-IDF, concatenated into one CSR float32 matrix.
 
-    def __init__(self, config: FeatureConfig | None = None) -> None:
+    With ``embeddings`` the 384 sentence-embedding dimensions of
+    ``learner.ml.embeddings`` follow as dense columns (the last
+    ``embedding_dim`` columns), read from and written to ``embedding_cache``.
+    """
+
+    def __init__(
+        self, config: FeatureConfig | None = None, *, embeddings: bool = False, embedding_cache: str | None = None
+    ) -> None:
         self.config = config or FeatureConfig()
+        self.embeddings = embeddings
+        self.embedding_cache = embedding_cache
         cfg = self.config
         self.word = TfidfVectorizer(
             ngram_range=(1, cfg.word_ngram_max),
@@ -64,20 +73,41 @@ class TextFeaturizer:
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         """Return the (n, n_features) CSR float32 feature matrix."""
         texts = _clean(texts)
-        matrix = sp.hstack([self.word.transform(texts), self.char.transform(texts)], format="csr")
+        blocks = [self.word.transform(texts), self.char.transform(texts)]
+        if self.embedding_dim:
+            from learner.ml.embeddings import embed_texts
+
+            blocks.append(sp.csr_matrix(embed_texts(texts, self.embedding_cache)))
+        matrix = sp.hstack(blocks, format="csr")
         matrix = matrix.astype(np.float32)
         matrix.sort_indices()
         return matrix
 
     @property
-    def n_features(self) -> int:
+    def embedding_dim(self) -> int:
+        """Number of embedding columns at the end (0 without embeddings)."""
+        # Featurizers pickled before embeddings existed have no such attribute.
+        if not getattr(self, "embeddings", False):
+            return 0
+        from learner.ml.embeddings import DIM
+
+        return DIM
+
+    @property
+    def n_text_features(self) -> int:
+        """Number of TF-IDF columns (they come first)."""
         return len(self.word.vocabulary_) + len(self.char.vocabulary_)
 
+    @property
+    def n_features(self) -> int:
+        return self.n_text_features + self.embedding_dim
+
     def feature_names(self) -> np.ndarray:
-        """Names aligned with the columns, prefixed ``w:`` or ``c:``."""
+        """Names aligned with the columns, prefixed ``w:``, ``c:`` or ``e:`` (embedding dimension)."""
         words = ["w:" + name for name in self.word.get_feature_names_out()]
         chars = ["c:" + name for name in self.char.get_feature_names_out()]
-        return np.asarray(words + chars, dtype=object)
+        dims = [f"e:{i}" for i in range(self.embedding_dim)]
+        return np.asarray(words + chars + dims, dtype=object)
 
 
 def _clean(texts: list[str]) -> list[str]:

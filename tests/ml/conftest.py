@@ -42,10 +42,22 @@ def partial_targets(synthetic) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def small_config():
+def embedding_cache(tmp_path_factory) -> str:
+    """One sentence-embedding cache per test session: each text is encoded once."""
+    return str(tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite")
+
+
+@pytest.fixture(scope="session")
+def small_config(embedding_cache):
     from learner.ml import FeatureConfig, TrainConfig
 
-    return TrainConfig(hidden=64, max_epochs=15, patience=3, features=FeatureConfig(char_max_features=5000))
+    return TrainConfig(
+        hidden=64,
+        max_epochs=15,
+        patience=3,
+        features=FeatureConfig(char_max_features=5000),
+        embedding_cache=embedding_cache,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,14 @@ def test_same_seed_and_data_give_the_same_probabilities(synthetic, partial_targe
 def test_default_is_a_calibrated_blend_of_network_and_masked_logreg(trained) -> None:
     assert isinstance(trained.scorer, BlendScorer)
     assert trained.metrics["ensemble"]["network_share"] in ENSEMBLE_GRID
-    assert len(trained.scorer.members) == 2
+    # Network and TF-IDF logistic model, plus the embedding member when the
+    # held-out data gives it a share.
+    uses_embeddings = trained.metrics["embeddings"] == "used"
+    assert len(trained.scorer.members) == (3 if uses_embeddings else 2)
+    assert trained.featurizer.embedding_dim == (384 if uses_embeddings else 0)
 
 
-def test_default_beats_a_trivial_baseline_on_a_noisy_synthetic_task() -> None:
+def test_default_beats_a_trivial_baseline_on_a_noisy_synthetic_task(embedding_cache) -> None:
     # Keywords are only present for 70% of positives and leak into 5% of
     # negatives, so neither a constant nor a perfect score is possible.
     texts, y = make_synthetic(n=1500, seed=5)
@@ -38,7 +42,7 @@ def test_default_beats_a_trivial_baseline_on_a_noisy_synthetic_task() -> None:
     targets = y.copy()
     targets[rng.random(y.shape) >= 0.3] = np.nan
     train, test = slice(0, 1000), slice(1000, None)
-    config = TrainConfig(hidden=64, max_epochs=15, patience=3)
+    config = TrainConfig(hidden=64, max_epochs=15, patience=3, embedding_cache=embedding_cache)
     model = train_model(noisy[train], targets[train], config=config, seed=0)
     score = multilabel_report(y[test], model.predict(noisy[test]))["overall"]["macro_f1"]
     # The best constant predictor ("always positive") has F1 = 2p / (1 + p).
