@@ -67,10 +67,12 @@ class Answer:
 class SubmitRefused(Exception):
     """The submit cannot be stored as sent; ``message`` says why, for the annotator."""
 
-    def __init__(self, message: str, *, unanswered: Sequence[Label] = ()) -> None:
+    def __init__(self, message: str, *, unanswered: Sequence[Label] = (), answered_before: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.unanswered = list(unanswered)
+        # The item was answered before (from another tab, say): the page offers the next item.
+        self.answered_before = answered_before
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,14 @@ def _check_answers(*, labels: Sequence[Label], answers: Mapping[int, Answer]) ->
         raise SubmitRefused("Some answers are for labels that are not active in this project any more.")
 
 
+def _refuse_empty(*, answers: Mapping[int, Answer]) -> None:
+    # A submit without a single answer says nothing about the item, yet it
+    # would use up one of the item's annotations (a stray Enter does it).
+    # Skipping is how an annotator passes on an item.
+    if not answers:
+        raise SubmitRefused("Answer at least one label, or skip the item (s).")
+
+
 def _refuse_unanswered(*, required: Sequence[Label], answers: Mapping[int, Answer]) -> None:
     unanswered = [label for label in required if label.pk not in answers]
     if unanswered:
@@ -236,7 +246,9 @@ def _create_annotation(*, idempotency_key: uuid.UUID, **fields: Any) -> tuple[An
     except IntegrityError:
         earlier = Annotation.objects.filter(annotator=fields["annotator"], idempotency_key=idempotency_key).first()
         if earlier is None:
-            raise SubmitRefused("You have already answered this item. Change your answer from “My work”.") from None
+            raise SubmitRefused(
+                "You have already answered this item. Change your answer from “My work”.", answered_before=True
+            ) from None
         if earlier.item_id != fields["item"].pk:
             raise SubmitRefused("This form was already used for another item; reload the page.") from None
         return earlier, False
@@ -256,19 +268,21 @@ def submit_annotation(
     """Store the annotator's answers for an item; a repeated idempotency key stores nothing new.
 
     ``labels`` are the project's answerable labels if the caller has loaded
-    them already. Raises SubmitRefused when the answers cannot be stored (a
-    required label unanswered, the item already answered, a label no longer
-    active).
+    them already. Raises SubmitRefused when the answers cannot be stored (no
+    answer at all, a required label unanswered, the item already answered, a
+    label no longer active).
     """
     now = now or timezone.now()
     project = item.project
     labels = labels if labels is not None else answerable_labels(project=project)
     _check_answers(labels=labels, answers=answers)
     with transaction.atomic():
+        # The labels still to answer first: naming them helps more than "answer something".
         _refuse_unanswered(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
             answers=answers,
         )
+        _refuse_empty(answers=answers)
         # Released first: the transaction puts it back if the submit is refused.
         leased_at = release_lease(annotator=annotator, item=item)
         annotation, created = _create_annotation(

@@ -284,7 +284,7 @@ def expected_status(check: Check, user: Any, project: Project, *, api: bool) -> 
     if check.minimum == PUBLIC:
         return ok
     if user is None:
-        return 401 if api else 302
+        return 401 if api or check.htmx else 302
     if check.minimum == USER or user.is_superuser:
         return ok
     if check.minimum == SUPERUSER:

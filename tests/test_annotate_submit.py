@@ -117,30 +117,31 @@ def test_answer_rejects_a_fourth_state():
 
 
 def test_duration_is_clamped_to_the_time_since_the_lease(project, queue, labels, annotator):
+    answer = {labels[0].pk: Answer(1, 0.8)}
     item, _ = next_item(annotator=annotator, project=project)
     lease = Lease.objects.get(annotator=annotator)
     now = lease.created_at + timedelta(seconds=30)
-    honest = submit(annotator, item, {}, duration_ms=29_000, now=now).annotation
+    honest = submit(annotator, item, answer, duration_ms=29_000, now=now).annotation
     assert honest.duration_ms == 29_000
 
     item, _ = next_item(annotator=annotator, project=project)
     lease = Lease.objects.get(annotator=annotator)
     now = lease.created_at + timedelta(seconds=30)
-    inflated = submit(annotator, item, {}, duration_ms=3_600_000, now=now).annotation
+    inflated = submit(annotator, item, answer, duration_ms=3_600_000, now=now).annotation
     assert inflated.duration_ms == 30_000 + DURATION_SLACK_MS
 
     item, _ = next_item(annotator=annotator, project=project)
-    negative = submit(annotator, item, {}, duration_ms=-5).annotation
+    negative = submit(annotator, item, answer, duration_ms=-5).annotation
     assert negative.duration_ms == 0
 
     item, _ = next_item(annotator=annotator, project=project)
     lease = Lease.objects.get(annotator=annotator)
-    missing = submit(annotator, item, {}, duration_ms=None, now=lease.created_at + timedelta(seconds=12)).annotation
+    missing = submit(annotator, item, answer, duration_ms=None, now=lease.created_at + timedelta(seconds=12)).annotation
     assert missing.duration_ms == 12_000
 
 
-def test_duration_without_a_lease_is_capped_at_the_lease_length(project, queue, annotator):
-    annotation = submit(annotator, queue[5], {}, duration_ms=10**9).annotation
+def test_duration_without_a_lease_is_capped_at_the_lease_length(project, queue, labels, annotator):
+    annotation = submit(annotator, queue[5], {labels[0].pk: Answer(0, 0.8)}, duration_ms=10**9).annotation
     assert annotation.duration_ms == project.lease_minutes * 60_000
 
 

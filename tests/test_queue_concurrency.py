@@ -68,11 +68,12 @@ def test_parallel_annotators_never_over_assign_or_lose_work(transactional_db):
                     skip_item(annotator=user, item=item, reason="unclear", idempotency_key=key, duration_ms=10)
                     answer = "skipped"
                 else:
+                    # At least one answer: a submit with none is refused (skip covers that).
                     answer = {
                         label.pk: (rng.randint(0, 1), rng.choice([0.55, 0.8, 1.0]))
                         for label in labels
                         if rng.random() < 0.7
-                    }
+                    } or {labels[0].pk: (1, 0.8)}
                     submit_annotation(
                         annotator=user,
                         item=item,

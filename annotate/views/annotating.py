@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,8 @@ from annotate.models import Annotation, Item, Label, Project, QueueEntry
 from annotate.queue import next_item
 
 PAGE = "annotate/annotate/page.html"
+# My work marks an annotation "edited" when it changed this long after it was created.
+EDITED_AFTER = timedelta(seconds=1)
 LABEL_ROW = "annotate/annotate/_label_row.html"
 # Keys with a meaning of their own on the page; labels never get them.
 RESERVED_KEYS = set("cnsu")
@@ -88,19 +91,32 @@ def parse_item_form(data: Any, labels: list[Label], *, default_confidence: float
     answers: dict[int, Answer] = {}
     for label in labels:
         state = data.get(f"label-{label.pk}", "")
-        if state not in ("yes", "no"):
+        if state not in ("yes", "no", ""):
+            # A value the form never sends ("maybe"): refused, not read as not answered.
+            raise ValueError(f"Unknown answer {state!r}.")
+        if not state:
             continue
         confidence = float(data.get(f"conf-{label.pk}") or default_confidence)
         answers[label.pk] = Answer(value=1 if state == "yes" else 0, confidence=confidence)
-    duration = data.get("duration_ms", "")
     return ItemForm(
         answers=answers,
         idempotency_key=uuid.UUID(data.get("idempotency_key", "")),
-        duration_ms=int(float(duration)) if duration else None,
+        duration_ms=parse_duration(data.get("duration_ms", "")),
         focus_only=data.get("focus_only") == "1",
         # The hidden field and the "Submit anyway" button share the name; either says yes.
         confirm_rules="1" in data.getlist("confirm_rules"),
     )
+
+
+def parse_duration(value: str) -> int | None:
+    """The time spent as posted, in whole milliseconds; None if absent, ValueError if not a finite number."""
+    if not value:
+        return None
+    try:
+        # int() of an infinite float ("inf", "1e400") raises OverflowError, of NaN ValueError.
+        return int(float(value))
+    except OverflowError:
+        raise ValueError(f"Time spent out of range: {value!r}.") from None
 
 
 def guideline_url(project: Project) -> str:
@@ -318,7 +334,7 @@ def skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
         reason = request.POST.get("reason_other", "")
     try:
         key = uuid.UUID(request.POST.get("idempotency_key", ""))
-        duration = int(float(request.POST["duration_ms"])) if request.POST.get("duration_ms") else None
+        duration = parse_duration(request.POST.get("duration_ms", ""))
     except ValueError:
         return HttpResponseBadRequest("Malformed skip form.")
     try:
@@ -347,6 +363,10 @@ def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(mine, 50).get_page(request.GET.get("page"))
+    for annotation in page:
+        # A submit writes both times from one clock reading, but a row created
+        # another way may differ by microseconds; an edit is a later request.
+        annotation.edited = annotation.updated_at - annotation.created_at > EDITED_AFTER
     context = {"project": project, "role": role, "page": page, "label_count": project.active_labels().count()}
     return render(request, "annotate/annotate/mine.html", context)
 

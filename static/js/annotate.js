@@ -7,11 +7,17 @@
   let shownAt = performance.now(); // when the item appeared, for the time spent
   // The annotator chose to submit despite rule warnings (or the server showed them already).
   let confirmed = Boolean($(".rule-warnings:not(.js-rule-warnings)"));
+  // When the rule warnings appeared. Submits in the next moment are the rest of a
+  // double click or a double Enter, not a decision to submit anyway: they are dropped.
+  const WARNING_GRACE_MS = 400;
+  let warnedAt = confirmed ? performance.now() : -Infinity;
+  const justWarned = () => performance.now() - warnedAt < WARNING_GRACE_MS;
 
   const rows = () => Array.from(document.querySelectorAll("#item-form .label-row"));
   const rowById = (id) => $(`#item-form .label-row[data-label="${id}"]`);
   const stateOf = (row) => ($("input[type=radio]:checked", row) || {}).value || "";
-  const codeOf = (key) => (/^[0-9]$/.test(key) ? "Digit" + key : "Key" + key.toUpperCase());
+  // The physical keys of a label's key: a digit also on the numeric keypad.
+  const codesOf = (key) => (/^[0-9]$/.test(key) ? ["Digit" + key, "Numpad" + key] : ["Key" + key.toUpperCase()]);
   const announce = (text) => { const live = $("#annotate-live"); if (live) live.textContent = text; };
 
   function touch(row) {
@@ -89,6 +95,56 @@
     anyway.textContent = "Submit anyway";
     box.append(intro, list, anyway);
     box.hidden = false;
+    warnedAt = performance.now();
+  }
+
+  // The server renders "Submit anyway" as a submit button, for pages without
+  // JavaScript. Here it becomes a plain button that the click handler below
+  // acts on, so that a stray Enter or the second click of a double click never
+  // counts as "submit anyway".
+  function disarmSubmitAnyway() {
+    document.querySelectorAll("#item-form button[data-action=submit-anyway]").forEach((button) => {
+      button.type = "button";
+      button.removeAttribute("name");
+    });
+  }
+  disarmSubmitAnyway();
+
+  // The CSRF token of the session in force: after a login in another tab the
+  // token in the form is stale, and the retry of a refused submit would fail again.
+  function freshCsrfToken(form) {
+    const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+    const input = $("input[name=csrfmiddlewaretoken]", form);
+    if (cookie && input) input.value = decodeURIComponent(cookie.slice("csrftoken=".length));
+  }
+
+  // A request that failed without an answer to swap in: say so next to the answers, which stay.
+  function showRequestError(form, status) {
+    const box = $("#annotate-work .js-request-error");
+    const again = form && form.closest("#skip") ? "skip again" : "submit again";
+    let text;
+    if (status === 401) {
+      text = `Your session has ended: log in again in another tab, then ${again}; your answers are still here.`;
+    } else if (status === 403) {
+      text = `The server refused the request: this page may be stale or your cookies were cleared. Log in again in another tab, then ${again}; your answers are still here.`;
+    } else if (status) {
+      text = `Not saved: the server answered with an error (${status}). Your answers are still here; try again in a moment.`;
+    } else {
+      text = "Not saved: the server could not be reached. Your answers are still here; try again when you are back online.";
+    }
+    announce(text);
+    if (!box) return;
+    box.textContent = text;
+    if (status === 401 || status === 403) {
+      const link = document.createElement("a");
+      link.href = box.dataset.loginUrl;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = "Log in (new tab)";
+      box.append(" ", link);
+    }
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
   }
 
   // Runs before htmx sees the submit (capture phase), for the Enter key and the buttons alike.
@@ -96,8 +152,14 @@
     const form = event.target;
     const elapsed = String(Math.round(performance.now() - shownAt));
     form.querySelectorAll("input[name=duration_ms]").forEach((input) => { input.value = elapsed; });
+    freshCsrfToken(form);
     if (form.id !== "item-form") return;
     const confirm = $("input[name=confirm_rules]", form);
+    if (justWarned()) {
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (event.submitter && event.submitter.name === "confirm_rules") confirmed = true;
     const warnings = confirmed ? [] : ruleWarnings();
     if (warnings.length) {
@@ -118,11 +180,14 @@
       setState(row, "yes");
       // Once the rules hold, the warning goes and a new break would warn again.
       const box = $("#item-form .js-rule-warnings");
-      if (!ruleWarnings().length) { box.hidden = true; confirmed = false; }
+      if (!ruleWarnings().length) { box.hidden = true; confirmed = false; warnedAt = -Infinity; }
       $("input[type=radio]:checked", row).focus();
     }
     if (button.dataset.action === "all-no") markRemainingNo();
-    if (button.dataset.action === "submit-anyway") { confirmed = true; $("#item-form").requestSubmit(); }
+    if (button.dataset.action === "submit-anyway" && !justWarned()) {
+      confirmed = true;
+      $("#item-form").requestSubmit();
+    }
   });
 
   document.addEventListener("change", (event) => {
@@ -137,6 +202,15 @@
     const form = $("#item-form");
     const target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey || !form) return;
+    const skip = $("#skip");
+    if (event.key === "Escape" && skip && skip.open && !help.open) {
+      // Close the skip panel and give the keys back to the labels.
+      event.preventDefault();
+      skip.open = false;
+      const text = $("#item-form .item-text .text");
+      if (text) text.focus();
+      return;
+    }
     if (target.matches("input[type=text], textarea")) return; // typing a skip reason
     if (event.key === "?") {
       event.preventDefault();
@@ -147,10 +221,13 @@
     if (event.key === "Enter") {
       if (target.matches("button, a, summary")) return; // Enter keeps its own meaning there
       event.preventDefault();
-      form.requestSubmit();
+      // The item was answered already (another tab): Enter goes on to the next one.
+      const next = $("#item-form [data-next-item]");
+      if (next) window.location.assign(next.href);
+      else form.requestSubmit();
       return;
     }
-    const labelRow = rows().find((row) => row.dataset.key && codeOf(row.dataset.key) === event.code);
+    const labelRow = rows().find((row) => row.dataset.key && codesOf(row.dataset.key).includes(event.code));
     if (labelRow) {
       event.preventDefault();
       const wanted = event.shiftKey ? "no" : "yes";
@@ -172,16 +249,24 @@
   });
 
   // A new item arrived (submit and next, or skip): start its clock and reset the state.
-  document.addEventListener("htmx:afterSwap", () => {
+  document.addEventListener("htmx:afterSwap", (event) => {
     shownAt = performance.now();
     last = null;
-    // Warnings the server already showed need no second confirmation.
+    disarmSubmitAnyway();
+    // Warnings the server already showed need no second confirmation, but a
+    // second Enter or click right after they appear is not one either.
     confirmed = Boolean($("#annotate-work .rule-warnings:not(.js-rule-warnings)"));
+    warnedAt = confirmed ? performance.now() : -Infinity;
     const error = $("#annotate-work [role=alert]:not([hidden])");
-    if (!error) announce("Saved. " + ($("#item-heading") ? $("#item-heading").textContent.trim().replace(/\s+/g, " ") : "No items left."));
+    // Only a 200 means the server stored the answers (a refusal is a 422).
+    const stored = event.detail.xhr && event.detail.xhr.status === 200;
+    if (stored && !error) announce("Saved. " + ($("#item-heading") ? $("#item-heading").textContent.trim().replace(/\s+/g, " ") : "No items left."));
+    const next = $("#annotate-work [data-next-item]");
     const text = $("#annotate-work .item-text .text");
-    if (text) text.focus({ preventScroll: false });
+    if (next) next.focus();
+    else if (text) text.focus({ preventScroll: false });
   });
-  document.addEventListener("htmx:responseError", () => announce("Could not save: the server answered with an error. Try again."));
-  document.addEventListener("htmx:sendError", () => announce("Could not reach the server. Your answers are still here; try again."));
+  const failedForm = (event) => (event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null);
+  document.addEventListener("htmx:responseError", (event) => showRequestError(failedForm(event), event.detail.xhr.status));
+  document.addEventListener("htmx:sendError", (event) => showRequestError(failedForm(event), 0));
 })();

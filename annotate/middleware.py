@@ -1,0 +1,38 @@
+"""Middleware of the annotate app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+
+SESSION_ENDED = "Your session has ended. Log in again, then repeat the request."
+
+
+class HtmxLoginRequiredMiddleware:
+    """Answer an htmx request that needs a login with 401 instead of a redirect to the login page.
+
+    The browser follows a redirect inside the htmx request, so htmx would
+    receive the whole login page with status 200 and swap it into the work
+    area as if the request had succeeded: the annotator's answers vanish and
+    the page announces "Saved". A 401 is an error that the page shows next
+    to the answers it keeps. Requests without htmx still get the redirect.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and is_login_redirect(response):
+            return HttpResponse(SESSION_ENDED, status=401, content_type="text/plain; charset=utf-8")
+        return response
+
+
+def is_login_redirect(response: HttpResponse) -> bool:
+    if response.status_code not in (301, 302, 303, 307, 308) or not response.has_header("Location"):
+        return False
+    return urlsplit(response["Location"]).path == urlsplit(resolve_url(settings.LOGIN_URL)).path
