@@ -9,6 +9,7 @@ in the application and a trigger (migration 0002) refuses it in the database.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from annotate.models import Annotation, GuidelineVersion, Project, PublishedGuid
 __all__ = [
     "DiffHunk",
     "DiffRow",
+    "DraftConflictError",
     "GuidelineError",
     "PublishedGuidelineError",
     "Segment",
@@ -31,6 +33,7 @@ __all__ = [
     "diff_versions",
     "discard_draft",
     "draft_for",
+    "draft_revision",
     "last_version_worked_under",
     "publish_guideline",
     "save_draft",
@@ -39,6 +42,14 @@ __all__ = [
 
 class GuidelineError(ValueError):
     """A guideline action that cannot be done as asked; the message is for the user."""
+
+
+class DraftConflictError(GuidelineError):
+    """The draft changed since the editor loaded it; ``current`` is the draft now (None if there is none)."""
+
+    def __init__(self, message: str, *, current: GuidelineVersion | None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 # ---------------------------------------------------------------------------
@@ -51,18 +62,53 @@ def draft_for(project: Project) -> GuidelineVersion | None:
     return GuidelineVersion.objects.drafts().filter(project=project).order_by("-created_at", "-pk").first()
 
 
-def save_draft(*, project: Project, text: str, author: Any) -> GuidelineVersion:
+def draft_revision(draft: GuidelineVersion | None) -> str:
+    """A token for the draft as an editor loaded it: its id and a hash of its text, or "new" for no draft.
+
+    Derived from the row rather than stored, so optimistic concurrency needs
+    no migration. A hash of the text is enough: a draft saved again with the
+    same text loses nothing for whoever loaded it.
+    """
+    if draft is None:
+        return "new"
+    return f"{draft.pk}:{hashlib.sha256(draft.text.encode()).hexdigest()[:16]}"
+
+
+def save_draft(*, project: Project, text: str, author: Any, expected: str | None = None) -> GuidelineVersion:
     """Create the project's draft or replace its text.
+
+    ``expected`` is the :func:`draft_revision` the editor loaded; if the
+    draft changed since (another tab or person saved, discarded or published
+    it), nothing is written and :class:`DraftConflictError` says so.
+    ``None`` skips the check (scripts that mean to overwrite).
 
     Drafts are working copies, so saving one writes no audit event; the
     publish that makes a draft binding does.
     """
     with transaction.atomic():
+        # Locking the project serialises saves, so two tabs saving at once
+        # cannot both pass the check below.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
         draft = draft_for(project)
+        if expected is not None and draft_revision(draft) != expected:
+            raise DraftConflictError(_conflict_message(draft), current=draft)
         if draft is None:
             return GuidelineVersion.objects.create(project=project, text=text, author=_user_or_none(author))
         GuidelineVersion.objects.edit_draft(draft, text=text, author=_user_or_none(author))
         return draft
+
+
+def _conflict_message(draft: GuidelineVersion | None) -> str:
+    if draft is None:
+        return (
+            "The draft was published or discarded since you opened the editor. "
+            "Your text is still below; save again to start a new draft from it."
+        )
+    who = f" by {draft.author}" if draft.author else ""
+    return (
+        f"The draft was changed{who} since you opened the editor. Your text is still below, "
+        "next to the draft as it is now; merge what you need and save again to replace it."
+    )
 
 
 def discard_draft(*, project: Project) -> bool:

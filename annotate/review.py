@@ -46,11 +46,50 @@ def _state(resolution: Resolution | None) -> dict[str, Any] | None:
     }
 
 
-def set_resolution(*, item: Item, label: Label, value: int, note: str, reviewer: Any) -> Resolution:
+class StaleResolutionError(ResolutionError):
+    """The entry was decided (or undone) since the reviewer's page loaded; ``current`` is its resolution now."""
+
+    def __init__(self, message: str, *, current: Resolution | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+def resolution_state(resolution: Resolution | None) -> str:
+    """A token for the decision a reviewer sees: "none", or the value and the time it was last set.
+
+    The review form carries it, so a decision made since the page loaded is
+    noticed instead of overwritten (see ``expected`` in :func:`set_resolution`).
+    """
+    if resolution is None:
+        return "none"
+    return f"{resolution.value}@{resolution.updated_at.isoformat()}"
+
+
+def _check_expected(existing: Resolution | None, expected: str | None) -> None:
+    if expected is None or resolution_state(existing) == expected:
+        return
+    if existing is None:
+        raise StaleResolutionError("The decision on this entry was undone since your page loaded.", current=None)
+    when = timezone.localtime(existing.updated_at).strftime("%H:%M")
+    raise StaleResolutionError(
+        f"{existing.reviewer} decided {'yes' if existing.value else 'no'} at {when}; press again to change it.",
+        current=existing,
+    )
+
+
+def set_resolution(
+    *, item: Item, label: Label, value: int, note: str | None, reviewer: Any, expected: str | None = None
+) -> Resolution:
     """Create or replace the resolution of (item, label) and write a "resolution.set" audit event.
 
     The label must belong to the item's project and must not have been merged
     away (its answers now live on the label it was merged into).
+
+    ``note=None`` keeps the existing note (none on a new resolution): only an
+    explicit edit changes it. ``expected`` is the :func:`resolution_state`
+    the reviewer saw; if the entry changed since, nothing is written and
+    :class:`StaleResolutionError` names the current decision. ``None`` skips
+    the check.
     """
     if label.project_id != item.project_id:
         raise ResolutionError("The label belongs to another project.")
@@ -59,14 +98,21 @@ def set_resolution(*, item: Item, label: Label, value: int, note: str, reviewer:
     if value not in (0, 1):
         raise ResolutionError("A resolution is 1 (yes) or 0 (no).")
     with transaction.atomic():
-        existing = Resolution.objects.select_for_update().filter(item=item, label=label).select_related("label").first()
+        existing = (
+            Resolution.objects.select_for_update()
+            .filter(item=item, label=label)
+            .select_related("label", "reviewer")
+            .first()
+        )
+        _check_expected(existing, expected)
         before = _state(existing)
         now = timezone.now()
         if existing is None:
             resolution = Resolution.objects.create(
-                item=item, label=label, value=value, note=note, reviewer=reviewer, created_at=now, updated_at=now
+                item=item, label=label, value=value, note=note or "", reviewer=reviewer, created_at=now, updated_at=now
             )
         else:
+            note = existing.note if note is None else note
             Resolution.objects.filter(pk=existing.pk).update(value=value, note=note, reviewer=reviewer, updated_at=now)
             existing.refresh_from_db()
             resolution = existing
@@ -79,6 +125,32 @@ def set_resolution(*, item: Item, label: Label, value: int, note: str, reviewer:
             after=_state(resolution),
         )
     return resolution
+
+
+def clear_resolution(*, item: Item, label: Label, reviewer: Any, expected: str | None = None) -> bool:
+    """Undo the decision on (item, label): the entry goes back to its votes (disputed again if they disagree).
+
+    Writes a "resolution.clear" audit event holding the decision before, so
+    the trail keeps it. ``expected`` as for :func:`set_resolution`. Returns
+    whether there was a decision to undo.
+    """
+    if label.project_id != item.project_id:
+        raise ResolutionError("The label belongs to another project.")
+    with transaction.atomic():
+        existing = Resolution.objects.select_for_update().filter(item=item, label=label).select_related("label").first()
+        _check_expected(existing, expected)
+        if existing is None:
+            return False
+        record_audit(
+            action="resolution.clear",
+            actor=reviewer,
+            project=item.project,
+            obj=existing,
+            before=_state(existing),
+            after=None,
+        )
+        existing.delete()
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -119,6 +191,11 @@ class ReviewEntry:
     @property
     def key(self) -> str:
         return f"{self.item.pk}-{self.label.pk}"
+
+    @property
+    def seen(self) -> str:
+        """The decision as this page shows it, for the forms' ``seen`` field."""
+        return resolution_state(self.resolution)
 
     @property
     def n_yes(self) -> int:

@@ -138,6 +138,7 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     # Review (issue 5)
     "review": Check(REVIEWER),
     "review-resolve": Check(REVIEWER, "post", data=lambda w: {"item": w.item.pk, "label": w.label.pk, "value": "1"}),
+    "review-unresolve": Check(REVIEWER, "post", data=lambda w: {"item": w.item.pk, "label": w.label.pk}),
     "dashboard": Check(REVIEWER),
     # Guidelines (issue 6)
     "guideline": Check(ANNOTATOR),

@@ -20,11 +20,25 @@ from annotate.models import AuditEvent, Role
 PAGE_SIZE = 50
 
 
-def _date(value: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
+# The date filters accept this range: a day outside it matches no event, and
+# its end (the next midnight, in any time zone) must still be a datetime.
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(9998, 12, 31)
+
+
+def _date(value: str, name: str, errors: list[str]) -> datetime.date | None:
+    """The date in a filter field, or None when empty; a bad or out-of-range date adds a form error."""
+    if not value:
         return None
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{name}: “{value}” is not a date; use YYYY-MM-DD.")
+        return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors.append(f"{name}: choose a day between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}.")
+        return None
+    return day
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -38,8 +52,13 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
     events = AuditEvent.objects.filter(project=project).select_related("actor")
     action = request.GET.get("action", "")
     actor = request.GET.get("actor", "")
-    since = _date(request.GET.get("since", ""))
-    until = _date(request.GET.get("until", ""))
+    errors: list[str] = []
+    since = _date(request.GET.get("since", ""), "From", errors)
+    until = _date(request.GET.get("until", ""), "Until", errors)
+    if errors:
+        # Listing the trail without the filter the manager asked for would
+        # look like an answer to it; show the form with the error instead.
+        events = events.none()
     if action:
         events = events.filter(action=action)
     if actor:
@@ -65,9 +84,10 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "actions": list(trail.order_by("action").values_list("action", flat=True).distinct()),
         "actors": sorted(get_user_model().objects.filter(pk__in=actor_ids).values_list("username", flat=True)),
         "filters": {"action": action, "actor": actor, "since": since, "until": until},
+        "errors": errors,
         "query": query.urlencode(),
     }
-    return render(request, "annotate/audit/audit.html", context)
+    return render(request, "annotate/audit/audit.html", context, status=400 if errors else 200)
 
 
 def summary(before: object, after: object, *, limit: int = 4) -> str:

@@ -16,12 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotate.access import project_for, role_allows
 from annotate.guidelines import (
+    DraftConflictError,
     GuidelineError,
     PublishedGuidelineError,
     diff_texts,
     diff_versions,
     discard_draft,
     draft_for,
+    draft_revision,
     publish_guideline,
     save_draft,
 )
@@ -98,29 +100,45 @@ def guideline_diff(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
     """The editor. POST ``action``: "save" keeps a draft, "publish" publishes it, "discard" drops it,
-    "preview" is the no-JS preview."""
+    "preview" is the no-JS preview.
+
+    The form carries the draft's revision as the editor loaded it; a save or
+    publish from a stale tab is refused with the user's text kept in the form
+    and the draft as it is now beside it, instead of overwriting someone's work.
+    """
     project, role = project_for(request.user, project_id, Role.REVIEWER)
     current = project.current_guideline()
     draft = draft_for(project)
     text = draft.text if draft else (current.text if current else "")
+    revision = draft_revision(draft)
     changelog = ""
+    conflict: DraftConflictError | None = None
+    status = 200
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if request.method == "POST":
         text = request.POST.get("text", "")[:MAX_TEXT].replace("\r\n", "\n")
         changelog = request.POST.get("changelog", "").strip()[:500]
+        # The preview keeps the revision the editor loaded, so a later save is still checked against it.
+        revision = request.POST.get("revision") or revision
         if action == "discard":
             if discard_draft(project=project):
                 messages.success(request, "Draft discarded.")
             return redirect("guideline", project.pk)
         if action in ("save", "publish"):
             try:
-                draft = save_draft(project=project, text=text, author=request.user)
+                draft = save_draft(
+                    project=project, text=text, author=request.user, expected=request.POST.get("revision")
+                )
                 if action == "publish":
                     version = publish_guideline(draft=draft, changelog=changelog, author=request.user)
                     messages.success(request, f"Published version {version.number}: {version.changelog}")
                     return redirect("guideline", project.pk)
                 messages.success(request, "Draft saved. Nobody sees it until you publish it.")
                 return redirect("guideline-edit", project.pk)
+            except DraftConflictError as error:
+                # The next save is checked against the draft as it is now, so
+                # saving again after reading it is a deliberate replacement.
+                conflict, draft, revision, status = error, error.current, draft_revision(error.current), 409
             except (GuidelineError, PublishedGuidelineError) as error:
                 messages.error(request, str(error))
     context = {
@@ -129,11 +147,14 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
         "current": current,
         "draft": draft,
         "text": text,
+        "revision": revision,
         "changelog": changelog,
+        "conflict": conflict,
+        "conflict_diff": diff_texts(conflict.current.text if conflict.current else "", text) if conflict else None,
         "show_preview": action == "preview",
         "diff": diff_texts(current.text if current else "", text),
     }
-    return render(request, "annotate/guidelines/edit.html", context)
+    return render(request, "annotate/guidelines/edit.html", context, status=status)
 
 
 @login_required

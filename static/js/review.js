@@ -50,8 +50,17 @@
   });
 
   document.addEventListener("click", (event) => {
-    const button = event.target.closest(".resolve button");
+    const button = event.target.closest(".resolve button, .unresolve button");
     if (button) pending = button.closest("[data-entry]").id;
+  });
+
+  // A 409 means the entry was decided since the page loaded: the answer is
+  // the entry as it is now with a message, so swap it in like a success.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 409) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
 
   document.body.addEventListener("htmx:afterSettle", () => {
@@ -59,9 +68,13 @@
     const swapped = document.getElementById(pending);
     pending = null;
     if (!swapped) return;
-    if (live) live.textContent = swapped.getAttribute("aria-label");
-    focusEntry(nextOpen(swapped) || swapped);
+    const conflict = swapped.dataset.conflict;
+    if (live) live.textContent = conflict || swapped.getAttribute("aria-label");
+    // After a conflict or an undo, stay on the entry: it needs a (new) decision.
+    const stay = conflict || !swapped.classList.contains("resolved");
+    focusEntry(stay ? swapped : nextOpen(swapped) || swapped);
   });
 
-  focusEntry(nextOpen(null));
+  // The Resolved tab has no open entry: focus its first one, so y and n work at once.
+  focusEntry(nextOpen(null) || entries()[0]);
 })();

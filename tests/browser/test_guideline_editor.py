@@ -64,3 +64,27 @@ def test_merge_preview_then_confirm(page, project, labels, items, annotator, sec
     expect(conflicts).to_contain_text("item-0: annie said yes to “refund” and no to “billing”")
     assert Label.objects.get(pk=refund.pk).merged_into == billing
     screenshot(page, "labels-after-merge-1280")
+
+
+def test_leaving_the_editor_with_unsaved_typing_asks_first_but_saving_does_not(page, project, reviewer):
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/guideline/edit/")
+    editor_url = page.url
+    page.locator("#guideline-text").click()
+    page.keyboard.type("# Draft\n\nUnsaved words.")
+
+    def stay(dialog):
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    with page.expect_event("dialog") as asked:
+        page.get_by_role("link", name="Back to the guideline").click()
+    page.remove_listener("dialog", stay)
+    assert asked.value.type == "beforeunload"
+
+    assert page.url == editor_url
+    expect(page.locator("#guideline-text")).to_have_value("# Draft\n\nUnsaved words.")
+    # Submitting the form is not leaving it: with no dialog listener Playwright
+    # would dismiss a beforeunload prompt, and the save would never arrive.
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messages")).to_contain_text("Draft saved")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from annotate.answers import load_answers
 from annotate.models import AuditEvent, Resolution, Role
+from annotate.review import set_resolution
 from tests.conftest import login, screenshot
 from tests.factories import add_member, annotate_item, make_user
 
@@ -95,3 +96,58 @@ def test_the_review_page_at_phone_width(browser, live_server, project, disputed,
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     finally:
         context.close()
+
+
+def test_the_resolved_tab_focuses_its_first_entry_so_keys_work_at_once(page, project, disputed, reviewer, manager):
+    (first_item, refund), (second_item, billing) = disputed
+    set_resolution(item=first_item, label=refund, value=0, note="older", reviewer=manager)
+    set_resolution(item=second_item, label=billing, value=1, note="newest", reviewer=manager)
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/?show=resolved")
+    newest = page.locator(f"#entry-{second_item.pk}-{billing.pk}")
+    expect(newest).to_be_focused()
+    expect(newest.locator(".note-input")).to_have_value("newest")  # the existing note, pre-filled
+
+    page.keyboard.press("n")
+
+    expect(newest.locator(".resolution")).to_contain_text("Resolved no by rita")
+    resolution = Resolution.objects.get(item=second_item, label=billing)
+    assert (resolution.value, resolution.note) == (0, "newest")
+
+
+def test_a_decision_made_since_the_page_loaded_is_shown_not_overwritten(page, project, disputed, reviewer, manager):
+    (first_item, refund), _ = disputed
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/")
+    entry = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    expect(entry).to_be_focused()
+    set_resolution(item=first_item, label=refund, value=1, note="refund, clearly", reviewer=manager)
+
+    page.keyboard.press("n")
+
+    expect(entry.locator(".conflict")).to_contain_text("manny decided yes at")
+    expect(entry.locator(".conflict")).to_contain_text("press again to change it")
+    expect(entry).to_be_focused()
+    assert Resolution.objects.get(item=first_item, label=refund).value == 1
+    screenshot(page, "review-1280-conflict")
+
+    page.keyboard.press("n")  # informed now: this changes the decision
+    expect(entry.locator(".resolution")).to_contain_text("Resolved no by rita")
+    assert Resolution.objects.get(item=first_item, label=refund).note == "refund, clearly"
+
+
+def test_undo_a_decision_from_the_resolved_tab(page, project, disputed, reviewer, manager):
+    (first_item, refund), _ = disputed
+    set_resolution(item=first_item, label=refund, value=0, note="", reviewer=manager)
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/?show=resolved")
+    entry = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+
+    entry.get_by_role("button", name="Undo decision").click()
+
+    expect(entry.locator(".resolution")).to_have_count(0)
+    expect(entry).to_be_focused()
+    assert not Resolution.objects.filter(item=first_item, label=refund).exists()
+    assert AuditEvent.objects.filter(action="resolution.clear").count() == 1
+    page.goto(f"/projects/{project.pk}/review/")
+    expect(page.locator(f"#entry-{first_item.pk}-{refund.pk}")).to_be_visible()  # disputed again
