@@ -37,6 +37,11 @@ allow-x00 = false
 [[operations]]
 include-operation-id = "projects_import_create"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 429]
+
+# A valid but out-of-date `expected` state is refused with 409 by design.
+[[operations]]
+include-operation-id = "projects_resolutions_create"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 429]
 """
 
 

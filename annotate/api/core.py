@@ -55,7 +55,7 @@ from annotate.models import (
     record_audit,
 )
 from annotate.queue import build_cold_start_queue
-from annotate.review import ResolutionError, set_resolution
+from annotate.review import ResolutionError, StaleResolutionError, set_resolution
 
 # ---------------------------------------------------------------------------
 # Shared pieces: schema, pagination, negotiation, the project-scoped base view
@@ -468,10 +468,20 @@ class ResolutionList(ResolutionScope, generics.ListAPIView):
 
     @extend_schema(
         request=s.ResolutionInputSerializer,
-        responses={200: s.ResolutionSerializer, 201: s.ResolutionSerializer},
+        responses={
+            200: s.ResolutionSerializer,
+            201: s.ResolutionSerializer,
+            409: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="`expected` is not the entry's state any more: `detail` says who decided what, "
+                "`current` is the resolution now (null when it was undone).",
+            ),
+        },
         summary="Set the resolution of an (item, label) (reviewers and managers)",
         description="Creates the resolution (201) or replaces it (200), and writes a `resolution.set` audit event. "
-        "An item or label that is not in the project answers 404.",
+        "An item or label that is not in the project answers 404. Send the `state` you last read as `expected` "
+        "to be refused (409) instead of overwriting a decision made meanwhile; leave `note` out to keep the "
+        "existing note.",
     )
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = self.project()
@@ -485,8 +495,16 @@ class ResolutionList(ResolutionScope, generics.ListAPIView):
         existed = Resolution.objects.filter(item=item, label=label).exists()
         try:
             resolution = set_resolution(
-                item=item, label=label, value=int(data["value"]), note=data["note"], reviewer=request.user
+                item=item,
+                label=label,
+                value=int(data["value"]),
+                note=data.get("note"),
+                reviewer=request.user,
+                expected=data.get("expected"),
             )
+        except StaleResolutionError as stale:
+            current = s.ResolutionSerializer(stale.current).data if stale.current else None
+            return Response({"detail": str(stale), "current": current}, status=status.HTTP_409_CONFLICT)
         except ResolutionError as error:
             raise serializers.ValidationError({"detail": str(error)}) from None
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED

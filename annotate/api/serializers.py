@@ -25,6 +25,7 @@ from annotate.models import (
     Resolution,
     Role,
 )
+from annotate.review import resolution_state
 
 # The largest value a database id can hold; larger ids in a request are not found.
 MAX_ID = 2**63 - 1
@@ -288,18 +289,31 @@ class AnnotationSerializer(serializers.ModelSerializer):
 class ResolutionSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
     label_name = serializers.CharField(source="label.name", read_only=True)
+    state = serializers.SerializerMethodField(
+        help_text="Send it back as `expected` so that a decision made meanwhile is not overwritten."
+    )
 
     class Meta:
         model = Resolution
-        fields = ["id", "item", "label", "label_name", "value", "note", "reviewer", "created_at", "updated_at"]
+        fields = ["id", "item", "label", "label_name", "value", "note", "reviewer", "created_at", "updated_at", "state"]
         read_only_fields = fields
+
+    def get_state(self, resolution: Resolution) -> str:
+        return resolution_state(resolution)
 
 
 class ResolutionInputSerializer(serializers.Serializer):
     item = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Item id.")
     label = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Label id.")
     value = StrictIntegerField(min_value=0, max_value=1, help_text="1 = yes, 0 = no.")
-    note = StrictCharField(allow_blank=True, required=False, default="", max_length=5000)
+    note = StrictCharField(
+        allow_blank=True, required=False, max_length=5000, help_text="Left out: the existing note is kept."
+    )
+    expected = StrictCharField(
+        required=False,
+        max_length=64,
+        help_text='The `state` the client last saw ("none" before any decision); a decision made since answers 409.',
+    )
 
 
 class AnnotationFilterSerializer(QuerySerializer):
