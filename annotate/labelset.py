@@ -29,7 +29,15 @@ from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Re
 
 
 class LabelSetError(ValueError):
-    """A label-set change that cannot be done as asked; the message is for the user."""
+    """A label-set change that cannot be done as asked; the message is for the user.
+
+    *field* names the form field at fault, if one is, so the form can show the
+    message beside it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class StalePreviewError(LabelSetError):
@@ -40,6 +48,10 @@ class StalePreviewError(LabelSetError):
 # judgment, resolution and rule stays attached.
 EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Keys with a meaning of their own on the annotate page (confidence, next,
+# skip, undo). A label given one of them would silently get another key there,
+# so they are refused here. annotate/views/annotating.py keeps the same set.
+RESERVED_KEYS = frozenset("cnsu")
 
 
 def label_state(label: Label) -> dict[str, Any]:
@@ -69,22 +81,15 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
     if "name" in clean:
         clean["name"] = str(clean["name"]).strip()
         if not clean["name"]:
-            raise LabelSetError("A label needs a name.")
+            raise LabelSetError("A label needs a name.", field="name")
         if others.filter(name__iexact=clean["name"]).exists():
-            raise LabelSetError(f"This project already has a label named “{clean['name']}”.")
+            raise LabelSetError(f"This project already has a label named “{clean['name']}”.", field="name")
     if "color" in clean:
         clean["color"] = str(clean["color"]).strip() or "#4c78a8"
         if not _COLOR.match(clean["color"]):
-            raise LabelSetError("A colour is written as #rrggbb, for example #4c78a8.")
+            raise LabelSetError("A colour is written as #rrggbb, for example #4c78a8.", field="color")
     if "shortcut_key" in clean:
-        key = str(clean["shortcut_key"]).strip()
-        if len(key) > 1:
-            raise LabelSetError("A shortcut is one key.")
-        # Two active labels on one key would make the annotate page ambiguous.
-        # Retired labels are never shown, so their keys are free again.
-        if key and others.filter(retired_in__isnull=True, merged_into__isnull=True, shortcut_key=key).exists():
-            raise LabelSetError(f"The key “{key}” is already the shortcut of another active label.")
-        clean["shortcut_key"] = key
+        clean["shortcut_key"] = _check_key(str(clean["shortcut_key"]), others)
     if "order" in clean:
         clean["order"] = int(clean["order"])
     if "description" in clean:
@@ -93,6 +98,29 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
     if unknown:
         raise LabelSetError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     return clean
+
+
+def _check_key(key: str, others: Any) -> str:
+    """A usable shortcut key, lower-cased, or "" for none; raise LabelSetError otherwise.
+
+    The annotate page matches keys case-insensitively, so "W" and "w" are the
+    same key and are stored as "w".
+    """
+    key = key.strip().lower()
+    if not key:
+        return ""
+    if len(key) > 1 or not (key.isascii() and key.isalnum()):
+        raise LabelSetError("A shortcut key is one letter (a to z) or digit (0 to 9).", field="shortcut_key")
+    if key in RESERVED_KEYS:
+        reserved = ", ".join(sorted(RESERVED_KEYS))
+        raise LabelSetError(
+            f"The key “{key}” is reserved on the annotate page (reserved keys: {reserved}).", field="shortcut_key"
+        )
+    # Two active labels on one key would make the annotate page ambiguous.
+    # Retired labels are never shown, so their keys are free again.
+    if others.filter(retired_in__isnull=True, merged_into__isnull=True, shortcut_key__iexact=key).exists():
+        raise LabelSetError(f"The key “{key}” is already the shortcut of another active label.", field="shortcut_key")
+    return key
 
 
 def _lock(label: Label) -> Label:

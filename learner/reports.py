@@ -87,7 +87,7 @@ class ChartPoint:
 @dataclass
 class ReliabilityChart:
     name: str
-    ece: float
+    ece: float | None
     count: int
     points: list[ChartPoint]
     line: str  # SVG polyline points through the non-empty bins
@@ -142,6 +142,39 @@ class Comparison:
     bar_half: int = DELTA_HALF
 
 
+# The start of the reason learner/training.py stores when a retrain is skipped
+# because the answers are the same as the last ready model's. Every other skip
+# (too few items with answers) stores its own reason, which the pages show.
+UNCHANGED_REASON = "The answers have not changed"
+
+
+def skipped_unchanged(version: ModelVersion) -> bool:
+    """Whether a skipped version was skipped because its answers were those of the last ready model."""
+    return version.status == ModelVersion.Status.SKIPPED and version.error.startswith(UNCHANGED_REASON)
+
+
+def status_text(version: ModelVersion) -> str:
+    """The status badge of a version; a skip names its kind, and only the unchanged one says so."""
+    if version.status != ModelVersion.Status.SKIPPED:
+        return version.get_status_display()
+    return "Skipped (data unchanged)" if skipped_unchanged(version) else "Skipped (not enough data)"
+
+
+def skip_reason(version: ModelVersion) -> str:
+    """Why a skipped version was skipped, in the words training stored; "" for any other status."""
+    if version.status != ModelVersion.Status.SKIPPED:
+        return ""
+    return version.error or "Skipped."
+
+
+def with_status(versions: list[ModelVersion]) -> list[ModelVersion]:
+    """Attach ``status_text`` and ``skip_reason`` to each version, for the templates."""
+    for version in versions:
+        version.status_text = status_text(version)
+        version.skip_reason = skip_reason(version)
+    return versions
+
+
 def label_names(version: ModelVersion) -> list[tuple[int | None, str]]:
     """(label id, current name) for each output of the version, in its order.
 
@@ -174,12 +207,24 @@ def label_rows(version: ModelVersion, features: list[list[tuple[str, float]]] | 
         )
         if position < len(per_label):
             stats = per_label[position]
-            row.precision, row.recall, row.f1 = stats.get("precision"), stats.get("recall"), stats.get("f1")
-            row.ece, row.support, row.n_observed = stats.get("ece"), stats.get("support"), stats.get("n_observed")
+            row.support, row.n_observed = stats.get("support"), stats.get("n_observed")
+            # With no held-out answer the scores are undefined, not zero: the
+            # metrics store 0.0 there, and the page shows a dash instead.
+            if _measured(stats):
+                row.precision, row.recall, row.f1 = stats.get("precision"), stats.get("recall"), stats.get("f1")
+                row.ece = stats.get("ece")
         if features and position < len(features):
             row.features = readable_features(features[position])
         rows.append(row)
     return rows
+
+
+def _measured(stats: dict[str, Any]) -> bool:
+    """Whether a label's held-out scores mean anything: it had at least one held-out answer.
+
+    Metrics stored before ``n_observed`` existed are taken as measured.
+    """
+    return stats.get("n_observed") != 0
 
 
 def readable_features(ranked: list[tuple[str, float]]) -> list[Feature]:
@@ -241,7 +286,8 @@ def reliability_charts(version: ModelVersion) -> list[ReliabilityChart]:
         charts.append(
             ReliabilityChart(
                 name=names.get(position, bins.get("label", str(position))),
-                ece=bins.get("ece", 0.0),
+                # Without held-out entries there is no calibration error to speak of.
+                ece=bins.get("ece") if sum(counts) else None,
                 count=sum(counts),
                 points=points,
                 line=" ".join(f"{point.x},{point.y}" for point in points),
@@ -291,7 +337,7 @@ def _f1_by_label(version: ModelVersion) -> dict[int, float]:
     return {
         label_id: per_label[position]["f1"]
         for position, label_id in enumerate(version.label_ids)
-        if position < len(per_label) and per_label[position].get("f1") is not None
+        if position < len(per_label) and per_label[position].get("f1") is not None and _measured(per_label[position])
     }
 
 

@@ -124,6 +124,7 @@ class Check:
 MATRIX: dict[str, Check | tuple[Check, ...]] = {
     # Site
     "healthz": Check(PUBLIC, args=no_args),
+    "favicon": Check(PUBLIC, args=no_args, ok=301),
     "login": Check(PUBLIC, args=no_args),
     "logout": Check(PUBLIC, "post", args=no_args),
     "home": Check(USER, args=no_args),

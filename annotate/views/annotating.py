@@ -41,6 +41,7 @@ from annotate.annotating import (
     skip_item,
     submit_annotation,
 )
+from annotate.labelset import RESERVED_KEYS
 from annotate.models import Annotation, Item, Label, Project, QueueEntry
 from annotate.queue import next_item
 
@@ -48,8 +49,6 @@ PAGE = "annotate/annotate/page.html"
 # My work marks an annotation "edited" when it changed this long after it was created.
 EDITED_AFTER = timedelta(seconds=1)
 LABEL_ROW = "annotate/annotate/_label_row.html"
-# Keys with a meaning of their own on the page; labels never get them.
-RESERVED_KEYS = set("cnsu")
 SPARE_KEYS = "1234567890qwertyiopadfghjklzxvbm"
 
 

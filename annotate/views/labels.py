@@ -31,7 +31,16 @@ class LabelForm(forms.Form):
     name = forms.CharField(max_length=100)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     color = forms.CharField(max_length=7, initial="#4c78a8", widget=forms.TextInput(attrs={"type": "color"}))
-    shortcut_key = forms.CharField(max_length=1, required=False, label="Shortcut key")
+    shortcut_key = forms.CharField(
+        max_length=1,
+        required=False,
+        label="Shortcut key",
+        widget=forms.TextInput(attrs={"aria-describedby": "key-hint"}),
+    )
+
+
+# Named in the help text of the shortcut field, so managers know before they try.
+RESERVED_KEYS_TEXT = ", ".join(sorted(labelset.RESERVED_KEYS))
 
 
 def _label(project: Project, label_id: int) -> Label:
@@ -57,10 +66,14 @@ def _confirmed(request: HttpRequest) -> bool:
     return request.POST.get("confirm") == "1"
 
 
-@login_required
-@require_GET
-def labels_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = project_for(request.user, project_id, Role.MANAGER)
+def _form_error(form: LabelForm, error: LabelSetError) -> None:
+    """Show a refused change beside the field at fault, or above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error))
+
+
+def _labels_page(request: HttpRequest, project: Project, role: str, form: LabelForm) -> HttpResponse:
+    """The label list with the add form; a refused add comes back here with its typed values and errors."""
     labels = (
         project.labels.select_related("introduced_in", "retired_in", "merged_into")
         .prefetch_related("implies", "excludes")
@@ -80,11 +93,19 @@ def labels_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "role": role,
         "active": active,
         "retired": retired,
-        "form": LabelForm(),
+        "form": form,
+        "reserved_keys": RESERVED_KEYS_TEXT,
         "conflicts": [(c, items.get(c.item_id), people.get(c.annotator_id)) for c in conflicts],
         "current": project.current_guideline(),
     }
     return render(request, "annotate/labels/labels.html", context)
+
+
+@login_required
+@require_GET
+def labels_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.MANAGER)
+    return _labels_page(request, project, role, LabelForm())
 
 
 @login_required
@@ -93,8 +114,7 @@ def label_add(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     form = LabelForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Check the new label: " + "; ".join(e for errs in form.errors.values() for e in errs))
-        return redirect("labels", project.pk)
+        return _labels_page(request, project, role, form)
     try:
         if _confirmed(request):
             label = labelset.add_label(project=project, actor=request.user, **form.cleaned_data)
@@ -102,8 +122,9 @@ def label_add(request: HttpRequest, project_id: int) -> HttpResponse:
             return redirect("labels", project.pk)
         preview = labelset.preview_add_label(project=project, **form.cleaned_data)
     except LabelSetError as error:
-        messages.error(request, str(error))
-        return redirect("labels", project.pk)
+        # Shown again with what the manager typed, so nothing has to be re-entered.
+        _form_error(form, error)
+        return _labels_page(request, project, role, form)
     return _confirm(request, project, role, title=f"Add “{preview.name}”", message=preview.message)
 
 
@@ -131,8 +152,8 @@ def label_edit(request: HttpRequest, project_id: int, label_id: int) -> HttpResp
                 changes = [(name.replace("_", " "), before, after) for name, (before, after) in preview.changes.items()]
                 return _confirm(request, project, role, title=f"Update “{label.name}”", changes=changes)
             except LabelSetError as error:
-                form.add_error(None, str(error))
-    context = {"project": project, "role": role, "label": label, "form": form}
+                _form_error(form, error)
+    context = {"project": project, "role": role, "label": label, "form": form, "reserved_keys": RESERVED_KEYS_TEXT}
     return render(request, "annotate/labels/edit.html", context)
 
 

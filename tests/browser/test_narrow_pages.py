@@ -1,0 +1,101 @@
+"""At 360 px no page scrolls sideways: wide tables scroll inside their own box, and every action stays reachable.
+
+Also the site chrome every page shares: the favicon and the "Skip to content" link.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from annotate.labelset import add_label, set_label_rules, update_label
+from annotate.models import Item, Role
+from tests.conftest import login, screenshot
+from tests.factories import add_member, annotate_item, make_items, make_user
+
+pytestmark = pytest.mark.browser
+
+NARROW = {"width": 360, "height": 780}
+
+
+@pytest.fixture
+def busy_project(project, labels, guideline, manager, annotator, reviewer):
+    """Long label names and descriptions, rules, several members, audit events and some annotations."""
+    shipping, refund, billing, _bug, _praise = labels
+    update_label(label=shipping, actor=manager, description="Parcels that arrived late, damaged or not at all")
+    set_label_rules(label=refund, actor=manager, implies=[billing], excludes=[shipping])
+    add_label(project=project, actor=manager, name="account access and password resets", shortcut_key="a")
+    for name in ["annabelle.longname", "bartholomew.reviewer", "constantine.k"]:
+        add_member(project, make_user(name), Role.ANNOTATOR)
+    items = make_items(project, 6)
+    for index, item in enumerate(items):
+        item.external_id = f"support-ticket-2026-{index:06d}"
+        item.text = "My parcel never arrived and the courier says it was delivered to a neighbour " * 3
+    Item.objects.bulk_update(items, ["external_id", "text"])
+    for item in items[:4]:
+        annotate_item(item, manager, {shipping: 1, refund: 0, billing: 1}, guideline=guideline)
+        annotate_item(item, annotator, {shipping: 1, refund: 1}, guideline=guideline)
+        annotate_item(item, reviewer, {shipping: 0, billing: 1}, guideline=guideline)
+    return project
+
+
+PAGES = ["labels", "members", "audit", "dashboard", "my-annotations"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_page_scrolls_sideways_at_360_px(page, busy_project, manager, name):
+    page.set_viewport_size(NARROW)
+    login(page, manager.username)
+    page.goto(reverse(name, args=[busy_project.pk]))
+    screenshot(page, f"narrow-{name}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW["width"], f"{name} is {width} px wide at {NARROW['width']} px"
+
+
+def test_the_label_actions_are_reachable_at_360_px(page, busy_project, manager):
+    page.set_viewport_size(NARROW)
+    login(page, manager.username)
+    page.goto(reverse("labels", args=[busy_project.pk]))
+    edit = page.get_by_role("link", name="Edit").first
+    # On screen without scrolling sideways, neither the page nor the table.
+    box = edit.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"]
+    edit.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Edit “shipping”")
+
+
+def test_my_work_edit_link_is_on_screen_at_360_px(page, busy_project, manager):
+    page.set_viewport_size(NARROW)
+    login(page, manager.username)
+    page.goto(reverse("my-annotations", args=[busy_project.pk]))
+    edit = page.get_by_role("link", name="Edit your answers").first
+    # On screen without scrolling sideways, neither the page nor the table.
+    box = edit.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"]
+
+
+def test_skip_link_is_the_first_tab_stop_and_moves_past_the_navigation(page, busy_project, manager):
+    login(page, manager.username)
+    page.goto(reverse("labels", args=[busy_project.pk]))
+    skip = page.get_by_role("link", name="Skip to content")
+    # Hidden until focused: off-screen, so it takes no room at the top of the page.
+    assert skip.bounding_box()["y"] + skip.bounding_box()["height"] <= 0
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["y"] >= 0
+    screenshot(page, "skip-link-focused")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    # The next stop is inside the main content, not the top bar or the project navigation.
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_favicon_is_linked_and_served(page, busy_project, manager):
+    login(page, manager.username)
+    page.goto(reverse("labels", args=[busy_project.pk]))
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    icon = page.request.get(href)
+    assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
+    legacy = page.request.get("/favicon.ico")
+    assert legacy.ok and legacy.url.endswith(href)
