@@ -62,6 +62,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
@@ -297,7 +298,7 @@ def _chunk(
     )
     if options.guideline_version is not None:
         judgment_rows = judgment_rows.filter(annotation__guideline_version__number=options.guideline_version)
-    judgments = list(judgment_rows.order_by().values_list(*fields))
+    judgments = _with_cheap_index_probes(judgment_rows.order_by().values_list(*fields))
     resolutions = list(
         Resolution.objects.filter(item_id__gte=low, item_id__lte=high, label_id__in=list(label_index))
         .order_by()
@@ -377,6 +378,23 @@ def _chunk(
             judgments=per_item,
         ),
     )
+
+
+def _with_cheap_index_probes(query: Any) -> list[Any]:
+    """The rows of a chunk's judgment query, planned for data that sits in memory.
+
+    With PostgreSQL's default ``random_page_cost`` (4, priced for spinning
+    disks) the planner reads all judgments of the database in a parallel
+    scan for every chunk of 2,000 items (98 ms at 550k judgments) instead of
+    probing the (annotation, label) index once per annotation (6.5 ms). The
+    setting is lowered for this transaction only (``SET LOCAL``).
+    """
+    if connection.vendor != "postgresql":
+        return list(query)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
+        return list(query)
 
 
 def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
