@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from annotate.models import Role
+from annotate.models import QueueEntry, Role
 from tests.factories import add_member, make_guideline, make_items, make_labels, make_project, make_user
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses
@@ -33,6 +33,15 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def queue(project, items, labels):
+    """The items in the queue, in their order (the first has the highest priority)."""
+    QueueEntry.objects.bulk_create(
+        [QueueEntry(project=project, item=item, priority=10 - index) for index, item in enumerate(items)]
+    )
+    return items
 
 
 @pytest.fixture(autouse=True)

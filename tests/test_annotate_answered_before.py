@@ -2,20 +2,11 @@
 
 import re
 
-import pytest
 from django.urls import reverse
 
-from annotate.models import Annotation, QueueEntry
+from annotate.models import Annotation
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def queue(project, items, labels):
-    QueueEntry.objects.bulk_create(
-        [QueueEntry(project=project, item=item, priority=10 - index) for index, item in enumerate(items)]
-    )
-    return items
 
 
 def key_of(page):

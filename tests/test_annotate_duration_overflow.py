@@ -5,13 +5,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from annotate.models import Annotation, QueueEntry
-
-
-@pytest.fixture
-def queue(project, items, labels):
-    QueueEntry.objects.bulk_create([QueueEntry(project=project, item=item, priority=1) for item in items])
-    return items
+from annotate.models import Annotation
 
 
 @pytest.mark.parametrize("duration", ["inf", "-inf", "1e400", "nan", "soon"])

@@ -12,14 +12,6 @@ from annotate.models import Annotation, QueueEntry
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def queue(project, items, labels):
-    QueueEntry.objects.bulk_create(
-        [QueueEntry(project=project, item=item, priority=10 - index) for index, item in enumerate(items)]
-    )
-    return items
-
-
 def test_submit_annotation_refuses_no_answers(project, queue, annotator):
     with pytest.raises(SubmitRefused, match="Answer at least one label, or skip the item"):
         submit_annotation(annotator=annotator, item=queue[0], answers={}, idempotency_key=uuid.uuid4(), duration_ms=5)

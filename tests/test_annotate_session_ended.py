@@ -2,20 +2,13 @@
 
 import uuid
 
-import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
-from annotate.models import Annotation, QueueEntry
+from annotate.models import Annotation
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def queue(project, items, labels):
-    QueueEntry.objects.bulk_create([QueueEntry(project=project, item=item, priority=1) for item in items])
-    return items
 
 
 def test_htmx_submit_after_logout_is_a_401_and_stores_nothing(client, project, queue, labels, annotator):

@@ -3,7 +3,6 @@
 import re
 import uuid
 
-import pytest
 from django.urls import reverse
 
 from annotate.models import Annotation, AuditEvent, Judgment, Lease, QueueEntry
@@ -11,14 +10,6 @@ from annotate.views.annotating import label_keys
 from tests.factories import annotate_item, make_guideline, make_labels, make_project
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def queue(project, items, labels):
-    QueueEntry.objects.bulk_create(
-        [QueueEntry(project=project, item=item, priority=10 - index) for index, item in enumerate(items)]
-    )
-    return items
 
 
 def form_data(item_page, answers, **extra):
