@@ -64,3 +64,13 @@ def test_label_pair_confusions() -> None:
     y = np.array([[1, 0], [1, 0], [0, 1]], dtype=float)
     p = np.array([[0, 1], [0, 1], [0, 1]])
     assert M.label_pair_confusions(y, p) == [{"true": 0, "predicted": 1, "count": 2}]
+
+
+def test_mean_ece_leaves_out_labels_without_held_out_answers() -> None:
+    nan = np.nan
+    y_true = np.array([[1.0, nan], [0.0, nan], [1.0, nan], [0.0, nan]])
+    proba = np.array([[0.9, 0.5], [0.3, 0.5], [0.6, 0.5], [0.2, 0.5]])
+    report = M.multilabel_report(y_true, (proba >= 0.5).astype(int), proba)
+    first = M.expected_calibration_error(y_true[:, :1], proba[:, :1])[0]
+    assert first > 0
+    assert report["overall"]["mean_ece"] == pytest.approx(first)
