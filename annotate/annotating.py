@@ -391,6 +391,8 @@ def edit_annotation(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
             answers=answers,
         )
+        if not answers:
+            raise SubmitRefused("Keep at least one answer: an annotation without answers says nothing about the item.")
         before = annotation_state(annotation)
         active_ids = [label.pk for label in labels]
         Judgment.objects.filter(annotation=annotation, label_id__in=active_ids).delete()

@@ -301,3 +301,12 @@ def test_item_is_reoffered_after_expiry_only_to_others_once_answered(
     assert next_item(annotator=second_annotator, project=project)[0] == item
     later = timezone.now() + timedelta(hours=1)
     assert next_item(annotator=annotator, project=project, now=later)[0] != item
+
+
+def test_an_edit_cannot_take_every_answer_away(project, queue, labels, annotator):
+    shipping = labels[0]
+    annotation = submit(annotator, queue[0], {shipping.pk: Answer(1, 1.0)}).annotation
+    with pytest.raises(SubmitRefused, match="Keep at least one answer"):
+        edit_annotation(annotation=annotation, editor=annotator, answers={})
+    assert stored(annotation) == {"shipping": (1, 1.0)}
+    assert not AuditEvent.objects.filter(action="annotation.edit").exists()
