@@ -147,7 +147,7 @@ def agreement_or_latest(*, project: Project, current: str) -> tuple[dict[str, An
 
     The current figures when they are cached, or when the project is small
     enough to count in the request. Otherwise the figures computed last (on
-    5.8M answers a recount takes some 20 s), and the worker is asked, once
+    5.8M answers a recount takes 13 s), and the worker is asked, once
     per generation, to compute the current ones; the page says so and
     polls until they are there.
     """
