@@ -10,15 +10,17 @@ How the claim stays correct under concurrency:
 - The count that matters for an item is ``completed`` (annotations stored)
   plus its live leases (annotators working on it now). An annotator may get
   the item only while that count is below ``required``.
-- On PostgreSQL the candidate QueueEntry row is locked with
-  ``SELECT ... FOR UPDATE SKIP LOCKED``, so two annotators never claim the
-  same row at the same moment; the second one takes the next row instead.
-- The claim itself is one conditional INSERT of the lease that re-checks the
-  count in a fresh statement. Under READ COMMITTED that statement sees every
-  lease committed by an earlier holder of the row lock, which the snapshot of
-  the candidate query may have missed. On SQLite, IMMEDIATE transactions
-  serialise writers, and the same conditional INSERT succeeds for exactly one
-  caller.
+- On PostgreSQL one call of the function ``tagwise_next_item`` (migration
+  0006) does the work in a single round trip: the candidate QueueEntry row is
+  locked with ``SELECT ... FOR UPDATE SKIP LOCKED``, so two annotators never
+  claim the same row at the same moment (the second one takes the next row
+  instead), and the claim is a conditional INSERT of the lease that re-checks
+  the count in a fresh statement. Under READ COMMITTED that statement sees
+  every lease committed by an earlier holder of the row lock, which the
+  snapshot of the candidate query may have missed.
+- On SQLite the same statements run from Python. IMMEDIATE transactions
+  serialise writers, and the same conditional INSERT succeeds for exactly
+  one caller.
 """
 
 from __future__ import annotations
@@ -175,9 +177,6 @@ def completed_counts(item_ids: Iterable[int]) -> dict[int, int]:
 # annotator, and building them with the ORM cost several times their
 # execution time in Python (about 4 ms against 0.2 ms on 100k items).
 # benchmarks/queue.py EXPLAINs exactly these statements.
-LOCKS = {"": "", "skip": "FOR UPDATE OF q SKIP LOCKED", "wait": "FOR UPDATE OF q"}
-
-
 def _tables() -> dict[str, str]:
     return {
         "entry": QueueEntry._meta.db_table,
@@ -188,7 +187,7 @@ def _tables() -> dict[str, str]:
 
 
 def candidate_statement(
-    *, annotator_id: int, project_id: int, now: datetime, exclude: Sequence[int] = (), lock: str = ""
+    *, annotator_id: int, project_id: int, now: datetime, exclude: Sequence[int] = ()
 ) -> tuple[str, list[Any]]:
     """The best entry the annotator may get: its id and item id, in one index walk.
 
@@ -197,8 +196,8 @@ def candidate_statement(
     order and stops at the first row that passes two correlated checks, each
     an index probe: the annotator has not answered or skipped the item, and
     its completed annotations plus live leases are fewer than it needs.
-    ``lock`` is "" (no row lock: SQLite, or a peek), "skip" (FOR UPDATE SKIP
-    LOCKED) or "wait" (FOR UPDATE).
+    The PostgreSQL function of migration 0006 runs the same query with FOR
+    UPDATE SKIP LOCKED.
     """
     not_tried = f"AND q.id NOT IN ({', '.join(['%s'] * len(exclude))})" if exclude else ""
     sql = """
@@ -210,8 +209,7 @@ def candidate_statement(
           {not_tried}
         ORDER BY q.priority DESC, q.id
         LIMIT 1
-        {lock}
-    """.format(**_tables(), not_tried=not_tried, lock=LOCKS[lock])
+    """.format(**_tables(), not_tried=not_tried)
     stamp = connection.ops.adapt_datetimefield_value
     return sql, [project_id, annotator_id, stamp(now), *exclude]
 
@@ -274,12 +272,12 @@ def _aware(value: datetime | str) -> datetime:
 def _statement(sql: str, params: Sequence[Any]) -> Iterator[Any]:
     """Run one of the next-item statements and yield its cursor.
 
-    On PostgreSQL each statement is prepared once per connection (psycopg's
-    server-side binding, on Django's own connection and transaction): the
-    server spent more time planning the candidate query than running it
-    (2.5 ms against 0.2 ms), on every call of every annotator. The prepared
-    statements keep using the priority index; benchmarks/queue.py shows the
-    plan.
+    On PostgreSQL the statement is prepared once per connection (psycopg's
+    server-side binding, on Django's own connection and transaction), as the
+    function's own statements are cached by PL/pgSQL: the server spent more
+    time planning the candidate query than running it (2.5 ms against
+    0.2 ms), on every call of every annotator. The cached plans keep using
+    the priority index; benchmarks/queue.py shows them.
     """
     if connection.vendor == "postgresql":
         connection.ensure_connection()
@@ -302,50 +300,14 @@ def _claim(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datet
 
     One INSERT ... SELECT whose WHERE re-checks ``completed + live leases <
     required`` and that the annotator has not answered the item. Because it is
-    a single statement run after the row lock (PostgreSQL) or under the write
-    lock (SQLite), it succeeds for exactly one caller per free place. An
+    a single statement run under SQLite's write lock (the PostgreSQL function
+    runs it after the row lock), it succeeds for exactly one caller per free place. An
     expired lease of the same annotator on the item (it no longer counts) is
     renewed in place rather than tripping the (item, annotator) constraint.
     """
     sql, params = claim_statement(entry_id=entry_id, annotator_id=annotator_id, now=now, expires_at=expires_at)
     with _statement(sql, params) as cursor:
         return cursor.rowcount == 1
-
-
-def _lock_next_candidate(
-    *, annotator_id: int, project_id: int, now: datetime, exclude: list[int]
-) -> tuple[int, int] | None:
-    """The (entry id, item id) of the best candidate, locked for this transaction where the database can lock rows.
-
-    Rows locked by other annotators are skipped. If every candidate is locked
-    (a re-rank holds the whole queue for a moment), wait for the first one
-    rather than report an empty queue; the claim then re-checks it.
-    """
-    ask = {"annotator_id": annotator_id, "project_id": project_id, "now": now, "exclude": exclude}
-    if not connection.features.has_select_for_update_skip_locked:
-        return _first_row(*candidate_statement(**ask))
-    found = _first_row(*candidate_statement(**ask, lock="skip"))
-    if found is not None:
-        return found
-    waiting_for = _first_row(*candidate_statement(**ask))
-    if waiting_for is None:
-        return None
-    entry = QueueEntry._meta.db_table
-    return _first_row(f"SELECT q.id, q.item_id FROM {entry} q WHERE q.id = %s {LOCKS['wait']}", [waiting_for[0]])
-
-
-def _relaxed_commit() -> None:
-    """Let this transaction's COMMIT return before its WAL record reaches the disk (PostgreSQL only).
-
-    A lease is soft state: if the database crashed in the next few hundred
-    milliseconds and lost it, the item would only go back to the pool, which
-    is what an expired lease does anyway. Waiting for the flush (about 3 ms
-    here) was the largest part of ``next_item``. Annotations are never
-    written under this setting: it is local to the lease transaction.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _from_row(model: type[Any], values: Sequence[Any]) -> Any:
@@ -359,25 +321,69 @@ def _from_row(model: type[Any], values: Sequence[Any]) -> Any:
     return model.from_db(connection.alias, None, converted)
 
 
+def _entry_and_item(row: Sequence[Any], project: Project) -> tuple[Item, QueueEntry]:
+    """The item and its entry from their concrete columns (entry's, then item's), both pointing at ``project``."""
+    split = len(QueueEntry._meta.concrete_fields)
+    entry = _from_row(QueueEntry, row[:split])
+    item = _from_row(Item, row[split:])
+    entry.item = item
+    item.project = entry.project = project
+    return item, entry
+
+
 def entry_with_item(*, item_id: int, project: Project) -> tuple[Item, QueueEntry] | None:
     """The item and its queue entry in one statement, both pointing at the caller's project object.
 
     Written in SQL for the same reason as the next-item statements: the ORM's
     ``select_related(...).get()`` cost about 1 ms of Python against 0.2 ms.
     """
-    entry_fields, item_fields = QueueEntry._meta.concrete_fields, Item._meta.concrete_fields
-    columns = [f"q.{field.column}" for field in entry_fields] + [f"i.{field.column}" for field in item_fields]
+    columns = [f"q.{field.column}" for field in QueueEntry._meta.concrete_fields]
+    columns += [f"i.{field.column}" for field in Item._meta.concrete_fields]
     sql = "SELECT {columns} FROM {entry} q JOIN {item} i ON i.id = q.item_id WHERE q.item_id = %s".format(
         columns=", ".join(columns), **_tables()
     )
     row = _first_row(sql, [item_id])
-    if row is None:
-        return None
-    entry = _from_row(QueueEntry, row[: len(entry_fields)])
-    item = _from_row(Item, row[len(entry_fields) :])
-    entry.item = item
-    item.project = entry.project = project
-    return item, entry
+    return None if row is None else _entry_and_item(row, project)
+
+
+def server_call_statement(
+    *, annotator_id: int, project_id: int, now: datetime, expires_at: datetime, exclude: Sequence[int] = ()
+) -> tuple[str, list[Any]]:
+    """A call of the PostgreSQL function ``tagwise_next_item`` (migration 0006), with the entry and item it hands out.
+
+    The function answers one row: ``held`` or ``claimed`` with the entry and
+    item (as whole rows, read after the claim), or ``taken`` with the entry
+    another annotator claimed first (try again without it); no row when there
+    is nothing left to give. When the call is its own transaction, its commit
+    does not wait for the WAL flush: a lease is soft state, which a crash
+    would only return to the pool as expiry does, and waiting for the flush
+    (about 3 ms here) was the largest part of next_item. Annotations are
+    never committed that way.
+    """
+    entry_columns = [f"(r.entry).{field.column}" for field in QueueEntry._meta.concrete_fields]
+    item_columns = [f"(r.item).{field.column}" for field in Item._meta.concrete_fields]
+    columns = ", ".join(entry_columns + item_columns)
+    sql = f"SELECT r.outcome, r.entry_id, {columns} FROM tagwise_next_item(%s, %s, %s, %s, %s::bigint[], %s) r"
+    own_transaction = connection.get_autocommit()
+    return sql, [annotator_id, project_id, now, expires_at, list(exclude), own_transaction]
+
+
+def _next_item_on_server(
+    *, annotator_id: int, project: Project, now: datetime, expires_at: datetime
+) -> tuple[Item, QueueEntry] | None:
+    """next_item on PostgreSQL: one round trip per attempt, each attempt its own transaction."""
+    tried: list[int] = []
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        ask = {"annotator_id": annotator_id, "project_id": project.pk, "now": now, "expires_at": expires_at}
+        row = _first_row(*server_call_statement(**ask, exclude=tried))
+        if row is None:
+            return None
+        outcome, entry_id, *columns = row
+        if outcome == "taken":
+            tried.append(entry_id)
+            continue
+        return _entry_and_item(columns, project)
+    return None
 
 
 def next_item(*, annotator: Any, project: Project, now: datetime | None = None) -> tuple[Item, QueueEntry] | None:
@@ -386,22 +392,26 @@ def next_item(*, annotator: Any, project: Project, now: datetime | None = None) 
     A live lease of the annotator wins: a reload, a second tab or a failed
     request gives the same item back, so nobody loses their place.
 
-    Each attempt is one transaction: find and lock the best candidate, claim
-    it, commit. An attempt whose claim fails (another annotator's lease
-    committed between our query and our lock) writes nothing; ending its
-    transaction releases the row lock, so no attempt ever holds one row while
-    waiting for another (no deadlocks), and the next attempt skips that row.
+    Each attempt is one transaction (on PostgreSQL one statement): find and
+    lock the best candidate, claim it, commit. An attempt whose claim fails
+    (another annotator's lease committed between our query and our lock)
+    writes nothing; ending its transaction releases the row lock, so no
+    attempt ever holds one row while waiting for another (no deadlocks), and
+    the next attempt skips that row.
     """
     now = now or timezone.now()
     expires_at = now + timedelta(minutes=project.lease_minutes or 30)
+    if connection.vendor == "postgresql":
+        return _next_item_on_server(annotator_id=annotator.pk, project=project, now=now, expires_at=expires_at)
     tried: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
         with transaction.atomic():
-            _relaxed_commit()
             held = held_item(annotator_id=annotator.pk, project_id=project.pk, now=now)
             if held is not None and (got := entry_with_item(item_id=held, project=project)) is not None:
                 return got
-            candidate = _lock_next_candidate(annotator_id=annotator.pk, project_id=project.pk, now=now, exclude=tried)
+            candidate = _first_row(
+                *candidate_statement(annotator_id=annotator.pk, project_id=project.pk, now=now, exclude=tried)
+            )
             if candidate is None:
                 return None
             entry_id, item_id = candidate

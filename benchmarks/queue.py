@@ -365,51 +365,59 @@ def measure_submit_and_next(project_id: int, username: str, repeat: int, seed: i
 
 
 def explain(project_id: int, username: str) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statements next_item runs, in a transaction that is rolled back.
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement next_item runs, as PostgreSQL runs them.
 
-    next_item prepares its statements once per connection, and after five
-    runs PostgreSQL settles on a generic plan (pg_prepared_statements counts
-    them), so the plans shown are the generic ones: each statement is
-    PREPAREd here and EXPLAINed with ``plan_cache_mode = force_generic_plan``.
+    next_item is one call of the PL/pgSQL function ``tagwise_next_item``
+    (migration 0006). Its statements are planned by PL/pgSQL, so the plans
+    are caught with auto_explain (``log_nested_statements``) and sent to
+    this client as LOG messages, with ``plan_cache_mode =
+    force_generic_plan``: after five calls PL/pgSQL settles on the generic
+    plan, which is the one that matters. Everything runs in a transaction
+    that is rolled back; the lease of each call is deleted before the next,
+    so every call walks the candidate query and claims.
     """
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from annotate.queue import candidate_statement, claim_statement, held_statement
+    from annotate.models import Lease
+    from annotate.queue import server_call_statement
 
     user = get_user_model().objects.get(username=username)
     now = timezone.now()
-    plans: dict[str, Any] = {}
-
-    def generic_plan(cursor: Any, name: str, sql: str, params: list[Any]) -> list[str]:
-        numbered = sql
-        for number in range(1, len(params) + 1):
-            numbered = numbered.replace("%s", f"${number}", 1)
-        cursor.execute(f"PREPARE {name} AS {numbered}")
-        marks = ", ".join(["%s"] * len(params))
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE {name}({marks})", params)
-        return [row[0] for row in cursor.fetchall()]
-
+    messages: list[str] = []
+    connection.ensure_connection()
+    connection.connection.add_notice_handler(lambda diagnostic: messages.append(diagnostic.message_primary or ""))
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOAD 'auto_explain'")
+        for setting in ("log_min_duration = 0", "log_analyze = on", "log_buffers = on", "log_nested_statements = on"):
+            cursor.execute(f"SET LOCAL auto_explain.{setting}")
+        cursor.execute("SET LOCAL client_min_messages = log")
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        sql, params = held_statement(annotator_id=user.pk, project_id=project_id)
-        plans["held_plan"] = generic_plan(cursor, "bench_held", sql, params)
-        sql, params = candidate_statement(annotator_id=user.pk, project_id=project_id, now=now, lock="skip")
-        plans["candidate_sql"] = " ".join(sql.split())
-        plans["candidate_plan"] = generic_plan(cursor, "bench_candidate", sql, params)
-        cursor.execute(sql, params)
-        entry_id = cursor.fetchone()[0]
-        sql, params = claim_statement(
-            entry_id=entry_id, annotator_id=user.pk, now=now, expires_at=now + timedelta(minutes=30)
+        sql, params = server_call_statement(
+            annotator_id=user.pk, project_id=project_id, now=now, expires_at=now + timedelta(minutes=30)
         )
-        plans["claim_plan"] = generic_plan(cursor, "bench_claim", sql, params)
+        for _ in range(6):
+            messages.clear()
+            cursor.execute(sql, params)
+            cursor.fetchall()
+            Lease.objects.filter(annotator=user).delete()
         transaction.set_rollback(True)
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-    candidate = "\n".join(plans["candidate_plan"])
-    plans["uses_index"] = "queue_open_priority_idx" in candidate and "Seq Scan" not in candidate
-    return plans
+    plans = [message.split("\n") for message in messages if "Query Text:" in message]
+
+    def plan_of(marker: str) -> list[str]:
+        return next((plan for plan in plans if any(marker in line for line in plan[:12])), [])
+
+    candidate = plan_of("FOR UPDATE OF q SKIP LOCKED")
+    result = {
+        "held_plan": plan_of("SELECT l.id, l.item_id, l.expires_at"),
+        "candidate_plan": candidate,
+        "claim_plan": plan_of("INSERT INTO annotate_lease"),
+        "call_plan": plan_of("tagwise_next_item("),
+    }
+    text = "\n".join(candidate)
+    result["uses_index"] = "queue_open_priority_idx" in text and "Seq Scan" not in text
+    return result
 
 
 def main() -> None:
