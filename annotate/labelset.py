@@ -603,21 +603,24 @@ def merge_labels(*, source: Label, target: Label, actor: Any, expected: dict[str
 
 @dataclass(frozen=True)
 class OpenConflict:
+    """One merge conflict: on ``item_id`` an annotator said yes to ``source_name`` and no to the target label."""
+
     item_id: int
     label_id: int
     label_name: str
     source_name: str
     annotator_id: int
     merge_event_id: int
+    # The confidence of the yes to the merged-away label (absent in events written before it was recorded).
+    source_confidence: float | None = None
 
 
-def open_merge_conflicts(*, project: Project) -> list[OpenConflict]:
-    """Merge conflicts that no reviewer has resolved yet, for the review queue.
+def merge_conflicts(*, project: Project) -> list[OpenConflict]:
+    """Every merge conflict the project's merges produced, resolved or not, oldest merge first.
 
-    A conflict is the pair (item, target label) where one annotator said yes
-    to the merged-away label and no to the label it was merged into. The
-    audit event of the merge is the record; a resolution of (item, target)
-    settles the conflict, the same way it settles any disputed entry.
+    The audit event of each merge is the record: the merged-away label's yes
+    answers that met a no on the target are listed there, since the yes
+    itself is not moved onto the target.
     """
     conflicts: list[OpenConflict] = []
     events = AuditEvent.objects.filter(project=project, action="label.merge").order_by("created_at", "pk")
@@ -634,8 +637,21 @@ def open_merge_conflicts(*, project: Project) -> list[OpenConflict]:
                     source_name=source.get("name", ""),
                     annotator_id=entry["annotator"],
                     merge_event_id=event.pk,
+                    source_confidence=entry.get("source_confidence"),
                 )
             )
+    return conflicts
+
+
+def open_merge_conflicts(*, project: Project) -> list[OpenConflict]:
+    """Merge conflicts that no reviewer has resolved yet, for the review queue.
+
+    A conflict is the pair (item, target label) where one annotator said yes
+    to the merged-away label and no to the label it was merged into. A
+    resolution of (item, target) settles the conflict, the same way it
+    settles any disputed entry.
+    """
+    conflicts = merge_conflicts(project=project)
     if not conflicts:
         return []
     resolved = set(

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ from django.utils import timezone
 from annotate import tasks
 from annotate.agreement import consensus, review_order
 from annotate.answers import load_answers
-from annotate.labelset import open_merge_conflicts
+from annotate.labelset import merge_conflicts, open_merge_conflicts
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
 from annotate.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 
@@ -177,6 +178,15 @@ class ReviewAnswer:
         return self.duration_ms / 1000
 
 
+@dataclass(frozen=True)
+class MergedYes:
+    """A yes to a label since merged into the entry's label, from an annotator who said no to it: a merge conflict."""
+
+    annotator: str
+    source_name: str
+    confidence: float | None
+
+
 @dataclass
 class ReviewEntry:
     """An (item, label) with every annotator's answer, its resolution if any, and earlier resolutions."""
@@ -187,6 +197,8 @@ class ReviewEntry:
     resolution: Resolution | None = None
     # Earlier "resolution.set" events of this entry, newest first.
     history: list[AuditEvent] = field(default_factory=list)
+    # Why the entry is a merge conflict, if it is one: the yes answers the merge could not move onto this label.
+    merged_yes: list[MergedYes] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -372,6 +384,7 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
     ).select_related("actor")
     for event in events.order_by("-created_at", "-id"):
         history[event.object_id].append(event)
+    merged = merged_yes_answers(project=project, pairs=set(pairs))
     entries = []
     for item_id, label_id in pairs:
         if item_id not in items or label_id not in labels:
@@ -385,6 +398,25 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
                 resolution=resolution,
                 # The newest event set the current value; the rest are the earlier decisions.
                 history=history[str(resolution.pk)][1:] if resolution else [],
+                merged_yes=merged[(item_id, label_id)],
             )
         )
     return entries
+
+
+def merged_yes_answers(*, project: Project, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[MergedYes]]:
+    """The merge-conflict answers of the given (item, label) pairs, with the annotators' names."""
+    conflicts = [c for c in merge_conflicts(project=project) if (c.item_id, c.label_id) in pairs]
+    names = dict(
+        get_user_model().objects.filter(pk__in={c.annotator_id for c in conflicts}).values_list("pk", "username")
+    )
+    merged: dict[tuple[int, int], list[MergedYes]] = defaultdict(list)
+    for conflict in conflicts:
+        merged[(conflict.item_id, conflict.label_id)].append(
+            MergedYes(
+                annotator=names.get(conflict.annotator_id, "a former annotator"),
+                source_name=conflict.source_name,
+                confidence=conflict.source_confidence,
+            )
+        )
+    return merged
