@@ -28,3 +28,18 @@ def retrain(project_id: int, trigger: str = "annotations") -> str:
     if version is None:
         return "busy"
     return training.run_version(version.pk)
+
+
+@shared_task(name="learner.tasks.warm_embeddings")
+def warm_embeddings(project_id: int) -> str:
+    """Encode one batch of the project's texts for the embedding member; then the next batch, or a retrain.
+
+    Sent when a version had to train without embeddings (too many new
+    texts). Each batch is its own short task, so retrains queue between them.
+    """
+    left = training.warm_embeddings(project_id=project_id)
+    if left:
+        warm_embeddings.delay(project_id)
+        return f"{left} texts left"
+    retrain.delay(project_id, trigger="embeddings")
+    return "encoded; retrain sent"

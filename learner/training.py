@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from annotate.answers import AnswerArrays, load_answers
 from annotate.models import Item, Label, Project, QueueReason, record_audit
 from annotate.queue import set_queue_priorities
 from learner.ml import LabelRules, TagwiseModel, TrainConfig, load_model, train_model
+from learner.ml.embeddings import embed_texts, embeddings_available, uncached_texts
 from learner.ml.sampling import diverse_batch, focus_labels, item_scores, uncertainty
 from learner.models import ModelVersion
 
@@ -51,6 +53,18 @@ DIVERSE_HEAD = 200
 SCORING_CHUNK = 5000
 # Stored model files kept per project: the model in use and two before it.
 KEEP_ARTIFACTS = 3
+# Sentence embeddings cost ~12 ms of CPU per text. A training run encodes up
+# to this many texts missing from the embedding cache itself; with more (a
+# large import), the version trains without the embedding member, so the
+# first model comes in minutes, and ``warm_embeddings`` encodes the texts in
+# batches of WARM_BATCH, one short task each so retrains can run between
+# them, then asks for a retrain that uses them.
+EMBED_WHILE_TRAINING = 3000
+WARM_BATCH = 2000
+# How long a project's warm-up chain holds its slot (a lost chain frees it).
+WARM_SLOT_SECONDS = 6 * 3600
+# The start of metrics["embeddings"] of a version trained without them for that reason.
+DEFERRED = "deferred"
 Rules = dict[str, list[tuple[int, int]]]
 
 
@@ -181,7 +195,7 @@ def _train_and_score(version: ModelVersion) -> str:
         dataset_counts=counts, dataset_hash=digest, label_ids=[label.pk for label in labels]
     )
     previous = latest_ready(project=project)
-    if previous is not None and previous.dataset_hash == digest:
+    if previous is not None and previous.dataset_hash == digest and not embeddings_deferred(previous):
         raise NotEnoughData("The answers have not changed since the last ready model.")
     if labelled_items < MIN_LABELLED_ITEMS:
         raise NotEnoughData(f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.")
@@ -189,12 +203,17 @@ def _train_and_score(version: ModelVersion) -> str:
     config = TrainConfig.from_dict(version.config) if version.config else default_config()
     # Sentence embeddings cost ~12 ms of CPU per text; they are kept per text
     # (keyed by its hash) so that a retrain only encodes texts it has not seen.
-    config.embedding_cache = config.embedding_cache or str(Path(settings.DATA_DIR) / "embeddings.sqlite")
+    config.embedding_cache = config.embedding_cache or embedding_cache_path()
     config.label_names = [label.name for label in labels]
     config.rules = LabelRules.coerce(label_rules(labels=labels))
+    waiting = _texts_to_embed(config=config, texts=texts)
+    if waiting > EMBED_WHILE_TRAINING:
+        config.embeddings = False
     model = train_model(
         texts, result.targets, result.weights, config=config, seed=version.pk, progress=_progress_writer(version)
     )
+    if waiting > EMBED_WHILE_TRAINING:
+        model.metrics["embeddings"] = f"{DEFERRED}: {waiting} texts are being encoded; the next model uses them"
     path = artifact_path(version)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
@@ -232,7 +251,61 @@ def _train_and_score(version: ModelVersion) -> str:
             raise RuntimeError("The version lost its training slot before it could publish.")
         set_queue_priorities(project=project, entries=entries, model_version_id=version.pk)
     prune_artifacts(project=project)
+    if waiting > EMBED_WHILE_TRAINING:
+        start_warming_embeddings(project_id=project.pk)
     return ModelVersion.Status.READY
+
+
+def embedding_cache_path() -> str:
+    """One cache for every project: its key is the text's hash, so identical texts share a row."""
+    return str(Path(settings.DATA_DIR) / "embeddings.sqlite")
+
+
+def embeddings_deferred(version: ModelVersion) -> bool:
+    """True when the version was trained without its embedding member because the texts were not encoded yet."""
+    return str((version.metrics or {}).get("embeddings", "")).startswith(DEFERRED)
+
+
+def _texts_to_embed(*, config: TrainConfig, texts: list[str]) -> int:
+    """How many distinct texts training would have to encode first (0 when the model has no embedding member)."""
+    if not (config.wants_embeddings and embeddings_available()):
+        return 0
+    return len(uncached_texts(texts, config.embedding_cache or embedding_cache_path()))
+
+
+def _warm_slot(project_id: int) -> str:
+    return f"learner:warm-embeddings:{project_id}"
+
+
+def start_warming_embeddings(*, project_id: int) -> bool:
+    """Send the first warm-up batch unless the project's warm-up is already under way."""
+    from learner.tasks import warm_embeddings as warm_task
+
+    if not cache.add(_warm_slot(project_id), True, WARM_SLOT_SECONDS):
+        return False
+    try:
+        warm_task.delay(project_id)
+    except Exception:
+        logger.exception("Could not send the embedding warm-up of project %s to a worker", project_id)
+        cache.delete(_warm_slot(project_id))
+        return False
+    return True
+
+
+def warm_embeddings(*, project_id: int, batch: int | None = None) -> int:
+    """Encode up to ``batch`` of the project's texts missing from the embedding cache; returns how many are left.
+
+    Running it twice is harmless: the second run finds the texts cached. When
+    none is left, the project's warm-up slot is freed.
+    """
+    batch = batch or WARM_BATCH
+    texts = list(Item.objects.filter(project_id=project_id).values_list("text", flat=True))
+    missing = uncached_texts(texts, embedding_cache_path())
+    embed_texts(missing[:batch], embedding_cache_path())
+    left = max(len(missing) - batch, 0)
+    if not left:
+        cache.delete(_warm_slot(project_id))
+    return left
 
 
 def prune_artifacts(*, project: Project, keep: int = KEEP_ARTIFACTS) -> int:

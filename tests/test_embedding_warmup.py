@@ -1,0 +1,103 @@
+"""A retrain with too many texts to encode trains at once without embeddings; a worker encodes them and retrains."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from annotate.models import Item
+from annotate.queue import build_cold_start_queue
+from learner import tasks, training
+from learner.ml.embeddings import embeddings_available, uncached_texts
+from learner.models import ModelVersion
+from tests.learner_support import make_labelled_project, small_config
+
+pytestmark = pytest.mark.skipif(not embeddings_available(), reason="the packaged sentence encoder is not installed")
+
+
+@pytest.fixture(autouse=True)
+def fast_training(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(training, "default_config", small_config)
+    # An empty embedding cache of this test's own.
+    settings.DATA_DIR = tmp_path
+    settings.ARTIFACT_DIR = tmp_path / "artifacts"
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The tasks the code sends, instead of a broker: ("warm" | "retrain", args)."""
+    outbox: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(tasks.warm_embeddings, "delay", lambda *args: outbox.append(("warm", args)))
+    monkeypatch.setattr(tasks.retrain, "delay", lambda *args, **kwargs: outbox.append(("retrain", (*args, kwargs))))
+    return outbox
+
+
+@pytest.fixture
+def labelled(project, labels, annotator):
+    items = make_labelled_project(project, labels, annotator)
+    build_cold_start_queue(project=project)
+    return items
+
+
+def train(project, trigger: str = "manual") -> ModelVersion:
+    version = training.create_version(project=project, trigger=trigger)
+    assert version is not None
+    training.run_version(version.pk)
+    version.refresh_from_db()
+    return version
+
+
+def project_texts(project) -> list[str]:
+    return list(Item.objects.filter(project=project).values_list("text", flat=True))
+
+
+def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
+    client, project, labelled, manager, sent, monkeypatch
+):
+    monkeypatch.setattr(training, "EMBED_WHILE_TRAINING", 10)
+    monkeypatch.setattr(training, "WARM_BATCH", 15)
+    distinct = len(set(project_texts(project)))
+    assert distinct > 15
+
+    first = train(project)
+    assert first.status == ModelVersion.Status.READY
+    assert first.metrics["embeddings"] == f"deferred: {distinct} texts are being encoded; the next model uses them"
+    assert sent == [("warm", (project.pk,))]
+    # The model page says why this model has no embedding member.
+    client.force_login(manager)
+    page = client.get(reverse("model-version", args=[project.pk, first.pk])).content.decode()
+    assert f"Sentence embeddings: deferred: {distinct} texts are being encoded" in page
+
+    # Another retrain meanwhile still trains without them, and starts no second warm-up.
+    second = train(project)
+    assert second.status == ModelVersion.Status.READY
+    assert training.embeddings_deferred(second)
+    assert sent == [("warm", (project.pk,))]
+
+    # The worker runs the warm-up: one batch per task until every text is encoded, then a retrain.
+    batches = 0
+    while sent and sent[0][0] == "warm":
+        _, args = sent.pop(0)
+        tasks.warm_embeddings(*args)
+        batches += 1
+    assert batches == -(-distinct // 15)
+    assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
+    assert uncached_texts(project_texts(project), training.embedding_cache_path()) == []
+
+    # The answers have not changed, but that retrain is not skipped: it is the one with embeddings.
+    third = train(project, trigger="embeddings")
+    assert third.status == ModelVersion.Status.READY
+    assert not training.embeddings_deferred(third)
+    assert third.metrics["embeddings"] in ("used", "not used: held-out share 0")
+
+    # Once warm, a retrain on unchanged answers is skipped again, and nothing more is sent.
+    assert train(project).status == ModelVersion.Status.SKIPPED
+    assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
+
+
+def test_a_small_project_encodes_its_texts_while_training(project, labelled, sent):
+    version = train(project)
+    assert version.status == ModelVersion.Status.READY
+    assert version.metrics["embeddings"] in ("used", "not used: held-out share 0")
+    assert sent == []
+    assert uncached_texts(project_texts(project), training.embedding_cache_path()) == []
