@@ -207,11 +207,24 @@ def clamp_duration(*, reported_ms: int | None, leased_at: datetime | None, now: 
     return min(max(int(reported_ms), 0), ceiling)
 
 
-def _check_answers(*, labels: Sequence[Label], answers: Mapping[int, Answer]) -> None:
-    known = {label.pk for label in labels}
-    unknown = set(answers) - known
-    if unknown:
-        raise SubmitRefused("Some answers are for labels that are not active in this project any more.")
+def _check_answers(*, project: Project, labels: Sequence[Label], answers: Mapping[int, Answer]) -> None:
+    """Refuse answers to labels that are not active: merged or retired since the page was shown, or foreign."""
+    unknown = set(answers) - {label.pk for label in labels}
+    if not unknown:
+        return
+    gone = Label.objects.filter(project=project, pk__in=unknown).select_related("merged_into").order_by("order", "pk")
+    reasons = [
+        f"“{label.name}” was merged into “{label.merged_into.name}”"
+        if label.merged_into is not None
+        else f"“{label.name}” was retired"
+        for label in gone
+    ]
+    if len(reasons) < len(unknown):
+        reasons.append("some answers are for labels this project does not have")
+    raise SubmitRefused(
+        f"The labels changed while you worked: {'; '.join(reasons)}. Nothing was saved. "
+        "Check the labels shown now and submit again."
+    )
 
 
 def _refuse_empty(*, answers: Mapping[int, Answer]) -> None:
@@ -275,7 +288,7 @@ def submit_annotation(
     now = now or timezone.now()
     project = item.project
     labels = labels if labels is not None else answerable_labels(project=project)
-    _check_answers(labels=labels, answers=answers)
+    _check_answers(project=project, labels=labels, answers=answers)
     with transaction.atomic():
         # The labels still to answer first: naming them helps more than "answer something".
         _refuse_unanswered(
@@ -386,7 +399,7 @@ def edit_annotation(
         item = annotation.item
         project = item.project
         labels = answerable_labels(project=project)
-        _check_answers(labels=labels, answers=answers)
+        _check_answers(project=project, labels=labels, answers=answers)
         _refuse_unanswered(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
             answers=answers,

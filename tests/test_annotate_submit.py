@@ -105,7 +105,7 @@ def test_answers_for_inactive_labels_are_refused(project, queue, labels, annotat
     retired = labels[4]
     retired.retired_in = guideline
     retired.save()
-    with pytest.raises(SubmitRefused, match="not active"):
+    with pytest.raises(SubmitRefused, match=r"“praise” was retired\. Nothing was saved"):
         submit(annotator, queue[0], {retired.pk: Answer(1, 1.0)})
 
 

@@ -85,18 +85,26 @@ class ItemForm:
     confirm_rules: bool
 
 
-def parse_item_form(data: Any, labels: list[Label], *, default_confidence: float) -> ItemForm:
-    """Read the radios ``label-<id>`` (yes / no / empty) and selects ``conf-<id>``; ValueError if malformed."""
+def parse_item_form(data: Any, *, default_confidence: float) -> ItemForm:
+    """Read the radios ``label-<id>`` (yes / no / empty) and selects ``conf-<id>``; ValueError if malformed.
+
+    Every posted label is read, not only the labels active now: an answer to
+    a label merged or retired since the page was shown must be refused with
+    a message (``submit_annotation`` does), never dropped without a word.
+    """
     answers: dict[int, Answer] = {}
-    for label in labels:
-        state = data.get(f"label-{label.pk}", "")
+    for key in data:
+        if not key.startswith("label-"):
+            continue
+        label_id = int(key.removeprefix("label-"))
+        state = data.get(key, "")
         if state not in ("yes", "no", ""):
             # A value the form never sends ("maybe"): refused, not read as not answered.
             raise ValueError(f"Unknown answer {state!r}.")
         if not state:
             continue
-        confidence = float(data.get(f"conf-{label.pk}") or default_confidence)
-        answers[label.pk] = Answer(value=1 if state == "yes" else 0, confidence=confidence)
+        confidence = float(data.get(f"conf-{label_id}") or default_confidence)
+        answers[label_id] = Answer(value=1 if state == "yes" else 0, confidence=confidence)
     return ItemForm(
         answers=answers,
         idempotency_key=uuid.UUID(data.get("idempotency_key", "")),
@@ -297,7 +305,7 @@ def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     labels = answerable_labels(project=project)
     rules = label_rules(labels=labels)
     try:
-        form = parse_item_form(request.POST, labels, default_confidence=project.default_confidence)
+        form = parse_item_form(request.POST, default_confidence=project.default_confidence)
     except ValueError:
         return HttpResponseBadRequest("Malformed annotation form.")
     shown = {"request": request, "project": project, "role": role, "item": item, "labels": labels, "rules": rules}
@@ -382,7 +390,7 @@ def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpRespo
     shown["entry"] = queue_entry(annotation.item)
     if request.method == "POST":
         try:
-            form = parse_item_form(request.POST, labels, default_confidence=project.default_confidence)
+            form = parse_item_form(request.POST, default_confidence=project.default_confidence)
         except ValueError:
             return HttpResponseBadRequest("Malformed annotation form.")
         warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
