@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from annotate.models import Membership, Project, Role, record_audit
+from annotate.queue import release_leases
 
 
 class MembershipError(ValueError):
@@ -77,3 +78,5 @@ def remove_member(*, membership: Membership, actor: Any) -> None:
         before = _state(locked)
         record_audit(action="member.remove", actor=actor, project=locked.project, obj=locked, before=before, after=None)
         locked.delete()
+        # Items they held go back to the pool now, not when the leases expire.
+        release_leases(annotator=locked.user, project=locked.project)

@@ -434,6 +434,12 @@ def release_lease(*, annotator: Any, item: Item) -> datetime | None:
     return _aware(row[0])
 
 
+def release_leases(*, annotator: Any, project: Project) -> int:
+    """Give back every item the annotator holds in the project (when they leave it); returns how many."""
+    deleted, _ = Lease.objects.filter(annotator=annotator, item__project=project).delete()
+    return deleted
+
+
 QueueRow = tuple[int, float, Iterable[int], str]
 
 
