@@ -461,7 +461,7 @@ def count_toward_retrain(*, project: Project) -> bool:
     return bool(reset)
 
 
-def request_retrain(*, project_id: int) -> None:
+def request_retrain(*, project_id: int, trigger: str = "annotations") -> None:
     """Send the learner's retrain task by name.
 
     A broker that is down must not turn a stored annotation into an error
@@ -470,9 +470,7 @@ def request_retrain(*, project_id: int) -> None:
     from config.celery import app
 
     try:
-        app.send_task(
-            "learner.tasks.retrain", kwargs={"project_id": project_id, "trigger": "annotations"}, queue="training"
-        )
+        app.send_task("learner.tasks.retrain", kwargs={"project_id": project_id, "trigger": trigger}, queue="training")
     except Exception:
         logger.exception("Could not request a retrain of project %s", project_id)
 

@@ -25,7 +25,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
+from annotate.annotating import request_retrain
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
+from annotate.queue import remap_focus_labels
 
 
 class LabelSetError(ValueError):
@@ -388,6 +390,7 @@ def retire_label(*, label: Label, actor: Any) -> Label:
             before=before,
             after=label_state(locked),
         )
+        _follow_label_change(project=locked.project, mapping={locked.pk: None})
     label.refresh_from_db()
     return label
 
@@ -593,7 +596,21 @@ def merge_labels(*, source: Label, target: Label, actor: Any, expected: dict[str
                 "resolution_conflicts": plan.resolution_conflicts,
             },
         )
+        _follow_label_change(project=source.project, mapping={source.pk: target.pk})
     return plan
+
+
+def _follow_label_change(*, project: Project, mapping: dict[int, int | None]) -> None:
+    """After a merge or a retirement: the queue stops highlighting the label at once, and the model follows.
+
+    The model in use still scores the old label set; where retraining is
+    automatic (``retrain_every`` > 0) a retrain is asked for when the
+    change commits, so predictions and focus labels match the new set.
+    """
+    remap_focus_labels(project=project, mapping=mapping)
+    if project.retrain_every > 0:
+        project_id = project.pk
+        transaction.on_commit(lambda: request_retrain(project_id=project_id, trigger="labels"))
 
 
 # ---------------------------------------------------------------------------

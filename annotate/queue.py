@@ -434,6 +434,28 @@ def release_lease(*, annotator: Any, item: Item) -> datetime | None:
     return _aware(row[0])
 
 
+def remap_focus_labels(*, project: Project, mapping: dict[int, int | None]) -> int:
+    """Point the queue's focus labels away from labels that left the label set, until the next re-rank.
+
+    ``mapping`` sends a label id to the label that takes its place (a merge)
+    or to None (a retirement). The model's order is kept, and a label already
+    among an item's focus labels is not listed twice. Returns the number of
+    entries changed.
+    """
+    changed = []
+    for entry_id, focus in QueueEntry.objects.filter(project=project).values_list("id", "focus_labels"):
+        if not focus or not mapping.keys() & set(focus):
+            continue
+        remapped: list[int] = []
+        for label_id in focus:
+            label_id = mapping.get(label_id, label_id)
+            if label_id is not None and label_id not in remapped:
+                remapped.append(label_id)
+        changed.append(QueueEntry(pk=entry_id, focus_labels=remapped))
+    QueueEntry.objects.bulk_update(changed, ["focus_labels"], batch_size=1000)
+    return len(changed)
+
+
 def release_leases(*, annotator: Any, project: Project) -> int:
     """Give back every item the annotator holds in the project (when they leave it); returns how many."""
     deleted, _ = Lease.objects.filter(annotator=annotator, item__project=project).delete()
