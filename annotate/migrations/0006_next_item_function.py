@@ -34,8 +34,10 @@ LANGUAGE plpgsql VOLATILE ROWS 1 AS $fn$
 DECLARE
     held record;
     held_item bigint;
-    candidate record;
-    better record;
+    candidate_id bigint;
+    candidate_item bigint;
+    waited_id bigint;
+    waited_item bigint;
 BEGIN
     -- A lease is soft state: if a crash lost it, the item would only go back
     -- to the pool, as on expiry. Not waiting for the WAL flush was the
@@ -69,38 +71,8 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT q.id, q.item_id INTO candidate FROM annotate_queueentry q
-    WHERE q.project_id = p_project AND q.completed < q.required
-      AND q.id <> ALL (p_exclude)
-      AND NOT EXISTS (SELECT 1 FROM annotate_annotation a WHERE a.item_id = q.item_id AND a.annotator_id = p_annotator)
-      AND q.completed + (SELECT count(*) FROM annotate_lease l WHERE l.item_id = q.item_id AND l.expires_at > p_now)
-          < q.required
-    ORDER BY q.priority DESC, q.id
-    LIMIT 1
-    FOR UPDATE OF q SKIP LOCKED;
-
-    IF NOT FOUND THEN
-        -- Every open candidate may be locked for a moment (a re-rank holds
-        -- the whole queue): wait for the best one rather than report an
-        -- empty queue. next_item runs each call as its own transaction, so
-        -- this wait never holds another row lock and cannot close a cycle.
-        SELECT q.id, q.item_id INTO candidate FROM annotate_queueentry q
-        WHERE q.project_id = p_project AND q.completed < q.required
-          AND q.id <> ALL (p_exclude)
-          AND NOT EXISTS (
-              SELECT 1 FROM annotate_annotation a WHERE a.item_id = q.item_id AND a.annotator_id = p_annotator
-          )
-          AND q.completed + (SELECT count(*) FROM annotate_lease l WHERE l.item_id = q.item_id AND l.expires_at > p_now)
-              < q.required
-        ORDER BY q.priority DESC, q.id
-        LIMIT 1;
-        IF NOT FOUND THEN
-            RETURN;
-        END IF;
-        PERFORM 1 FROM annotate_queueentry q WHERE q.id = candidate.id FOR UPDATE OF q;
-        -- The re-rank has committed: pick again by its priorities. The row
-        -- waited for stays the choice if nothing else is free.
-        SELECT q.id, q.item_id INTO better FROM annotate_queueentry q
+    LOOP
+        SELECT q.id, q.item_id INTO candidate_id, candidate_item FROM annotate_queueentry q
         WHERE q.project_id = p_project AND q.completed < q.required
           AND q.id <> ALL (p_exclude)
           AND NOT EXISTS (
@@ -111,15 +83,39 @@ BEGIN
         ORDER BY q.priority DESC, q.id
         LIMIT 1
         FOR UPDATE OF q SKIP LOCKED;
-        IF FOUND THEN
-            candidate := better;
+        EXIT WHEN FOUND;
+        IF waited_id IS NOT NULL THEN
+            -- Nothing else is free after the wait: take the row waited for.
+            candidate_id := waited_id;
+            candidate_item := waited_item;
+            EXIT;
         END IF;
-    END IF;
+        -- Every open candidate may be locked for a moment (a re-rank holds
+        -- the whole queue): wait for the best one rather than report an
+        -- empty queue, then pick again by the priorities the re-rank
+        -- committed (the query above no longer skips the row we now hold).
+        -- next_item runs each call as its own transaction, so this wait
+        -- never holds another row lock and cannot close a cycle.
+        SELECT q.id, q.item_id INTO waited_id, waited_item FROM annotate_queueentry q
+        WHERE q.project_id = p_project AND q.completed < q.required
+          AND q.id <> ALL (p_exclude)
+          AND NOT EXISTS (
+              SELECT 1 FROM annotate_annotation a WHERE a.item_id = q.item_id AND a.annotator_id = p_annotator
+          )
+          AND q.completed + (SELECT count(*) FROM annotate_lease l WHERE l.item_id = q.item_id AND l.expires_at > p_now)
+              < q.required
+        ORDER BY q.priority DESC, q.id
+        LIMIT 1
+        FOR UPDATE OF q;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END LOOP;
 
     -- The claim re-checks the count in a fresh snapshot, after the lock.
     INSERT INTO annotate_lease (item_id, annotator_id, created_at, expires_at)
     SELECT q.item_id, p_annotator, p_now, p_expires FROM annotate_queueentry q
-    WHERE q.id = candidate.id
+    WHERE q.id = candidate_id
       AND q.completed + (SELECT count(*) FROM annotate_lease l WHERE l.item_id = q.item_id AND l.expires_at > p_now)
           < q.required
       AND NOT EXISTS (SELECT 1 FROM annotate_annotation a WHERE a.item_id = q.item_id AND a.annotator_id = p_annotator)
@@ -129,9 +125,9 @@ BEGIN
     -- claim, so a re-rank waited for above shows its new priority and focus.
     IF FOUND THEN
         RETURN QUERY SELECT 'claimed'::text, q.id, q, i
-            FROM annotate_queueentry q JOIN annotate_item i ON i.id = q.item_id WHERE q.id = candidate.id;
+            FROM annotate_queueentry q JOIN annotate_item i ON i.id = q.item_id WHERE q.id = candidate_id;
     ELSE
-        RETURN QUERY SELECT 'taken'::text, candidate.id, NULL::annotate_queueentry, NULL::annotate_item;
+        RETURN QUERY SELECT 'taken'::text, candidate_id, NULL::annotate_queueentry, NULL::annotate_item;
     END IF;
 END;
 $fn$;
