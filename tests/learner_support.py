@@ -10,6 +10,7 @@ import numpy as np
 from django.utils import timezone
 
 from annotate.models import Item, Label, Project
+from learner import training
 from learner.ml import FeatureConfig, TrainConfig, train_model
 from learner.models import ModelVersion
 from learner.training import _json_safe
@@ -103,3 +104,12 @@ def ready_version(project: Project, fields: dict[str, Any], labels: list[Label],
     values = {**fields, "label_ids": [label.pk for label in labels], "status": ModelVersion.Status.READY}
     values |= {"progress": 1.0, "phase": "done", "started_at": now, "finished_at": now, "trigger": "manual"}
     return ModelVersion.objects.create(project=project, **(values | overrides))
+
+
+def train_now(project: Project, trigger: str = "manual") -> ModelVersion:
+    """Queue a version and train it in this process, as a worker would; the version as it ended."""
+    version = training.create_version(project=project, trigger=trigger)
+    assert version is not None
+    training.run_version(version.pk)
+    version.refresh_from_db()
+    return version

@@ -10,7 +10,7 @@ from annotate.queue import build_cold_start_queue
 from learner import tasks, training
 from learner.ml.embeddings import embeddings_available, uncached_texts
 from learner.models import ModelVersion
-from tests.learner_support import make_labelled_project, small_config
+from tests.learner_support import make_labelled_project, small_config, train_now
 
 pytestmark = pytest.mark.skipif(not embeddings_available(), reason="the packaged sentence encoder is not installed")
 
@@ -39,14 +39,6 @@ def labelled(project, labels, annotator):
     return items
 
 
-def train(project, trigger: str = "manual") -> ModelVersion:
-    version = training.create_version(project=project, trigger=trigger)
-    assert version is not None
-    training.run_version(version.pk)
-    version.refresh_from_db()
-    return version
-
-
 def project_texts(project) -> list[str]:
     return list(Item.objects.filter(project=project).values_list("text", flat=True))
 
@@ -59,7 +51,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     distinct = len(set(project_texts(project)))
     assert distinct > 15
 
-    first = train(project)
+    first = train_now(project)
     assert first.status == ModelVersion.Status.READY
     assert first.metrics["embeddings"] == f"deferred: {distinct} texts are being encoded; the next model uses them"
     assert sent == [("warm", (project.pk,))]
@@ -69,7 +61,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     assert f"Sentence embeddings: deferred: {distinct} texts are being encoded" in page
 
     # Another retrain meanwhile still trains without them, and starts no second warm-up.
-    second = train(project)
+    second = train_now(project)
     assert second.status == ModelVersion.Status.READY
     assert training.embeddings_deferred(second)
     assert sent == [("warm", (project.pk,))]
@@ -85,18 +77,18 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     assert uncached_texts(project_texts(project), training.embedding_cache_path()) == []
 
     # The answers have not changed, but that retrain is not skipped: it is the one with embeddings.
-    third = train(project, trigger="embeddings")
+    third = train_now(project, trigger="embeddings")
     assert third.status == ModelVersion.Status.READY
     assert not training.embeddings_deferred(third)
     assert third.metrics["embeddings"] in ("used", "not used: held-out share 0")
 
     # Once warm, a retrain on unchanged answers is skipped again, and nothing more is sent.
-    assert train(project).status == ModelVersion.Status.SKIPPED
+    assert train_now(project).status == ModelVersion.Status.SKIPPED
     assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
 
 
 def test_a_small_project_encodes_its_texts_while_training(project, labelled, sent):
-    version = train(project)
+    version = train_now(project)
     assert version.status == ModelVersion.Status.READY
     assert version.metrics["embeddings"] in ("used", "not used: held-out share 0")
     assert sent == []

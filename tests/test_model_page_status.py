@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from learner import training
 from learner.models import ModelVersion
-from tests.learner_support import make_labelled_project, ready_version, small_config, trained_artifact
+from tests.learner_support import make_labelled_project, ready_version, small_config, train_now, trained_artifact
 
 
 @pytest.fixture(autouse=True)
@@ -25,13 +25,6 @@ def artifact(tmp_path_factory):
     return trained_artifact(tmp_path_factory.mktemp("model"), ["shipping", "refund", "billing", "bug", "praise"])
 
 
-def train(project) -> ModelVersion:
-    version = training.create_version(project=project, trigger="manual")
-    training.run_version(version.pk)
-    version.refresh_from_db()
-    return version
-
-
 def status_cell(html: str, version: ModelVersion) -> str:
     """The status cell of a version's row in the versions table."""
     row = re.search(rf'<a href="[^"]*/{version.pk}/">#{version.pk}</a>.*?</tr>', html, re.S).group(0)
@@ -40,7 +33,7 @@ def status_cell(html: str, version: ModelVersion) -> str:
 
 def test_a_skip_for_too_few_answers_gives_its_reason_not_unchanged_data(client, manager, project, labels, annotator):
     make_labelled_project(project, labels, annotator, count=8, unanswered_items=4)
-    version = train(project)
+    version = train_now(project)
     assert version.status == ModelVersion.Status.SKIPPED
     reason = f"Only 4 items have answers; training needs {training.MIN_LABELLED_ITEMS}."
     client.force_login(manager)
@@ -57,9 +50,9 @@ def test_a_skip_for_too_few_answers_gives_its_reason_not_unchanged_data(client, 
 
 def test_a_skip_for_unchanged_answers_says_so(client, manager, project, labels, annotator):
     make_labelled_project(project, labels, annotator)
-    first = train(project)
+    first = train_now(project)
     assert first.status == ModelVersion.Status.READY
-    second = train(project)
+    second = train_now(project)
     assert second.status == ModelVersion.Status.SKIPPED
     client.force_login(manager)
 

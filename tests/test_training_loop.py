@@ -19,7 +19,7 @@ from learner.ml import load_model
 from learner.ml.sampling import item_scores, uncertainty
 from learner.models import ModelVersion
 from tests.factories import annotate_item
-from tests.learner_support import make_labelled_project, small_config
+from tests.learner_support import make_labelled_project, small_config, train_now
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +36,6 @@ def labelled(project, labels, annotator):
     return items
 
 
-def train(project, trigger: str = "manual") -> ModelVersion:
-    version = training.create_version(project=project, trigger=trigger)
-    assert version is not None
-    training.run_version(version.pk)
-    version.refresh_from_db()
-    return version
-
-
 def queue_state(project) -> list[tuple]:
     return list(
         QueueEntry.objects.filter(project=project)
@@ -58,7 +50,7 @@ def unobserved_labels(item, labels) -> set[int]:
 
 
 def test_a_version_trains_stores_its_metrics_and_reranks_the_queue(project, labels, labelled):
-    version = train(project)
+    version = train_now(project)
 
     assert version.status == ModelVersion.Status.READY, version.error
     assert version.progress == 1.0 and version.finished_at is not None
@@ -94,10 +86,10 @@ def test_a_version_trains_stores_its_metrics_and_reranks_the_queue(project, labe
 
 
 def test_a_retrain_with_unchanged_answers_is_skipped(project, labelled):
-    first = train(project)
+    first = train_now(project)
     before = queue_state(project)
 
-    second = train(project)
+    second = train_now(project)
 
     assert second.status == ModelVersion.Status.SKIPPED
     assert second.dataset_hash == first.dataset_hash
@@ -106,10 +98,10 @@ def test_a_retrain_with_unchanged_answers_is_skipped(project, labelled):
 
 
 def test_new_answers_change_the_snapshot_and_train_again(project, labels, labelled, second_annotator):
-    first = train(project)
+    first = train_now(project)
     annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
 
-    second = train(project)
+    second = train_now(project)
 
     assert second.status == ModelVersion.Status.READY, second.error
     assert second.dataset_hash != first.dataset_hash
@@ -119,7 +111,7 @@ def test_new_answers_change_the_snapshot_and_train_again(project, labels, labell
 def test_a_failed_training_keeps_the_previous_model_and_the_queue(
     project, labels, labelled, second_annotator, monkeypatch
 ):
-    good = train(project)
+    good = train_now(project)
     before = queue_state(project)
     annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
 
@@ -127,7 +119,7 @@ def test_a_failed_training_keeps_the_previous_model_and_the_queue(
         raise RuntimeError("out of memory while training")
 
     monkeypatch.setattr(training, "train_model", broken)
-    failed = train(project)
+    failed = train_now(project)
 
     assert failed.status == ModelVersion.Status.FAILED
     assert "out of memory while training" in failed.error
@@ -139,7 +131,7 @@ def test_a_failed_training_keeps_the_previous_model_and_the_queue(
 def test_a_failure_while_writing_the_queue_rolls_back_the_ready_status(
     project, labels, labelled, second_annotator, monkeypatch
 ):
-    good = train(project)
+    good = train_now(project)
     before = queue_state(project)
     annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
 
@@ -147,7 +139,7 @@ def test_a_failure_while_writing_the_queue_rolls_back_the_ready_status(
         raise RuntimeError("queue table locked")
 
     monkeypatch.setattr(training, "set_queue_priorities", broken)
-    failed = train(project)
+    failed = train_now(project)
 
     assert failed.status == ModelVersion.Status.FAILED
     assert "queue table locked" in failed.error
@@ -180,7 +172,7 @@ def test_a_version_delivered_twice_trains_once(project, labelled, monkeypatch):
 def test_too_few_answered_items_is_skipped_with_a_reason(project, labels, annotator):
     make_labelled_project(project, labels, annotator, count=12, unanswered_items=5)
 
-    version = train(project)
+    version = train_now(project)
 
     assert version.status == ModelVersion.Status.SKIPPED
     assert "7 items have answers" in version.error
@@ -268,7 +260,7 @@ def test_a_stale_version_that_wakes_up_cannot_publish(project, labels, labelled,
 
     monkeypatch.setattr(training, "train_model", slow_then_marked_stale)
     before = queue_state(project)
-    version = train(project)
+    version = train_now(project)
 
     assert version.status == ModelVersion.Status.FAILED
     assert training.latest_ready(project=project) is None
