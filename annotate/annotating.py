@@ -207,10 +207,27 @@ def clamp_duration(*, reported_ms: int | None, leased_at: datetime | None, now: 
     return min(max(int(reported_ms), 0), ceiling)
 
 
-def _check_answers(*, project: Project, labels: Sequence[Label], answers: Mapping[int, Answer]) -> None:
-    """Refuse answers to labels that are not active: merged or retired since the page was shown, or foreign."""
+def refuse_inactive_labels(
+    *,
+    project: Project,
+    labels: Sequence[Label],
+    answers: Mapping[int, Answer],
+    annotator: Any = None,
+    idempotency_key: uuid.UUID | None = None,
+) -> None:
+    """Refuse answers to labels that are not active: merged or retired since the page was shown, or foreign.
+
+    The views call it before the rule warnings, whose page shows only the
+    labels active now: an answer to a label gone meanwhile would otherwise
+    vanish on "submit anyway". A replay of a submit that was stored (the
+    same annotator and idempotency key) passes, because submit_annotation
+    then returns what was stored and "nothing was saved" would be false.
+    """
     unknown = set(answers) - {label.pk for label in labels}
     if not unknown:
+        return
+    replayed = Annotation.objects.filter(annotator=annotator, idempotency_key=idempotency_key)
+    if idempotency_key is not None and replayed.exists():
         return
     gone = Label.objects.filter(project=project, pk__in=unknown).select_related("merged_into").order_by("order", "pk")
     reasons = [
@@ -288,7 +305,9 @@ def submit_annotation(
     now = now or timezone.now()
     project = item.project
     labels = labels if labels is not None else answerable_labels(project=project)
-    _check_answers(project=project, labels=labels, answers=answers)
+    refuse_inactive_labels(
+        project=project, labels=labels, answers=answers, annotator=annotator, idempotency_key=idempotency_key
+    )
     with transaction.atomic():
         # The labels still to answer first: naming them helps more than "answer something".
         _refuse_unanswered(
@@ -399,7 +418,7 @@ def edit_annotation(
         item = annotation.item
         project = item.project
         labels = answerable_labels(project=project)
-        _check_answers(project=project, labels=labels, answers=answers)
+        refuse_inactive_labels(project=project, labels=labels, answers=answers)
         _refuse_unanswered(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
             answers=answers,

@@ -3,9 +3,10 @@
 import re
 import uuid
 
+import pytest
 from django.urls import reverse
 
-from annotate.labelset import merge_labels, retire_label
+from annotate.labelset import merge_labels, retire_label, set_label_rules
 from annotate.models import Annotation, Judgment, Lease
 from tests.factories import annotate_item, make_labels
 
@@ -69,10 +70,11 @@ def test_an_answer_to_another_projects_label_is_refused(client, project, queue, 
     assert not Annotation.objects.exists()
 
 
-def test_a_malformed_label_field_is_a_bad_request(client, project, queue, annotator):
+@pytest.mark.parametrize("field", ["label-refund", "label-0007", "label- 7", "label-+7", "label-1_0", "label-"])
+def test_a_malformed_label_field_is_a_bad_request(client, project, queue, annotator, field):
     client.force_login(annotator)
     item_id, key = open_item(client, project)
-    data = {"idempotency_key": key, "label-refund": "yes"}
+    data = {"idempotency_key": key, field: "yes"}
     response = client.post(reverse("annotate-submit", args=[project.pk, item_id]), data, **HTMX)
     assert response.status_code == 400
     assert not Annotation.objects.exists()
@@ -92,3 +94,41 @@ def test_an_edit_with_a_label_retired_meanwhile_keeps_the_stored_answers(
     assert "“refund” was retired" in response.content.decode()
     stored = dict(Judgment.objects.filter(annotation=annotation).values_list("label_id", "value"))
     assert stored == {shipping.pk: 1, refund.pk: 1}
+
+
+def test_a_retired_answer_is_refused_before_any_rule_warning(client, project, queue, labels, annotator, manager):
+    _, refund, billing, bug, _ = labels
+    set_label_rules(label=refund, actor=manager, implies=[billing], excludes=[])
+    client.force_login(annotator)
+    item_id, key = open_item(client, project)
+    retire_label(label=bug, actor=manager)
+
+    # "refund" without "billing" would warn; the warning page shows only active labels,
+    # so "submit anyway" there would store the item without the answer to "bug".
+    data = {"idempotency_key": key, f"label-{bug.pk}": "yes", f"label-{refund.pk}": "yes"}
+    response = client.post(reverse("annotate-submit", args=[project.pk, item_id]), data, **HTMX)
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "“bug” was retired" in html
+    assert "refund implies billing" not in html
+    assert not Annotation.objects.exists()
+
+
+def test_a_replayed_submit_after_a_label_change_is_not_told_it_was_lost(
+    client, project, queue, labels, annotator, manager
+):
+    shipping, refund = labels[:2]
+    client.force_login(annotator)
+    item_id, key = open_item(client, project)
+    data = {"idempotency_key": key, f"label-{refund.pk}": "yes", f"label-{shipping.pk}": "no"}
+    url = reverse("annotate-submit", args=[project.pk, item_id])
+    assert client.post(url, data, **HTMX).status_code == 200
+    retire_label(label=refund, actor=manager)
+
+    # The browser retries the same request: what was stored stays, once, and no false alarm.
+    replay = client.post(url, data, **HTMX)
+    assert replay.status_code == 200
+    assert "Nothing was saved" not in replay.content.decode()
+    (annotation,) = Annotation.objects.all()
+    assert dict(annotation.judgments.values_list("label_id", "value")) == {refund.pk: 1, shipping.pk: 0}

@@ -9,6 +9,7 @@ redirect back to the page, which leases the next item.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +39,7 @@ from annotate.annotating import (
     edit_annotation,
     guideline_changes_since,
     label_rules,
+    refuse_inactive_labels,
     skip_item,
     submit_annotation,
 )
@@ -85,6 +87,9 @@ class ItemForm:
     confirm_rules: bool
 
 
+LABEL_FIELD = re.compile(r"label-[1-9][0-9]{0,18}")
+
+
 def parse_item_form(data: Any, *, default_confidence: float) -> ItemForm:
     """Read the radios ``label-<id>`` (yes / no / empty) and selects ``conf-<id>``; ValueError if malformed.
 
@@ -96,6 +101,10 @@ def parse_item_form(data: Any, *, default_confidence: float) -> ItemForm:
     for key in data:
         if not key.startswith("label-"):
             continue
+        # Only the form's own spelling: int() would also read "label-0007" or
+        # "label- 7" and fold two fields into one answer.
+        if not LABEL_FIELD.fullmatch(key):
+            raise ValueError(f"Unknown field {key!r}.")
         label_id = int(key.removeprefix("label-"))
         state = data.get(key, "")
         if state not in ("yes", "no", ""):
@@ -309,22 +318,30 @@ def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     except ValueError:
         return HttpResponseBadRequest("Malformed annotation form.")
     shown = {"request": request, "project": project, "role": role, "item": item, "labels": labels, "rules": rules}
-    warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
-    if warnings:
-        context = item_context(**shown, entry=queue_entry(item), form=form, warnings=warnings)
-        return render_work(request, context, status=422)
     try:
-        submit_annotation(
-            annotator=request.user,
-            item=item,
-            answers=form.answers,
-            idempotency_key=form.idempotency_key,
-            duration_ms=form.duration_ms,
-            focus_only=form.focus_only,
+        refuse_inactive_labels(
+            project=project,
             labels=labels,
+            answers=form.answers,
+            annotator=request.user,
+            idempotency_key=form.idempotency_key,
         )
+        warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
+        if not warnings:
+            submit_annotation(
+                annotator=request.user,
+                item=item,
+                answers=form.answers,
+                idempotency_key=form.idempotency_key,
+                duration_ms=form.duration_ms,
+                focus_only=form.focus_only,
+                labels=labels,
+            )
     except SubmitRefused as refused:
         context = item_context(**shown, entry=queue_entry(item), form=form, error=refused)
+        return render_work(request, context, status=422)
+    if warnings:
+        context = item_context(**shown, entry=queue_entry(item), form=form, warnings=warnings)
         return render_work(request, context, status=422)
     if not request.htmx:
         return redirect("annotate", project.pk)
@@ -393,16 +410,19 @@ def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpRespo
             form = parse_item_form(request.POST, default_confidence=project.default_confidence)
         except ValueError:
             return HttpResponseBadRequest("Malformed annotation form.")
-        warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
-        error = None
-        if not warnings:
-            try:
+        warnings, error = [], None
+        try:
+            # Before the rule warnings, as on submit.
+            refuse_inactive_labels(project=project, labels=labels, answers=form.answers)
+            warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
+            if not warnings:
                 edit_annotation(
                     annotation=annotation, editor=request.user, answers=form.answers, focus_only=form.focus_only
                 )
-            except SubmitRefused as refused:
-                error = refused
-            else:
+        except SubmitRefused as refused:
+            error = refused
+        else:
+            if not warnings:
                 messages.success(request, f"Saved your new answers for item {annotation.item.external_id}.")
                 return redirect("my-annotations", project.pk)
         context = item_context(**shown, labels=labels, form=form, error=error, warnings=warnings)
