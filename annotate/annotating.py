@@ -39,7 +39,7 @@ from annotate.models import (
     QueueEntry,
     record_audit,
 )
-from annotate.queue import release_lease
+from annotate.queue import current_focus, release_lease
 
 logger = logging.getLogger(__name__)
 
@@ -154,14 +154,12 @@ def required_labels(*, project: Project, labels: Sequence[Label], item: Item, fo
     """
     if not project.require_all_labels:
         return []
-    focus = focus_label_ids(QueueEntry.objects.filter(item=item).first()) if focus_only else set()
+    entry = QueueEntry.objects.filter(item=item).first() if focus_only else None
+    active_ids = {label.pk for label in labels}
+    focus = current_focus(focus=entry.focus_labels or [], active_ids=active_ids, project=project) if entry else []
     if project.allow_focus_only and focus:
         return [label for label in labels if label.pk in focus]
     return list(labels)
-
-
-def focus_label_ids(entry: QueueEntry | None) -> set[int]:
-    return {int(label_id) for label_id in (entry.focus_labels if entry else []) or []}
 
 
 def check_label_rules(

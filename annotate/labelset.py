@@ -27,7 +27,6 @@ from django.db.models import Max, OuterRef, Q, Subquery
 
 from annotate.annotating import request_retrain
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
-from annotate.queue import remap_focus_labels
 
 
 class LabelSetError(ValueError):
@@ -390,7 +389,7 @@ def retire_label(*, label: Label, actor: Any) -> Label:
             before=before,
             after=label_state(locked),
         )
-        _follow_label_change(project=locked.project, mapping={locked.pk: None})
+        _retrain_after_label_change(project=locked.project)
     label.refresh_from_db()
     return label
 
@@ -596,18 +595,17 @@ def merge_labels(*, source: Label, target: Label, actor: Any, expected: dict[str
                 "resolution_conflicts": plan.resolution_conflicts,
             },
         )
-        _follow_label_change(project=source.project, mapping={source.pk: target.pk})
+        _retrain_after_label_change(project=source.project)
     return plan
 
 
-def _follow_label_change(*, project: Project, mapping: dict[int, int | None]) -> None:
-    """After a merge or a retirement: the queue stops highlighting the label at once, and the model follows.
+def _retrain_after_label_change(*, project: Project) -> None:
+    """After a merge or a retirement the model in use still scores the old label set: ask for a retrain.
 
-    The model in use still scores the old label set; where retraining is
-    automatic (``retrain_every`` > 0) a retrain is asked for when the
-    change commits, so predictions and focus labels match the new set.
+    Only where retraining is automatic (``retrain_every`` > 0), once the
+    change commits. Until the new model re-ranks the queue, the annotate page
+    reads its focus labels as the label set is now (``queue.current_focus``).
     """
-    remap_focus_labels(project=project, mapping=mapping)
     if project.retrain_every > 0:
         project_id = project.pk
         transaction.on_commit(lambda: request_retrain(project_id=project_id, trigger="labels"))

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from annotate.bulk import insert_rows
-from annotate.models import Annotation, Item, Lease, Project, QueueEntry, QueueReason
+from annotate.models import Annotation, Item, Label, Lease, Project, QueueEntry, QueueReason
 
 # Cold start: at most this many TF-IDF clusters; fewer items than
 # MIN_ITEMS_TO_CLUSTER are simply shuffled.
@@ -434,26 +434,37 @@ def release_lease(*, annotator: Any, item: Item) -> datetime | None:
     return _aware(row[0])
 
 
-def remap_focus_labels(*, project: Project, mapping: dict[int, int | None]) -> int:
-    """Point the queue's focus labels away from labels that left the label set, until the next re-rank.
+def current_focus(
+    *, focus: Iterable[int], active_ids: set[int], project: Project, merged: dict[int, int] | None = None
+) -> list[int]:
+    """Focus label ids as the label set is now, in the model's order, each once.
 
-    ``mapping`` sends a label id to the label that takes its place (a merge)
-    or to None (a retirement). The model's order is kept, and a label already
-    among an item's focus labels is not listed twice. Returns the number of
-    entries changed.
+    Between a merge or a retirement and the next re-rank, an entry may name
+    a label that is no longer active: a merged one stands for the label it
+    was merged into (through later merges too), a retired one is dropped.
+    Costs a query only then, unless the caller passes ``merged`` (label id
+    to the label it was merged into) for many entries at once.
     """
-    changed = []
-    for entry_id, focus in QueueEntry.objects.filter(project=project).values_list("id", "focus_labels"):
-        if not focus or not mapping.keys() & set(focus):
-            continue
-        remapped: list[int] = []
-        for label_id in focus:
-            label_id = mapping.get(label_id, label_id)
-            if label_id is not None and label_id not in remapped:
-                remapped.append(label_id)
-        changed.append(QueueEntry(pk=entry_id, focus_labels=remapped))
-    QueueEntry.objects.bulk_update(changed, ["focus_labels"], batch_size=1000)
-    return len(changed)
+    focus = [int(label_id) for label_id in focus]
+    if all(label_id in active_ids for label_id in focus):
+        return focus
+    if merged is None:
+        merged = merged_labels(project=project)
+    result: list[int] = []
+    for label_id in focus:
+        for _ in range(len(merged)):
+            if label_id in active_ids or label_id not in merged:
+                break
+            label_id = merged[label_id]
+        if label_id in active_ids and label_id not in result:
+            result.append(label_id)
+    return result
+
+
+def merged_labels(*, project: Project) -> dict[int, int]:
+    """Each merged-away label of the project and the label it was merged into."""
+    rows = Label.objects.filter(project=project, merged_into__isnull=False).values_list("pk", "merged_into_id")
+    return dict(rows)
 
 
 def release_leases(*, annotator: Any, project: Project) -> int:
@@ -473,18 +484,24 @@ def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model
     entries are kept, so re-ranking never forgets work done or the overlap
     target; items that had no entry get one (``required`` is the overlap count
     when the reason is overlap). Entries the learner did not score keep their
-    old values. Returns the number of entries written.
+    old values. Focus labels are written as the label set is now
+    (``current_focus``). Returns the number of entries written.
 
     The update runs as one statement per batch of rows (UPDATE ... FROM
     VALUES), so the transaction, which holds the row locks next_item waits
     for, stays short even on 100k items.
     """
     valid_reasons = set(QueueReason.values)
+    # A model trained before a merge or a retirement may still name the old
+    # labels; its focus labels are written as the label set is now.
+    active_ids = set(project.active_labels().values_list("pk", flat=True))
+    merged = merged_labels(project=project)
     rows: dict[int, tuple[float, list[int], str]] = {}
     for item_id, priority, focus, reason in entries:
         if reason not in valid_reasons:
             raise ValueError(f"Unknown queue reason {reason!r}.")
-        rows[int(item_id)] = (float(priority), [int(label_id) for label_id in focus], str(reason))
+        focus_now = current_focus(focus=focus, active_ids=active_ids, project=project, merged=merged)
+        rows[int(item_id)] = (float(priority), focus_now, str(reason))
     now = timezone.now()
     with transaction.atomic():
         existing = set(QueueEntry.objects.filter(project=project).values_list("item_id", flat=True))

@@ -45,7 +45,7 @@ from annotate.annotating import (
 )
 from annotate.labelset import RESERVED_KEYS
 from annotate.models import Annotation, Item, Label, Project, QueueEntry
-from annotate.queue import next_item
+from annotate.queue import current_focus, next_item
 
 PAGE = "annotate/annotate/page.html"
 # My work marks an annotation "edited" when it changed this long after it was created.
@@ -235,7 +235,9 @@ def item_context(
     """Everything the item form and the guideline panel need, for a new item or a re-shown one."""
     labels = labels if labels is not None else answerable_labels(project=project)
     rules = rules if rules is not None else label_rules(labels=labels)
-    focus = [int(label_id) for label_id in (entry.focus_labels if entry else []) or []]
+    focus = current_focus(
+        focus=(entry.focus_labels or []) if entry else [], active_ids={label.pk for label in labels}, project=project
+    )
     rows = label_rows(
         project=project,
         labels=labels,
