@@ -347,24 +347,31 @@ def entry_with_item(*, item_id: int, project: Project) -> tuple[Item, QueueEntry
 
 
 def server_call_statement(
-    *, annotator_id: int, project_id: int, now: datetime, expires_at: datetime, exclude: Sequence[int] = ()
+    *,
+    annotator_id: int,
+    project_id: int,
+    now: datetime,
+    expires_at: datetime,
+    own_transaction: bool,
+    exclude: Sequence[int] = (),
 ) -> tuple[str, list[Any]]:
     """A call of the PostgreSQL function ``tagwise_next_item`` (migration 0006), with the entry and item it hands out.
 
     The function answers one row: ``held`` or ``claimed`` with the entry and
     item (as whole rows, read after the claim), or ``taken`` with the entry
     another annotator claimed first (try again without it); no row when there
-    is nothing left to give. When the call is its own transaction, its commit
-    does not wait for the WAL flush: a lease is soft state, which a crash
-    would only return to the pool as expiry does, and waiting for the flush
-    (about 3 ms here) was the largest part of next_item. Annotations are
-    never committed that way.
+    is nothing left to give. ``own_transaction`` says the statement runs as a
+    transaction of its own (autocommit). Only then does its commit skip the
+    wait for the WAL flush (a lease is soft state, which a crash would only
+    return to the pool as expiry does; waiting for the flush, about 3 ms
+    here, was the largest part of next_item; annotations are never committed
+    that way), and only then does it wait behind a re-rank that holds every
+    candidate row.
     """
     entry_columns = [f"(r.entry).{field.column}" for field in QueueEntry._meta.concrete_fields]
     item_columns = [f"(r.item).{field.column}" for field in Item._meta.concrete_fields]
     columns = ", ".join(entry_columns + item_columns)
     sql = f"SELECT r.outcome, r.entry_id, {columns} FROM tagwise_next_item(%s, %s, %s, %s, %s::bigint[], %s) r"
-    own_transaction = connection.get_autocommit()
     return sql, [annotator_id, project_id, now, expires_at, list(exclude), own_transaction]
 
 
@@ -373,8 +380,9 @@ def _next_item_on_server(
 ) -> tuple[Item, QueueEntry] | None:
     """next_item on PostgreSQL: one round trip per attempt, each attempt its own transaction."""
     tried: list[int] = []
+    ask = {"annotator_id": annotator_id, "project_id": project.pk, "now": now, "expires_at": expires_at}
+    ask["own_transaction"] = connection.get_autocommit()
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        ask = {"annotator_id": annotator_id, "project_id": project.pk, "now": now, "expires_at": expires_at}
         row = _first_row(*server_call_statement(**ask, exclude=tried))
         if row is None:
             return None

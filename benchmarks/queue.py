@@ -395,7 +395,11 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
         cursor.execute("SET LOCAL client_min_messages = log")
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         sql, params = server_call_statement(
-            annotator_id=user.pk, project_id=project_id, now=now, expires_at=now + timedelta(minutes=30)
+            annotator_id=user.pk,
+            project_id=project_id,
+            now=now,
+            expires_at=now + timedelta(minutes=30),
+            own_transaction=False,
         )
         for _ in range(6):
             messages.clear()

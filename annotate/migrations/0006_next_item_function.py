@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION tagwise_next_item(
     p_now timestamptz,
     p_expires timestamptz,
     p_exclude bigint[],
-    p_relaxed_commit boolean
+    p_own_transaction boolean
 ) RETURNS TABLE (outcome text, entry_id bigint, entry annotate_queueentry, item annotate_item)
 LANGUAGE plpgsql VOLATILE ROWS 1 AS $fn$
 -- Where a name could mean an output column or a table's column, it means
@@ -43,7 +43,7 @@ BEGIN
     -- to the pool, as on expiry. Not waiting for the WAL flush was the
     -- largest saving of next_item. Only when the caller runs this statement
     -- as its own transaction, so no annotation is ever committed this way.
-    IF p_relaxed_commit THEN
+    IF p_own_transaction THEN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
 
@@ -94,8 +94,13 @@ BEGIN
         -- the whole queue): wait for the best one rather than report an
         -- empty queue, then pick again by the priorities the re-rank
         -- committed (the query above no longer skips the row we now hold).
-        -- next_item runs each call as its own transaction, so this wait
-        -- never holds another row lock and cannot close a cycle.
+        -- Only when this call is its own transaction: then it holds no
+        -- other row lock while it waits, and the wait cannot close a cycle.
+        -- Inside a caller's transaction (which may hold locks of earlier
+        -- attempts) it reports nothing instead.
+        IF NOT p_own_transaction THEN
+            RETURN;
+        END IF;
         SELECT q.id, q.item_id INTO waited_id, waited_item FROM annotate_queueentry q
         WHERE q.project_id = p_project AND q.completed < q.required
           AND q.id <> ALL (p_exclude)
