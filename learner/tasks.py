@@ -31,15 +31,15 @@ def retrain(project_id: int, trigger: str = "annotations") -> str:
 
 
 @shared_task(name="learner.tasks.warm_embeddings")
-def warm_embeddings(project_id: int) -> str:
+def warm_embeddings(project_id: int, after_id: int = 0) -> str:
     """Encode one batch of the project's texts for the embedding member; then the next batch, or a retrain.
 
     Sent when a version had to train without embeddings (too many new
     texts). Each batch is its own short task, so retrains queue between them.
     """
-    left = training.warm_embeddings(project_id=project_id)
-    if left:
-        warm_embeddings.delay(project_id)
-        return f"{left} texts left"
+    next_after = training.warm_embeddings(project_id=project_id, after_id=after_id)
+    if next_after is not None:
+        warm_embeddings.delay(project_id, next_after)
+        return f"encoded the items up to {next_after}"
     retrain.delay(project_id, trigger="embeddings")
     return "encoded; retrain sent"

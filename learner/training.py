@@ -56,12 +56,12 @@ KEEP_ARTIFACTS = 3
 # Sentence embeddings cost ~12 ms of CPU per text. A training run encodes up
 # to this many texts missing from the embedding cache itself; with more (a
 # large import), the version trains without the embedding member, so the
-# first model comes in minutes, and ``warm_embeddings`` encodes the texts in
-# batches of WARM_BATCH, one short task each so retrains can run between
+# first model comes in minutes, and ``warm_embeddings`` walks the items
+# WARM_BATCH at a time, one short task each so retrains can run between
 # them, then asks for a retrain that uses them.
 EMBED_WHILE_TRAINING = 3000
 WARM_BATCH = 2000
-# How long a project's warm-up chain holds its slot (a lost chain frees it).
+# How long a project's warm-up chain holds its slot after its last batch (a lost chain frees it).
 WARM_SLOT_SECONDS = 6 * 3600
 # The start of metrics["embeddings"] of a version trained without them for that reason.
 DEFERRED = "deferred"
@@ -194,25 +194,28 @@ def _train_and_score(version: ModelVersion) -> str:
     ModelVersion.objects.filter(pk=version.pk).update(
         dataset_counts=counts, dataset_hash=digest, label_ids=[label.pk for label in labels]
     )
-    previous = latest_ready(project=project)
-    if previous is not None and previous.dataset_hash == digest and not embeddings_deferred(previous):
-        raise NotEnoughData("The answers have not changed since the last ready model.")
-    if labelled_items < MIN_LABELLED_ITEMS:
-        raise NotEnoughData(f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.")
-
     config = TrainConfig.from_dict(version.config) if version.config else default_config()
     # Sentence embeddings cost ~12 ms of CPU per text; they are kept per text
     # (keyed by its hash) so that a retrain only encodes texts it has not seen.
     config.embedding_cache = config.embedding_cache or embedding_cache_path()
+    waiting = _texts_to_embed(config=config, texts=texts)
+    deferred = waiting > EMBED_WHILE_TRAINING
+    previous = latest_ready(project=project)
+    # Unchanged answers train nothing new, unless the last model went without
+    # embeddings that are ready now.
+    if previous is not None and previous.dataset_hash == digest and (deferred or not embeddings_deferred(previous)):
+        raise NotEnoughData("The answers have not changed since the last ready model.")
+    if labelled_items < MIN_LABELLED_ITEMS:
+        raise NotEnoughData(f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.")
+
     config.label_names = [label.name for label in labels]
     config.rules = LabelRules.coerce(label_rules(labels=labels))
-    waiting = _texts_to_embed(config=config, texts=texts)
-    if waiting > EMBED_WHILE_TRAINING:
+    if deferred:
         config.embeddings = False
     model = train_model(
         texts, result.targets, result.weights, config=config, seed=version.pk, progress=_progress_writer(version)
     )
-    if waiting > EMBED_WHILE_TRAINING:
+    if deferred:
         model.metrics["embeddings"] = f"{DEFERRED}: {waiting} texts are being encoded; the next model uses them"
     path = artifact_path(version)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +254,12 @@ def _train_and_score(version: ModelVersion) -> str:
             raise RuntimeError("The version lost its training slot before it could publish.")
         set_queue_priorities(project=project, entries=entries, model_version_id=version.pk)
     prune_artifacts(project=project)
-    if waiting > EMBED_WHILE_TRAINING:
+    if deferred and version.trigger == "embeddings":
+        # The warm-up that asked for this retrain did not leave the texts
+        # encoded (the cache cannot be written?): starting it again would
+        # loop, one full training per turn.
+        logger.warning("Project %s: texts still not encoded after the embedding warm-up", project.pk)
+    elif deferred:
         start_warming_embeddings(project_id=project.pk)
     return ModelVersion.Status.READY
 
@@ -267,10 +275,15 @@ def embeddings_deferred(version: ModelVersion) -> bool:
 
 
 def _texts_to_embed(*, config: TrainConfig, texts: list[str]) -> int:
-    """How many distinct texts training would have to encode first (0 when the model has no embedding member)."""
-    if not (config.wants_embeddings and embeddings_available()):
+    """How many distinct texts training would have to encode first, in the cache the warm-up fills.
+
+    0 when the model has no embedding member, and when its config names
+    another cache: the warm-up could not fill that one, so training encodes
+    its texts itself.
+    """
+    if not (config.wants_embeddings and embeddings_available()) or config.embedding_cache != embedding_cache_path():
         return 0
-    return len(uncached_texts(texts, config.embedding_cache or embedding_cache_path()))
+    return len(uncached_texts(texts, embedding_cache_path()))
 
 
 def _warm_slot(project_id: int) -> str:
@@ -292,20 +305,25 @@ def start_warming_embeddings(*, project_id: int) -> bool:
     return True
 
 
-def warm_embeddings(*, project_id: int, batch: int | None = None) -> int:
-    """Encode up to ``batch`` of the project's texts missing from the embedding cache; returns how many are left.
+def warm_embeddings(*, project_id: int, after_id: int = 0, batch: int | None = None) -> int | None:
+    """Encode the texts missing from the embedding cache among the next ``batch`` items after ``after_id``.
 
-    Running it twice is harmless: the second run finds the texts cached. When
-    none is left, the project's warm-up slot is freed.
+    Returns the item id to go on after, or None when every item has been
+    seen (and the project's warm-up slot is freed). Walking the items by id
+    keeps the whole chain linear in the project's size; running a batch
+    twice is harmless, the second run finds its texts cached.
     """
     batch = batch or WARM_BATCH
-    texts = list(Item.objects.filter(project_id=project_id).values_list("text", flat=True))
-    missing = uncached_texts(texts, embedding_cache_path())
-    embed_texts(missing[:batch], embedding_cache_path())
-    left = max(len(missing) - batch, 0)
-    if not left:
+    rows = list(
+        Item.objects.filter(project_id=project_id, pk__gt=after_id).order_by("pk").values_list("pk", "text")[:batch]
+    )
+    embed_texts(uncached_texts([text for _, text in rows], embedding_cache_path()), embedding_cache_path())
+    if len(rows) < batch:
         cache.delete(_warm_slot(project_id))
-    return left
+        return None
+    # A long chain keeps its slot: another deferred retrain must not start a second one.
+    cache.touch(_warm_slot(project_id), WARM_SLOT_SECONDS)
+    return rows[-1][0]
 
 
 def prune_artifacts(*, project: Project, keep: int = KEEP_ARTIFACTS) -> int:

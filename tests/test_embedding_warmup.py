@@ -10,6 +10,7 @@ from annotate.queue import build_cold_start_queue
 from learner import tasks, training
 from learner.ml.embeddings import embeddings_available, uncached_texts
 from learner.models import ModelVersion
+from tests.factories import annotate_item
 from tests.learner_support import make_labelled_project, small_config, train_now
 
 pytestmark = pytest.mark.skipif(not embeddings_available(), reason="the packaged sentence encoder is not installed")
@@ -44,7 +45,7 @@ def project_texts(project) -> list[str]:
 
 
 def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
-    client, project, labelled, manager, sent, monkeypatch
+    client, project, labels, labelled, manager, second_annotator, sent, monkeypatch
 ):
     monkeypatch.setattr(training, "EMBED_WHILE_TRAINING", 10)
     monkeypatch.setattr(training, "WARM_BATCH", 15)
@@ -60,19 +61,22 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     page = client.get(reverse("model-version", args=[project.pk, first.pk])).content.decode()
     assert f"Sentence embeddings: deferred: {distinct} texts are being encoded" in page
 
-    # Another retrain meanwhile still trains without them, and starts no second warm-up.
+    # Unchanged answers train nothing new while the texts are still being encoded.
+    assert train_now(project).status == ModelVersion.Status.SKIPPED
+    # New answers train again, still without embeddings, and start no second warm-up.
+    annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
     second = train_now(project)
     assert second.status == ModelVersion.Status.READY
     assert training.embeddings_deferred(second)
     assert sent == [("warm", (project.pk,))]
 
-    # The worker runs the warm-up: one batch per task until every text is encoded, then a retrain.
+    # The worker runs the warm-up: one task per 15 items, walking them by id, then a retrain.
     batches = 0
     while sent and sent[0][0] == "warm":
         _, args = sent.pop(0)
         tasks.warm_embeddings(*args)
         batches += 1
-    assert batches == -(-distinct // 15)
+    assert batches == len(labelled) // 15 + 1
     assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
     assert uncached_texts(project_texts(project), training.embedding_cache_path()) == []
 
@@ -85,6 +89,17 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     # Once warm, a retrain on unchanged answers is skipped again, and nothing more is sent.
     assert train_now(project).status == ModelVersion.Status.SKIPPED
     assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
+
+
+def test_a_retrain_sent_by_the_warmup_that_still_lacks_embeddings_starts_no_new_warmup(
+    project, labelled, sent, monkeypatch
+):
+    # As if the warm-up had run but the cache kept nothing: no endless chain of trainings.
+    monkeypatch.setattr(training, "EMBED_WHILE_TRAINING", 10)
+    version = train_now(project, trigger="embeddings")
+    assert version.status == ModelVersion.Status.READY
+    assert training.embeddings_deferred(version)
+    assert sent == []
 
 
 def test_a_small_project_encodes_its_texts_while_training(project, labelled, sent):
