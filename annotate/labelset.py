@@ -434,6 +434,11 @@ class MergePlan:
     negative    anything      nothing: "not A" says nothing about B (``dropped``)
     ==========  ============  ====================================================
 
+    A positive A on an annotation made under a guideline version older than
+    the one B was introduced in is not moved (``before_target``): B did not
+    exist then, and such an annotation stays unobserved for B, as DESIGN.md
+    section 2 and the importer require. The answer stays on A as history.
+
     Resolutions follow the same rule: a positive A resolution becomes a
     positive B resolution when B has none; a negative one is dropped; a
     positive A against a negative B resolution keeps B's (the reviewer already
@@ -446,6 +451,7 @@ class MergePlan:
     combined: list[tuple[int, int, float, float]] = field(default_factory=list)  # (annotation, B judgment, old, new)
     conflicts: list[MergeConflict] = field(default_factory=list)
     dropped: int = 0
+    before_target: int = 0
     resolutions_moved: list[int] = field(default_factory=list)  # item ids
     resolution_conflicts: list[int] = field(default_factory=list)  # item ids
 
@@ -456,6 +462,7 @@ class MergePlan:
             "positives_combined": len(self.combined),
             "negatives_dropped": self.dropped,
             "conflicts": len(self.conflicts),
+            "positives_before_target": self.before_target,
             "resolutions_moved": len(self.resolutions_moved),
             "resolution_conflicts": len(self.resolution_conflicts),
         }
@@ -468,6 +475,11 @@ class MergePlan:
             f"{c['positives_combined']} positives were already on “{self.target.name}”, "
             f"{c['negatives_dropped']} negatives are dropped, {c['conflicts']} conflicts go to review"
         )
+        if c["positives_before_target"]:
+            text += (
+                f"; {c['positives_before_target']} positives were given under guideline versions before "
+                f"“{self.target.name}” existed and stay only on “{self.source.name}”"
+            )
         if c["resolutions_moved"] or c["resolution_conflicts"]:
             text += (
                 f"; {c['resolutions_moved']} resolutions move and {c['resolution_conflicts']} conflicting "
@@ -508,12 +520,16 @@ def plan_merge(*, source: Label, target: Label) -> MergePlan:
             "target_id",
             "target_value",
             "target_confidence",
+            "annotation__guideline_version__number",
         )
         .order_by("annotation_id")
     )
-    for annotation_id, item_id, annotator_id, value, confidence, b_id, b_value, b_confidence in rows:
+    since = target.introduced_in.number if target.introduced_in_id else None
+    for annotation_id, item_id, annotator_id, value, confidence, b_id, b_value, b_confidence, version in rows:
         if value == 0:
             plan.dropped += 1
+        elif since is not None and version is not None and version < since:
+            plan.before_target += 1
         elif b_id is None:
             plan.moved.append((annotation_id, confidence))
         elif b_value == 1:

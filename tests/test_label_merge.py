@@ -58,6 +58,7 @@ EXPECTED_COUNTS = {
     "positives_combined": 2,
     "negatives_dropped": 2,
     "conflicts": 1,
+    "positives_before_target": 0,
     "resolutions_moved": 1,
     "resolution_conflicts": 1,
 }

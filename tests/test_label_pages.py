@@ -74,6 +74,7 @@ def test_merge_preview_shows_the_counts_and_confirm_applies_them(client, project
         "positives_combined": 1,
         "negatives_dropped": 1,
         "conflicts": 2,
+        "positives_before_target": 0,
         "resolutions_moved": 0,
         "resolution_conflicts": 0,
     }
