@@ -229,6 +229,40 @@ class ImportResult:
 # ---------------------------------------------------------------------------
 
 
+UNSTORABLE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
+# The largest value of the integer columns (PositiveIntegerField, 32 bits on PostgreSQL).
+MAX_STORED_INT = 2**31 - 1
+
+
+def unstorable_in(value: Any, path: str = "") -> str | None:
+    """The path of the first string in ``value`` (nested dicts and lists, keys too) that no database can store.
+
+    PostgreSQL refuses NUL in text and jsonb, and an unpaired surrogate
+    cannot be encoded as UTF-8 at all; caught here, such a row is an error
+    on its line instead of a failed insert at the end.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if unstorable_in(key, where) is not None:
+                return where
+            if (found := unstorable_in(item, where)) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := unstorable_in(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
 def _as_external_id(value: Any, line: int, errors: _Errors) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         errors.add(line, "external_id", "is required and must be a string or an integer")
@@ -285,8 +319,8 @@ def _as_confidence(value: Any, line: int, field_name: str, errors: _Errors) -> f
 def _as_int(value: Any, line: int, field_name: str, errors: _Errors, *, minimum: int = 0) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        errors.add(line, field_name, f"must be an integer >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_STORED_INT:
+        errors.add(line, field_name, f"must be an integer from {minimum} to {MAX_STORED_INT}")
         return None
     return value
 
@@ -414,6 +448,9 @@ def read_jsonl(stream: IO[bytes], errors: _Errors) -> Iterator[ParsedItem]:
         if not isinstance(row, dict):
             errors.add(line, "", "each line must be a JSON object")
             continue
+        if (where := unstorable_in(row)) is not None:
+            errors.add(line, where, UNSTORABLE)
+            continue
         unknown = [] if row.keys() <= JSONL_ITEM_FIELDS else sorted(set(row) - JSONL_ITEM_FIELDS)
         if unknown:
             errors.add(line, "", f"unknown field(s): {', '.join(unknown)}; put extra fields under metadata")
@@ -487,6 +524,9 @@ def _read_csv_rows(reader: Any, errors: _Errors) -> Iterator[ParsedItem]:
             continue
         if len(cells) != len(columns):
             errors.add(line, "", f"has {len(cells)} cells; the header has {len(columns)}")
+            continue
+        if (bad := next((i for i, value in enumerate(cells) if unstorable_in(value) is not None), None)) is not None:
+            errors.add(line, columns[bad], UNSTORABLE)
             continue
 
         def cell(name: str, cells: list[str] = cells) -> str:
@@ -586,6 +626,9 @@ def _labelstudio_task(task: Any, line: int, errors: _Errors, *, unticked: str) -
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         errors.add(line, "data", "each task must be an object with a data object")
         return None
+    if (where := unstorable_in(task)) is not None:
+        errors.add(line, where, UNSTORABLE)
+        return None
     data = task["data"]
     external_id = _as_external_id(data.get("external_id", data.get("id", task.get("id"))), line, errors)
     text = _as_text(data.get("text"), line, errors)
@@ -650,8 +693,12 @@ def _labelstudio_annotation(
         for choice in choices:
             answers[choice] = (1, None)
     lead_time = raw.get("lead_time") or 0
-    if isinstance(lead_time, bool) or not isinstance(lead_time, int | float) or lead_time < 0:
-        errors.add(line, f"{where}.lead_time", "must be a number of seconds")
+    if (
+        isinstance(lead_time, bool)
+        or not isinstance(lead_time, int | float)
+        or not 0 <= lead_time <= MAX_STORED_INT / 1000  # also refuses NaN
+    ):
+        errors.add(line, f"{where}.lead_time", f"must be a number of seconds from 0 to {MAX_STORED_INT // 1000}")
         ok = False
     created_at = None
     if raw.get("created_at"):

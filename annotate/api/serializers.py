@@ -11,7 +11,7 @@ from rest_framework import serializers
 from annotate.export import FORMATS as EXPORT_FORMATS
 from annotate.export import SPLITS
 from annotate.importers import FORMATS as IMPORT_FORMATS
-from annotate.importers import UNTICKED_CHOICES, max_text_chars
+from annotate.importers import UNSTORABLE, UNTICKED_CHOICES, max_text_chars, unstorable_in
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -242,6 +242,11 @@ class ItemSerializer(serializers.ModelSerializer):
         limit = max_text_chars()
         if len(value) > limit:
             raise serializers.ValidationError(f"The text is longer than {limit:,} characters.")
+        return value
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if (where := unstorable_in(value)) is not None:
+            raise serializers.ValidationError(f"{where} {UNSTORABLE}.")
         return value
 
 
