@@ -605,28 +605,30 @@ JUDGMENT_TYPE = pa.struct(
 
 
 def parquet_schema(labels: list[Label], *, include_judgments: bool, predictions: bool = False) -> pa.Schema:
+    """The columns of a Parquet export. Without labels there is no ``labels`` (or ``prediction``) struct:
+    Parquet cannot store a struct with no fields."""
     label_struct = pa.struct([pa.field(label.name, pa.float64(), nullable=True) for label in labels])
     fields = [
         pa.field("id", pa.string(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("metadata", pa.string(), nullable=False),
-        pa.field("labels", label_struct),
     ]
+    if labels:
+        fields.append(pa.field("labels", label_struct))
     if include_judgments:
         fields.append(pa.field("judgments", pa.list_(JUDGMENT_TYPE)))
     if predictions:
+        if labels:
+            fields.append(pa.field("prediction", label_struct))
         fields += [
-            pa.field("prediction", label_struct),
             pa.field("predicted_labels", pa.list_(pa.string()), nullable=True),
             pa.field("prediction_model_version", pa.int64(), nullable=True),
         ]
     return pa.schema(fields)
 
 
-def _label_struct(values: np.ndarray, struct_type: pa.DataType, n_rows: int) -> pa.Array:
+def _label_struct(values: np.ndarray, struct_type: pa.DataType) -> pa.Array:
     """A struct column of nullable doubles, one field per label; NaN becomes null."""
-    if struct_type.num_fields == 0:
-        return pa.array([{}] * n_rows, struct_type)
     missing = np.isnan(values)
     arrays = [pa.array(values[:, index], mask=missing[:, index]) for index in range(struct_type.num_fields)]
     return pa.StructArray.from_arrays(arrays, fields=list(struct_type))
@@ -666,7 +668,7 @@ def write_parquet(
     model_version: int | None = None,
 ) -> Iterator[bytes]:
     schema = parquet_schema(labels, include_judgments=include_judgments, predictions=predictions)
-    label_struct = schema.field("labels").type
+    label_struct = schema.field("labels").type if labels else None
     names = [label.name for label in labels]
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
@@ -675,8 +677,9 @@ def write_parquet(
             pa.array(chunk.external_ids, pa.string()),
             pa.array(chunk.texts, pa.string()),
             pa.array(chunk.metadata, pa.string()),
-            _label_struct(chunk.targets, label_struct, len(chunk)),
         ]
+        if label_struct is not None:
+            columns.append(_label_struct(chunk.targets, label_struct))
         if include_judgments:
             columns.append(pa.array(chunk.judgments, pa.list_(JUDGMENT_TYPE)))
         if chunk.predictions is not None:
@@ -685,8 +688,9 @@ def write_parquet(
                 [name for name, yes in zip(names, row, strict=True) if yes] if scored else None
                 for row, scored in zip(predicted.decisions.tolist(), predicted.scored.tolist(), strict=True)
             ]
+            if label_struct is not None:
+                columns.append(_label_struct(_rounded(predicted.probabilities), label_struct))
             columns += [
-                _label_struct(_rounded(predicted.probabilities), label_struct, len(chunk)),
                 pa.array(chosen, pa.list_(pa.string())),
                 pa.array([model_version] * len(chunk), pa.int64()),
             ]
