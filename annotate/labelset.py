@@ -83,6 +83,9 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
         clean["name"] = str(clean["name"]).strip()
         if not clean["name"]:
             raise LabelSetError("A label needs a name.", field="name")
+        if "," in clean["name"]:
+            # The export selects labels by a comma-separated list of names.
+            raise LabelSetError("A label name cannot contain a comma.", field="name")
         if others.filter(name__iexact=clean["name"]).exists():
             raise LabelSetError(f"This project already has a label named “{clean['name']}”.", field="name")
     if "color" in clean:

@@ -48,6 +48,7 @@ def test_no_key_is_allowed(project, labels, manager):
         ({"name": "warranty", "shortcut_key": "?"}, "A shortcut key is one letter"),
         ({"name": "Refund", "shortcut_key": "w"}, "This project already has a label named “Refund”"),
         ({"name": "w" * 101, "shortcut_key": "w"}, "Ensure this value has at most 100 characters"),
+        ({"name": "late, partial", "shortcut_key": "w"}, "A label name cannot contain a comma."),
     ],
 )
 def test_a_refused_add_shows_the_form_again_with_what_was_typed(client, project, labels, manager, fields, message):
