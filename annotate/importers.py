@@ -737,14 +737,18 @@ class _Checker:
         self.project = project
         self.options = options
         self.errors = errors
-        self.labels = {label.name: label for label in project.labels.select_related("merged_into", "introduced_in")}
+        self.labels = {
+            label.name: label for label in project.labels.select_related("merged_into", "introduced_in", "retired_in")
+        }
         # Per label name: the name it was merged into (or None) and the
-        # guideline version that introduced it (or None), read once instead of
-        # through the related objects for each of hundreds of thousands of answers.
+        # guideline versions that introduced and retired it (or None), read
+        # once instead of through the related objects for each of hundreds of
+        # thousands of answers.
         self.label_rules = {
             name: (
                 label.merged_into.name if label.merged_into_id is not None else None,
                 label.introduced_in.number if label.introduced_in is not None else None,
+                label.retired_in.number if label.retired_in is not None else None,
             )
             for name, label in self.labels.items()
         }
@@ -817,14 +821,24 @@ class _Checker:
         for name in annotation.answers:
             rule = self.label_rules.get(name)
             if rule is not None:
-                merged_into, introduced = rule
-                if merged_into is None and (introduced is None or version is None or introduced <= version):
+                merged_into, introduced, retired = rule
+                asked = (introduced is None or version is None or introduced <= version) and (
+                    retired is None or (version is not None and version < retired)
+                )
+                if merged_into is None and asked:
                     continue
             spot = f"{where}.labels.{name}"
             if rule is None:
                 self.errors.add(line, spot, f"unknown label '{name}'")
             elif merged_into is not None:
                 self.errors.add(line, spot, f"label '{name}' was merged into '{merged_into}'; use that")
+            elif retired is not None and (version is None or version >= retired):
+                self.errors.add(
+                    line,
+                    spot,
+                    f"label '{name}' was retired in guideline version {retired}; "
+                    "only answers given under earlier versions can be imported",
+                )
             else:
                 self.errors.add(
                     line,

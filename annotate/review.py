@@ -83,8 +83,9 @@ def set_resolution(
 ) -> Resolution:
     """Create or replace the resolution of (item, label) and write a "resolution.set" audit event.
 
-    The label must belong to the item's project and must not have been merged
-    away (its answers now live on the label it was merged into).
+    The label must belong to the item's project and be active: not merged
+    away (its answers now live on the label it was merged into), not retired
+    (it is no longer decided).
 
     ``note=None`` keeps the existing note (none on a new resolution): only an
     explicit edit changes it. ``expected`` is the :func:`resolution_state`
@@ -96,6 +97,8 @@ def set_resolution(
         raise ResolutionError("The label belongs to another project.")
     if label.merged_into_id is not None:
         raise ResolutionError(f"“{label.name}” was merged into another label; resolve that one instead.")
+    if label.retired_in_id is not None:
+        raise ResolutionError(f"“{label.name}” is retired: it is no longer decided, trained on or exported by default.")
     if value not in (0, 1):
         raise ResolutionError("A resolution is 1 (yes) or 0 (no).")
     with transaction.atomic():
