@@ -283,6 +283,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Two models have a "status" field with different choices; name both enums.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotate.api.schema.closed_request_bodies",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ImportJobStatusEnum": "annotate.models.ImportJob.Status",
         "ModelVersionStatusEnum": "learner.models.ModelVersion.Status",

@@ -714,7 +714,9 @@ class ExportView(ProjectView):
             409: OpenApiResponse(
                 s.ErrorSerializer, description="predictions=true, but the project has no ready model version."
             ),
-            404: OpenApiResponse(s.ErrorSerializer, description="No such project, or a label that is not in it."),
+            404: OpenApiResponse(
+                s.ErrorSerializer, description="No such project, or a label or guideline version that is not in it."
+            ),
         },
     )
     def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
@@ -722,6 +724,10 @@ class ExportView(ProjectView):
         query = s.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
+        version = data.get("guideline_version")
+        if version is not None and not project.guideline_versions.filter(number=version).exists():
+            # Like a label that is not in the project: an empty file would look like an answer.
+            raise NotFound(f"This project has no published guideline version {version}.")
         labels = tuple(name.strip() for name in data.get("labels", "").split(",") if name.strip())
         try:
             options = exporting.ExportOptions(

@@ -153,6 +153,16 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
     require_all_labels = StrictBooleanField(required=False)
     allow_focus_only = StrictBooleanField(required=False)
 
+    def to_internal_value(self, data: Any) -> Any:
+        # A field this PATCH cannot change (the name, the id) or a typo is an
+        # error, not a 200 that silently changed nothing.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown setting, or one that cannot be changed here."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
     class Meta:
         model = Project
         fields = [
