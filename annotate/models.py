@@ -126,7 +126,9 @@ class GuidelineVersionQuerySet(models.QuerySet["GuidelineVersion"]):
         refused too, not overwritten.
         """
         if not self.drafts().filter(pk=version.pk).update(**fields):
-            raise PublishedGuidelineError(f"Guideline version {version.number} is published and cannot change.")
+            # ``version`` may be a stale copy of a draft someone published meanwhile: name the number it got.
+            number = self.filter(pk=version.pk).values_list("number", flat=True).first()
+            raise PublishedGuidelineError(f"Guideline version {number} is published and cannot change.")
         for name, value in fields.items():
             setattr(version, name, value)
 

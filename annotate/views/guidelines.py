@@ -139,7 +139,11 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
                 # The next save is checked against the draft as it is now, so
                 # saving again after reading it is a deliberate replacement.
                 conflict, draft, revision, status = error, error.current, draft_revision(error.current), 409
-            except (GuidelineError, PublishedGuidelineError) as error:
+            except PublishedGuidelineError as error:
+                # Published from another tab meanwhile: a conflict, not a form error.
+                messages.error(request, str(error))
+                status = 409
+            except GuidelineError as error:
                 messages.error(request, str(error))
     context = {
         "project": project,
