@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from annotate import tasks
 from annotate.agreement import agreement_report, consensus, mask_to_version
 from annotate.answers import AnswerArrays, load_answers
+from annotate.labelset import open_merge_conflicts
 from annotate.models import Annotation, Item, Label, Project, Resolution
 
 # Bump when the shape or meaning of the figures changes, so that cached
@@ -208,6 +209,9 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
         "n_answers": int((~np.isnan(values)).sum()),
         "n_resolutions": int((~np.isnan(answers.resolution)).sum()),
         "n_disputed": int(agreed.disputed.sum()),
+        # The review queue lists these too, ahead of the disputes: a yes to a
+        # merged label against a no to its target, even from one annotator.
+        "n_merge_conflicts": len(open_merge_conflicts(project=project)),
         "agreement": report,
         "judgments": per_label,
         "cardinality": cardinality,
