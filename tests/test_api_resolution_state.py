@@ -39,3 +39,13 @@ def test_a_left_out_note_keeps_the_existing_one(project, labels, items, reviewer
     assert Resolution.objects.get().note == "guideline 3.2"
     client.post(api("/resolutions", project), body | {"value": 0, "note": ""}, format="json")
     assert Resolution.objects.get().note == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("expected", ["garbage", "2@2026-01-01T00:00:00+00:00", "1@yesterday"])
+def test_a_malformed_expected_state_is_a_400_not_a_conflict(project, labels, items, reviewer, expected):
+    body = {"item": items[0].pk, "label": labels[0].pk, "value": 1, "expected": expected}
+    answer = resolve(reviewer, project, body)
+    assert answer.status_code == 400
+    assert "expected" in answer.json()
+    assert not Resolution.objects.exists()

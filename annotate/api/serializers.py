@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -327,6 +328,13 @@ class ResolutionInputSerializer(serializers.Serializer):
     expected = StrictCharField(
         required=False,
         max_length=64,
+        # The shape of review.resolution_state; anything else is a client error, not a conflict.
+        validators=[
+            RegexValidator(
+                r"^(none|[01]@\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2}))$",
+                'Send back the `state` as it was read: "none", or the value, "@" and the time.',
+            )
+        ],
         help_text='The `state` the client last saw ("none" before any decision); a decision made since answers 409.',
     )
 
