@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -326,11 +326,19 @@ def _as_int(value: Any, line: int, field_name: str, errors: _Errors, *, minimum:
 
 
 def _as_datetime(value: Any, line: int, field_name: str, errors: _Errors) -> datetime | None:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None  # well formed but impossible, such as month 13
     if parsed is None:
         errors.add(line, field_name, "must be an ISO 8601 date and time")
         return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    parsed = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    # A day of slack for clocks and time zones; an answer from next year is a typo.
+    if parsed > timezone.now() + timedelta(days=1):
+        errors.add(line, field_name, "is in the future")
+        return None
+    return parsed
 
 
 def _as_answer(value: Any) -> int | str | None:
@@ -502,6 +510,11 @@ def _read_csv_rows(reader: Any, errors: _Errors) -> Iterator[ParsedItem]:
     if "text" not in columns or not ({"external_id", "id"} & set(columns)):
         errors.add(1, "", "the header must name an external_id (or id) column and a text column")
         return
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        # Two cells for one field: which one counts would be a guess.
+        errors.add(1, "", f"the header names these columns more than once: {', '.join(repeated)}")
+        return
     label_columns = {
         index: name.removeprefix("label:")
         for index, name in enumerate(columns)
@@ -584,6 +597,10 @@ def _csv_annotation(
     if cell("created_at").strip():
         created_at = _as_datetime(cell("created_at").strip(), line, "created_at", errors)
         ok = ok and created_at is not None
+    skip_reason = cell("skip_reason").strip()
+    if len(skip_reason) > 200:
+        errors.add(line, "skip_reason", "must be a string of at most 200 characters")
+        ok = False
     if not ok:
         return False
     return ParsedAnnotation(
@@ -592,7 +609,7 @@ def _csv_annotation(
         guideline_version=version,
         duration_ms=duration or 0,
         skipped=skipped,
-        skip_reason=cell("skip_reason").strip()[:200],
+        skip_reason=skip_reason,
         created_at=created_at,
     )
 
