@@ -30,6 +30,16 @@ from annotate.guidelines import (
 from annotate.models import GuidelineVersion, Project, Role
 
 MAX_TEXT = 200_000
+MAX_CHANGELOG = 500
+
+
+def _too_long(*, text: str, changelog: str) -> str:
+    """The form error for a text or changelog over its limit, or ""."""
+    if len(text) > MAX_TEXT:
+        return f"The guideline is {len(text):,} characters long; the limit is {MAX_TEXT:,}. Nothing was saved."
+    if len(changelog) > MAX_CHANGELOG:
+        return f"The changelog is {len(changelog):,} characters long; the limit is {MAX_CHANGELOG}. Nothing was saved."
+    return ""
 
 
 def _published(project: Project) -> list[GuidelineVersion]:
@@ -116,15 +126,20 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
     status = 200
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if request.method == "POST":
-        text = request.POST.get("text", "")[:MAX_TEXT].replace("\r\n", "\n")
-        changelog = request.POST.get("changelog", "").strip()[:500]
+        text = request.POST.get("text", "").replace("\r\n", "\n")
+        changelog = request.POST.get("changelog", "").strip()
         # The preview keeps the revision the editor loaded, so a later save is still checked against it.
         revision = request.POST.get("revision") or revision
         if action == "discard":
             if discard_draft(project=project):
                 messages.success(request, "Draft discarded.")
             return redirect("guideline", project.pk)
-        if action in ("save", "publish"):
+        too_long = _too_long(text=text, changelog=changelog)
+        if too_long and action in ("save", "publish"):
+            # Cutting the text to fit would save a guideline nobody wrote.
+            messages.error(request, too_long)
+            status = 400
+        elif action in ("save", "publish"):
             try:
                 draft = save_draft(
                     project=project, text=text, author=request.user, expected=request.POST.get("revision")
