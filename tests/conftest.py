@@ -71,6 +71,18 @@ def labels(project, guideline):
 
 
 @pytest.fixture
+def labelled(project, labels, annotator):
+    """40 short texts whose labels show in their words, partly answered, with a cold-start queue (learner tests)."""
+    # Imported here: the learner support pulls in torch, which most tests never need.
+    from annotate.queue import build_cold_start_queue
+    from tests.learner_support import make_labelled_project
+
+    items = make_labelled_project(project, labels, annotator)
+    build_cold_start_queue(project=project)
+    return items
+
+
+@pytest.fixture
 def items(project):
     return make_items(project, 10)
 

@@ -6,12 +6,11 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Item
-from annotate.queue import build_cold_start_queue
 from learner import tasks, training
 from learner.ml.embeddings import embeddings_available, uncached_texts
 from learner.models import ModelVersion
 from tests.factories import annotate_item
-from tests.learner_support import make_labelled_project, small_config, train_now
+from tests.learner_support import small_config, train_now
 
 pytestmark = pytest.mark.skipif(not embeddings_available(), reason="the packaged sentence encoder is not installed")
 
@@ -31,13 +30,6 @@ def sent(monkeypatch):
     monkeypatch.setattr(tasks.warm_embeddings, "delay", lambda *args: outbox.append(("warm", args)))
     monkeypatch.setattr(tasks.retrain, "delay", lambda *args, **kwargs: outbox.append(("retrain", (*args, kwargs))))
     return outbox
-
-
-@pytest.fixture
-def labelled(project, labels, annotator):
-    items = make_labelled_project(project, labels, annotator)
-    build_cold_start_queue(project=project)
-    return items
 
 
 def project_texts(project) -> list[str]:

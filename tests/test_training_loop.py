@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from annotate.answers import load_answers
 from annotate.models import Item, Judgment, QueueEntry, QueueReason
-from annotate.queue import build_cold_start_queue
 from learner import training
 from learner.ml import load_model
 from learner.ml.sampling import item_scores, uncertainty
@@ -27,13 +26,6 @@ def fast_training(monkeypatch, settings, tmp_path):
     monkeypatch.setattr(training, "default_config", small_config)
     settings.ARTIFACT_DIR = tmp_path / "artifacts"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def labelled(project, labels, annotator):
-    items = make_labelled_project(project, labels, annotator)
-    build_cold_start_queue(project=project)
-    return items
 
 
 def queue_state(project) -> list[tuple]:
