@@ -168,6 +168,23 @@ def agreement_or_latest(*, project: Project, current: str) -> tuple[dict[str, An
 # ---------------------------------------------------------------------------
 
 
+def _conflicts_not_disputed(*, project: Project, answers: AnswerArrays, disputed: npt.NDArray[np.bool_]) -> int:
+    """Open merge conflicts on entries that are not disputed anyway: with the disputes, what the review tab lists.
+
+    A conflict (a yes to a merged label against a no to its target) goes to
+    review even when no two annotators disagree; one entry may hold several
+    annotators' conflicts.
+    """
+    label_index = {label_id: column for column, label_id in enumerate(answers.label_ids)}
+    pairs = {(c.item_id, c.label_id) for c in open_merge_conflicts(project=project)}
+    extra = 0
+    for item_id, label_id in pairs:
+        row = int(np.searchsorted(answers.item_ids, item_id))
+        known = row < len(answers.item_ids) and answers.item_ids[row] == item_id and label_id in label_index
+        extra += not (known and disputed[row, label_index[label_id]])
+    return extra
+
+
 def compute_project_agreement(*, project: Project) -> dict[str, Any]:
     """Compute every figure without the cache. Returns plain JSON-ready data."""
     started = time.perf_counter()
@@ -209,9 +226,8 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
         "n_answers": int((~np.isnan(values)).sum()),
         "n_resolutions": int((~np.isnan(answers.resolution)).sum()),
         "n_disputed": int(agreed.disputed.sum()),
-        # The review queue lists these too, ahead of the disputes: a yes to a
-        # merged label against a no to its target, even from one annotator.
-        "n_merge_conflicts": len(open_merge_conflicts(project=project)),
+        "n_to_review": int(agreed.disputed.sum())
+        + _conflicts_not_disputed(project=project, answers=answers, disputed=agreed.disputed),
         "agreement": report,
         "judgments": per_label,
         "cardinality": cardinality,
