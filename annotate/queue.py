@@ -175,8 +175,9 @@ def completed_counts(item_ids: Iterable[int]) -> dict[int, int]:
 
 # The next-item queries are written in SQL: they run on every page of every
 # annotator, and building them with the ORM cost several times their
-# execution time in Python (about 4 ms against 0.2 ms on 100k items).
-# benchmarks/queue.py EXPLAINs exactly these statements.
+# execution time in Python (about 4 ms against 0.2 ms on 100k items). These
+# run on SQLite; on PostgreSQL the same statements live in the function of
+# migration 0006, and benchmarks/queue.py EXPLAINs them there.
 def _tables() -> dict[str, str]:
     return {
         "entry": QueueEntry._meta.db_table,
@@ -301,8 +302,8 @@ def _claim(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datet
     One INSERT ... SELECT whose WHERE re-checks ``completed + live leases <
     required`` and that the annotator has not answered the item. Because it is
     a single statement run under SQLite's write lock (the PostgreSQL function
-    runs it after the row lock), it succeeds for exactly one caller per free place. An
-    expired lease of the same annotator on the item (it no longer counts) is
+    runs it after the row lock), it succeeds for exactly one caller per free
+    place. An expired lease of the same annotator on the item (it no longer counts) is
     renewed in place rather than tripping the (item, annotator) constraint.
     """
     sql, params = claim_statement(entry_id=entry_id, annotator_id=annotator_id, now=now, expires_at=expires_at)
