@@ -263,6 +263,11 @@ def unstorable_in(value: Any, path: str = "") -> str | None:
     return None
 
 
+def _may_hold_unstorable(raw: bytes) -> bool:
+    """True when a JSON line has an escape that could be a NUL (\\u0000) or a surrogate (\\ud800-\\udfff)."""
+    return b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
+
+
 def _as_external_id(value: Any, line: int, errors: _Errors) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         errors.add(line, "external_id", "is required and must be a string or an integer")
@@ -456,7 +461,8 @@ def read_jsonl(stream: IO[bytes], errors: _Errors) -> Iterator[ParsedItem]:
         if not isinstance(row, dict):
             errors.add(line, "", "each line must be a JSON object")
             continue
-        if (where := unstorable_in(row)) is not None:
+        # JSON can only carry a NUL or a surrogate as an escape, so most lines skip the walk.
+        if _may_hold_unstorable(raw) and (where := unstorable_in(row)) is not None:
             errors.add(line, where, UNSTORABLE)
             continue
         unknown = [] if row.keys() <= JSONL_ITEM_FIELDS else sorted(set(row) - JSONL_ITEM_FIELDS)
@@ -538,7 +544,8 @@ def _read_csv_rows(reader: Any, errors: _Errors) -> Iterator[ParsedItem]:
         if len(cells) != len(columns):
             errors.add(line, "", f"has {len(cells)} cells; the header has {len(columns)}")
             continue
-        if (bad := next((i for i, value in enumerate(cells) if unstorable_in(value) is not None), None)) is not None:
+        # Decoded as strict UTF-8, a cell can hold no surrogate; only a NUL is left to find.
+        if (bad := next((i for i, value in enumerate(cells) if "\x00" in value), None)) is not None:
             errors.add(line, columns[bad], UNSTORABLE)
             continue
 
