@@ -16,18 +16,29 @@ def train_version(version_id: int) -> str:
     return training.run_version(version_id)
 
 
+# Retrains that follow a change the running version cannot know about (a
+# merged or retired label, newly encoded texts) wait for the slot instead of
+# being dropped: once a minute, for at most half an hour.
+WAIT_WHEN_BUSY = {"labels", "embeddings"}
+BUSY_RETRY_SECONDS = 60
+BUSY_RETRIES = 30
+
+
 @shared_task(name="learner.tasks.retrain")
-def retrain(project_id: int, trigger: str = "annotations") -> str:
+def retrain(project_id: int, trigger: str = "annotations", attempt: int = 0) -> str:
     """Queue and train a new version, unless one is already queued or running.
 
     annotate sends this task by name when enough new annotations arrive, so
-    that annotate never imports learner.
+    that annotate never imports learner; the next annotations ask again.
     """
     project = Project.objects.filter(pk=project_id).first()
     version = training.create_version(project=project, trigger=trigger) if project else None
-    if version is None:
-        return "busy"
-    return training.run_version(version.pk)
+    if version is not None:
+        return training.run_version(version.pk)
+    if project is not None and trigger in WAIT_WHEN_BUSY and attempt < BUSY_RETRIES:
+        retrain.apply_async((project_id,), {"trigger": trigger, "attempt": attempt + 1}, countdown=BUSY_RETRY_SECONDS)
+        return "busy; asked again in a minute"
+    return "busy"
 
 
 @shared_task(name="learner.tasks.warm_embeddings")
