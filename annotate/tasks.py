@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from annotate.models import Project
-from annotate.queue import build_cold_start_queue
+from annotate.work.queue import build_cold_start_queue
 
 
 @shared_task
@@ -18,7 +18,7 @@ def fill_queue(project_id: int) -> int:
 @shared_task
 def import_items(job_id: int) -> None:
     """Run a background import (ImportJob); a second delivery of the same job does nothing."""
-    from annotate.importers import run_import_job
+    from annotate.dataset.importers import run_import_job
 
     run_import_job(job_id=job_id)
 
@@ -26,8 +26,8 @@ def import_items(job_id: int) -> None:
 @shared_task
 def refresh_agreement(project_id: int) -> None:
     """Count the agreement figures of a project's current data, for the dashboard to pick up."""
-    # Imported here: annotate.project_agreement imports this module to send the task.
-    from annotate.project_agreement import project_agreement
+    # Imported here: annotate.curation.project_agreement imports this module to send the task.
+    from annotate.curation.project_agreement import project_agreement
 
     project = Project.objects.filter(pk=project_id).first()
     if project is not None:
@@ -37,9 +37,9 @@ def refresh_agreement(project_id: int) -> None:
 @shared_task
 def refresh_review_order(project_id: int) -> None:
     """Compute the review order of a project's current answers, for the review page to pick up."""
-    # Imported here: annotate.review imports this module to send the task.
-    from annotate.project_agreement import answers_generation
-    from annotate.review import compute_disputed_order
+    # Imported here: annotate.curation.review imports this module to send the task.
+    from annotate.curation.project_agreement import answers_generation
+    from annotate.curation.review import compute_disputed_order
 
     project = Project.objects.filter(pk=project_id).first()
     if project is not None:

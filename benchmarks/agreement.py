@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotate import agreement
+from annotate.stats import agreement
 
 
 def synthetic_project(

@@ -257,10 +257,10 @@ def measure(project_id: int, repeat: int) -> dict[str, Any]:
     from django.test import Client
     from django.utils import timezone
 
-    from annotate import project_agreement as pa
-    from annotate.answers import load_answers
+    from annotate.curation import project_agreement as pa
+    from annotate.curation.answers import load_answers
+    from annotate.curation.review import review_queue
     from annotate.models import Annotation, Project
-    from annotate.review import review_queue
 
     project = Project.objects.get(pk=project_id)
     cache.clear()

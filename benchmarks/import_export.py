@@ -14,7 +14,7 @@ What it does:
    ../shared/datasets is there, else generated ones). 35% of the items carry
    one annotation and 10% two, each answering about 10 of the 28 labels, with
    confidences: about 550,000 judgments. Then it imports the file with
-   ``annotate.importers`` (``read_and_check``, then ``write_checked``: the
+   ``annotate.dataset.importers`` (``read_and_check``, then ``write_checked``: the
    code behind the API, the page and the background task) and reports the
    time of the check pass, the write and the total, with the parts of the
    write: each table's insert, the cold-start order (computed in a thread
@@ -26,7 +26,7 @@ What it does:
    scikit-learn is imported before the clock starts, as in a running worker
    (its first import is reported separately).
 3. Exports the project in JSONL, CSV and Parquet with
-   ``annotate.export.export_stream``, each in a child process of its own, so
+   ``annotate.dataset.export.export_stream``, each in a child process of its own, so
    that the peak resident memory reported (``ru_maxrss``) is the export's,
    with the baseline of the interpreter and Django before the export
    started. Items per second count the whole stream, bytes thrown away.
@@ -215,8 +215,8 @@ def write_jsonl(path: Path, args: argparse.Namespace) -> dict[str, int]:
 def run_import(project: Any, path: Path) -> dict[str, Any]:
     from django.db import connection
 
-    import annotate.importers as importers
-    from annotate.importers import ImportOptions, read_and_check, write_checked
+    import annotate.dataset.importers as importers
+    from annotate.dataset.importers import ImportOptions, read_and_check, write_checked
 
     # Time the parts of the write on their own (see the module docstring).
     parts: dict[str, float] = {}
@@ -288,7 +288,7 @@ def run_import(project: Any, path: Path) -> dict[str, Any]:
 def export_child(args: argparse.Namespace) -> None:
     """Run in a child process: stream one export into nothing and print its numbers."""
     setup_django(args.database_url, fresh=False)
-    from annotate.export import ExportOptions, export_stream
+    from annotate.dataset.export import ExportOptions, export_stream
     from annotate.models import Project
 
     project = Project.objects.get(pk=args.project_id)

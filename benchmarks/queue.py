@@ -145,7 +145,7 @@ def build_project(args: argparse.Namespace) -> dict[str, Any]:
         QueueEntry,
         QueueReason,
     )
-    from annotate.queue import build_cold_start_queue, set_queue_priorities
+    from annotate.work.queue import build_cold_start_queue, set_queue_priorities
 
     rng = random.Random(args.seed)
     project = Project.objects.create(name="Queue benchmark", overlap_fraction=0.2, overlap_count=2, retrain_every=0)
@@ -276,9 +276,9 @@ def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_
     from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from annotate.annotating import Answer, answerable_labels, submit_annotation
     from annotate.models import Project
-    from annotate.queue import next_item
+    from annotate.work.annotating import Answer, answerable_labels, submit_annotation
+    from annotate.work.queue import next_item
 
     connections.close_all()
     project = Project.objects.get(pk=project_id)
@@ -381,7 +381,7 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
     from django.utils import timezone
 
     from annotate.models import Lease
-    from annotate.queue import server_call_statement
+    from annotate.work.queue import server_call_statement
 
     user = get_user_model().objects.get(username=username)
     now = timezone.now()

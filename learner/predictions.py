@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotate.answers import load_answers
-from annotate.export import ChunkPredictions, PredictionsUnavailable
+from annotate.curation.answers import load_answers
+from annotate.dataset.export import ChunkPredictions, PredictionsUnavailable
 from annotate.models import Item, Label, Project
 from learner import training
 from learner.models import ModelVersion
@@ -107,7 +107,7 @@ def predict_item(*, project: Project, item: Item) -> tuple[ModelVersion, Predict
 
 
 class ExportPredictions:
-    """The stored scores of a project's latest ready version, for ``annotate.export`` (a PredictionsSource).
+    """The stored scores of a project's latest ready version, for ``annotate.dataset.export`` (a PredictionsSource).
 
     Opening it memory-maps the version's files; ``lookup`` then reads one
     chunk of items at a time, so an export of any size holds one chunk of

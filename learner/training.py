@@ -26,9 +26,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotate.answers import AnswerArrays, load_answers
+from annotate.curation.answers import AnswerArrays, load_answers
 from annotate.models import Item, Label, Project, QueueReason, record_audit
-from annotate.queue import set_queue_priorities
+from annotate.work.queue import set_queue_priorities
 from learner.ml import LabelRules, TagwiseModel, TrainConfig, load_model, train_model
 from learner.ml.embeddings import embed_texts, embeddings_available, uncached_texts
 from learner.ml.sampling import diverse_batch, focus_labels, item_scores, uncertainty

@@ -1,4 +1,4 @@
-"""Build the arrays of annotate/agreement.py straight from the database, for label-set tests.
+"""Build the arrays of annotate/stats/agreement.py straight from the database, for label-set tests.
 
 Deliberately independent of the app's own loaders: a test that reads rows one
 by one and writes NaN for every missing one checks the three-state rule

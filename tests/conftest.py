@@ -74,7 +74,7 @@ def labels(project, guideline):
 def labelled(project, labels, annotator):
     """40 short texts whose labels show in their words, partly answered, with a cold-start queue (learner tests)."""
     # Imported here: the learner support pulls in torch, which most tests never need.
-    from annotate.queue import build_cold_start_queue
+    from annotate.work.queue import build_cold_start_queue
     from tests.learner_support import make_labelled_project
 
     items = make_labelled_project(project, labels, annotator)

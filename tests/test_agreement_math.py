@@ -1,4 +1,4 @@
-"""The agreement and consensus maths in annotate/agreement.py, without a database."""
+"""The agreement and consensus maths in annotate/stats/agreement.py, without a database."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
-from annotate import agreement as ag
+from annotate.stats import agreement as ag
 
 NAN = np.nan
 

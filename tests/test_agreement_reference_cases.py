@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotate import agreement as ag
+from annotate.stats import agreement as ag
 
 # DESIGN section 11 places the data beside the repository, in ../shared.
 REPO = Path(__file__).resolve().parent.parent

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from annotate.annotating import SubmitRefused, submit_annotation
 from annotate.models import Annotation, QueueEntry
+from annotate.work.annotating import SubmitRefused, submit_annotation
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

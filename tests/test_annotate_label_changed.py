@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from annotate.labelset import merge_labels, retire_label, set_label_rules
 from annotate.models import Annotation, Judgment, Lease
+from annotate.setup.labelset import merge_labels, retire_label, set_label_rules
 from tests.factories import annotate_item, make_labels
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotate.annotating import (
+from annotate.models import Annotation, AuditEvent, Judgment, Lease, Project, QueueEntry
+from annotate.work.annotating import (
     DURATION_SLACK_MS,
     Answer,
     SubmitRefused,
@@ -16,8 +17,7 @@ from annotate.annotating import (
     skip_item,
     submit_annotation,
 )
-from annotate.models import Annotation, AuditEvent, Judgment, Lease, Project, QueueEntry
-from annotate.queue import next_item
+from annotate.work.queue import next_item
 from tests.factories import make_guideline
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from annotate.answers import load_answers
+from annotate.curation.answers import load_answers
 from annotate.models import Annotation, Resolution
 from tests.factories import annotate_item, make_guideline, make_items, make_labels, make_project, make_user
 

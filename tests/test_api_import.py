@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotate.importers import run_import_job
+from annotate.dataset.importers import run_import_job
 from annotate.models import ImportJob, Item
 from tests.api_support import api, clear_throttles, client_for  # noqa: F401
 

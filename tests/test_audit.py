@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.guidelines import publish_guideline, save_draft
-from annotate.labelset import (
+from annotate.models import AuditEvent, Membership, Project, Role, record_audit
+from annotate.setup.guidelines import publish_guideline, save_draft
+from annotate.setup.labelset import (
     LabelSetError,
     add_label,
     merge_labels,
@@ -18,8 +19,7 @@ from annotate.labelset import (
     set_label_rules,
     update_label,
 )
-from annotate.members import MembershipError, add_member, change_role, remove_member
-from annotate.models import AuditEvent, Membership, Project, Role, record_audit
+from annotate.setup.members import MembershipError, add_member, change_role, remove_member
 from tests.factories import make_user
 
 

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from annotate.curation.project_agreement import project_agreement
 from annotate.models import Annotation, Label, Role
-from annotate.project_agreement import project_agreement
 from tests.api_support import client_for
 from tests.factories import add_member, annotate_item, make_guideline, make_project, make_user
 

@@ -5,9 +5,9 @@ import re
 from django.core.cache import cache
 from django.urls import reverse
 
-from annotate.labelset import merge_labels
+from annotate.curation.review import review_queue
 from annotate.models import Resolution
-from annotate.review import review_queue
+from annotate.setup.labelset import merge_labels
 from tests.factories import annotate_item
 
 

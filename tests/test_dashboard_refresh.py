@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from annotate import project_agreement as pa
 from annotate import tasks
+from annotate.curation import project_agreement as pa
 from tests.factories import annotate_item
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotate.export import ExportError, ExportOptions, export_stream
+from annotate.dataset.export import ExportError, ExportOptions, export_stream
 from annotate.models import Resolution
 from tests.factories import annotate_item, make_guideline, make_items
 

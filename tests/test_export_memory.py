@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from annotate.export import ExportOptions, export_stream
+from annotate.dataset.export import ExportOptions, export_stream
 from annotate.models import Annotation, Item, Judgment
 from tests.factories import make_user
 

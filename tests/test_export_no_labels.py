@@ -7,8 +7,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from annotate.export import ExportOptions, export_stream
-from annotate.labelset import retire_label
+from annotate.dataset.export import ExportOptions, export_stream
+from annotate.setup.labelset import retire_label
 
 
 def export(project, file_format: str) -> bytes:

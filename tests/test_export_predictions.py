@@ -11,16 +11,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.http import StreamingHttpResponse
 
-from annotate.export import ExportOptions, PredictionsUnavailable, export_stream
+from annotate.dataset.export import ExportOptions, PredictionsUnavailable, export_stream
 from annotate.models import AuditEvent, Item, Label
-from annotate.queue import build_cold_start_queue
+from annotate.work.queue import build_cold_start_queue
 from learner import predictions, training
 from learner.models import ModelVersion
 from tests.api_support import api, clear_throttles, client_for  # noqa: F401
 from tests.learner_support import make_labelled_project, small_config
 
 # The export writes probabilities with 6 decimals (stored as float32, see
-# annotate.export.PREDICTION_DECIMALS); this is that precision, not slack.
+# annotate.dataset.export.PREDICTION_DECIMALS); this is that precision, not slack.
 PRECISION = 1e-6
 
 

@@ -2,8 +2,8 @@
 
 import json
 
-from annotate.export import ExportOptions, export_stream
-from annotate.labelset import retire_label
+from annotate.dataset.export import ExportOptions, export_stream
+from annotate.setup.labelset import retire_label
 from tests.factories import annotate_item
 
 

@@ -10,8 +10,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 import pytest
 
-from annotate.export import ExportOptions, export_stream
-from annotate.importers import ImportOptions, import_file
+from annotate.dataset.export import ExportOptions, export_stream
+from annotate.dataset.importers import ImportOptions, import_file
 from annotate.models import AuditEvent
 
 # (external id, {annotator: {label: value}}): every label is 1, 0 or absent

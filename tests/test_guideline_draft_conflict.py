@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotate.guidelines import DraftConflictError, draft_for, draft_revision, publish_guideline, save_draft
 from annotate.models import GuidelineVersion
+from annotate.setup.guidelines import DraftConflictError, draft_for, draft_revision, publish_guideline, save_draft
 
 
 def open_editor(client, project) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotate.guidelines import publish_guideline, save_draft
 from annotate.models import AuditEvent, GuidelineVersion
+from annotate.setup.guidelines import publish_guideline, save_draft
 
 
 def publish(project, text, changelog, author):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from annotate.guidelines import PublishedGuidelineError, publish_guideline, save_draft
 from annotate.models import GuidelineVersion
+from annotate.setup.guidelines import PublishedGuidelineError, publish_guideline, save_draft
 
 
 def test_the_second_publish_of_a_draft_names_the_version_it_became(project, guideline, manager, reviewer):

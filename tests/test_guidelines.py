@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template import Context, Template
 
-from annotate.guidelines import (
+from annotate.models import AuditEvent, GuidelineVersion, PublishedGuidelineError
+from annotate.setup.guidelines import (
     GuidelineError,
     changes_between,
     diff_texts,
@@ -17,7 +18,6 @@ from annotate.guidelines import (
     publish_guideline,
     save_draft,
 )
-from annotate.models import AuditEvent, GuidelineVersion, PublishedGuidelineError
 from tests.factories import annotate_item, make_guideline
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Annotation, AuditEvent, Item, QueueEntry
 
 BAD_FILE = Path(__file__).parent / "fixtures" / "bad_import.jsonl"

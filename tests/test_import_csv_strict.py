@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Item
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Annotation, AuditEvent, Item, Judgment, Membership, QueueEntry, Role
 from tests.factories import make_guideline
 

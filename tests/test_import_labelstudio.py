@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Annotation, Item, QueueEntry
 
 LABEL_STUDIO_FILE = Path(__file__).parent / "fixtures" / "labelstudio_export.json"

@@ -8,10 +8,10 @@ import json
 import pytest
 from django.db import connection
 
-from annotate import importers
-from annotate.importers import ImportOptions, import_file
+from annotate.dataset import importers
+from annotate.dataset.importers import ImportOptions, import_file
 from annotate.models import Item, QueueEntry
-from annotate.queue import build_cold_start_queue
+from annotate.work.queue import build_cold_start_queue
 from tests.factories import annotate_item
 
 WORDS = ["parcel", "refund", "invoice", "crash", "thanks", "late", "card", "login", "broken", "great", "order"]

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Annotation, Item
 
 pytestmark = pytest.mark.django_db

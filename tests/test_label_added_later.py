@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from annotate.agreement import agreement_report, kappa_per_label
-from annotate.export import ExportOptions, export_stream
-from annotate.guidelines import publish_guideline, save_draft
-from annotate.labelset import add_label, preview_add_label
+from annotate.dataset.export import ExportOptions, export_stream
 from annotate.models import Judgment
+from annotate.setup.guidelines import publish_guideline, save_draft
+from annotate.setup.labelset import add_label, preview_add_label
+from annotate.stats.agreement import agreement_report, kappa_per_label
 from tests.arrays import answer_arrays
 from tests.factories import annotate_item, make_labels
 

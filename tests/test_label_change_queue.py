@@ -5,10 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotate import labelset
-from annotate.labelset import merge_labels, retire_label
 from annotate.models import QueueEntry, QueueReason
-from annotate.queue import current_focus, set_queue_priorities
+from annotate.setup import labelset
+from annotate.setup.labelset import merge_labels, retire_label
+from annotate.work.queue import current_focus, set_queue_priorities
 
 
 @pytest.fixture

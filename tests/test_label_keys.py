@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotate import labelset
-from annotate.labelset import LabelSetError, add_label, update_label
 from annotate.models import AuditEvent, Label
+from annotate.setup import labelset
+from annotate.setup.labelset import LabelSetError, add_label, update_label
 
 
 @pytest.mark.parametrize("key", [*sorted(labelset.RESERVED_KEYS), "C", "S"])

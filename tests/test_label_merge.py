@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from annotate.agreement import consensus
-from annotate.export import ExportOptions, export_stream
-from annotate.labelset import (
+from annotate.dataset.export import ExportOptions, export_stream
+from annotate.models import AuditEvent, Judgment, Label, Resolution
+from annotate.setup.labelset import (
     LabelSetError,
     StalePreviewError,
     merge_labels,
@@ -20,7 +20,7 @@ from annotate.labelset import (
     preview_merge,
     retire_label,
 )
-from annotate.models import AuditEvent, Judgment, Label, Resolution
+from annotate.stats.agreement import consensus
 from tests.arrays import answer_arrays
 from tests.factories import annotate_item, make_labels
 

@@ -1,7 +1,7 @@
 """A merge never puts answers on annotations made before the target label existed."""
 
-from annotate.labelset import add_label, merge_labels, preview_merge
 from annotate.models import Judgment
+from annotate.setup.labelset import add_label, merge_labels, preview_merge
 from tests.factories import annotate_item, make_guideline, make_labels
 
 

@@ -1,8 +1,8 @@
 """A member who is removed gives back the items they held at once, so others can get them."""
 
-from annotate.members import remove_member
 from annotate.models import Lease, Membership, QueueEntry
-from annotate.queue import next_item
+from annotate.setup.members import remove_member
+from annotate.work.queue import next_item
 
 
 def test_removing_a_member_returns_their_held_item_to_the_pool(project, queue, annotator, second_annotator, manager):

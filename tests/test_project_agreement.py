@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate import project_agreement as pa
+from annotate.curation import project_agreement as pa
 from annotate.models import Label, Resolution
 from tests.factories import annotate_item, make_guideline, make_items, make_labels, make_project, make_user
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from annotate.models import Item, Lease, QueueEntry, QueueReason
-from annotate.queue import (
+from annotate.stats.cold_start import diverse_order
+from annotate.work.queue import (
     build_cold_start_queue,
-    diverse_order,
     is_overlap_rank,
     next_item,
     set_queue_priorities,

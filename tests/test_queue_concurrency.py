@@ -16,9 +16,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from annotate.annotating import Answer, skip_item, submit_annotation
 from annotate.models import Annotation, Item, Judgment, Lease, Membership, QueueEntry
-from annotate.queue import next_item
+from annotate.work.annotating import Answer, skip_item, submit_annotation
+from annotate.work.queue import next_item
 from tests.factories import make_labels, make_project
 
 pytestmark = [

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from annotate.models import Item, Lease, QueueEntry
-from annotate.queue import next_item, set_queue_priorities
+from annotate.work.queue import next_item, set_queue_priorities
 
 pytestmark = [
     pytest.mark.postgres,

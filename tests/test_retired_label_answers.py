@@ -5,9 +5,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from annotate.importers import ImportFailed, ImportOptions, import_file
-from annotate.labelset import retire_label
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
 from annotate.models import Annotation, Item, Resolution
+from annotate.setup.labelset import retire_label
 from tests.factories import make_guideline
 
 pytestmark = pytest.mark.django_db

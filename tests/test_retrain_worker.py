@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from annotate.annotating import Answer, submit_annotation
 from annotate.models import QueueEntry
-from annotate.queue import build_cold_start_queue
+from annotate.work.annotating import Answer, submit_annotation
+from annotate.work.queue import build_cold_start_queue
 from config.celery import app
 from learner import training
 from learner.models import ModelVersion

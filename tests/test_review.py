@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotate.answers import load_answers
+from annotate.curation.answers import load_answers
+from annotate.curation.review import review_queue, set_resolution
 from annotate.models import AuditEvent, Resolution, Role
-from annotate.review import review_queue, set_resolution
 from tests.factories import add_member, annotate_item, make_user
 
 
@@ -123,7 +123,7 @@ def test_changing_a_resolution_later_keeps_the_earlier_value_in_the_audit_trail(
 
 
 def test_set_resolution_refuses_a_label_of_another_project(project, other_project, disputes, reviewer):
-    from annotate.review import ResolutionError
+    from annotate.curation.review import ResolutionError
     from tests.factories import make_labels
 
     (foreign,) = make_labels(other_project, ["elsewhere"])

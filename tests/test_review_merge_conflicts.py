@@ -2,9 +2,9 @@
 
 from django.urls import reverse
 
-from annotate.labelset import merge_labels
+from annotate.curation.review import MergedYes, resolved_entries, review_queue
 from annotate.models import Resolution
-from annotate.review import MergedYes, resolved_entries, review_queue
+from annotate.setup.labelset import merge_labels
 from tests.factories import annotate_item, make_labels
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from annotate.curation.review import set_resolution
 from annotate.models import Resolution
-from annotate.review import set_resolution
 from tests.factories import annotate_item
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.review import set_resolution
+from annotate.curation.review import set_resolution
 from tests.factories import annotate_item
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from annotate import review, tasks
+from annotate import tasks
+from annotate.curation import review
 from tests.factories import annotate_item
 
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.utils import timezone
 
+from annotate.curation.review import StaleResolutionError, resolution_state, set_resolution
 from annotate.models import AuditEvent, Resolution
-from annotate.review import StaleResolutionError, resolution_state, set_resolution
 from tests.factories import annotate_item
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from annotate.curation.review import review_queue, set_resolution
 from annotate.models import AuditEvent, Resolution
-from annotate.review import review_queue, set_resolution
 from tests.factories import annotate_item
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from annotate.answers import load_answers
+from annotate.curation.answers import load_answers
 from annotate.models import Item, Judgment, QueueEntry, QueueReason
 from learner import training
 from learner.ml import load_model

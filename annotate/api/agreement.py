@@ -2,7 +2,7 @@
 
 Reviewers and managers only, because the per-annotator figures say how each
 person answers (annotators get 403, non-members 404). The figures come from
-the per-project cache of annotate.project_agreement, so a repeated call is
+the per-project cache of annotate.curation.project_agreement, so a repeated call is
 cheap; a cold one reads every answer, hence the "expensive" throttle scope.
 The serializers below are the typed response schema; the view renders the
 cached dict through them, so the answer always matches the published schema.
@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from annotate.api.core import ProjectView
+from annotate.curation.project_agreement import project_agreement
 from annotate.models import Role
-from annotate.project_agreement import project_agreement
 
 
 def _interval() -> serializers.ListField:

@@ -35,11 +35,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from annotate import export as exporting
-from annotate import importers
 from annotate.access import project_for, role_allows
 from annotate.api import serializers as s
-from annotate.members import MembershipError, change_role
+from annotate.curation.review import ResolutionError, StaleResolutionError, set_resolution
+from annotate.dataset import export as exporting
+from annotate.dataset import importers
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -54,8 +54,8 @@ from annotate.models import (
     Role,
     record_audit,
 )
-from annotate.queue import build_cold_start_queue
-from annotate.review import ResolutionError, StaleResolutionError, set_resolution
+from annotate.setup.members import MembershipError, change_role
+from annotate.work.queue import build_cold_start_queue
 
 # ---------------------------------------------------------------------------
 # Shared pieces: schema, pagination, negotiation, the project-scoped base view

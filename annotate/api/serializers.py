@@ -9,10 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotate.export import FORMATS as EXPORT_FORMATS
-from annotate.export import SPLITS
-from annotate.importers import FORMATS as IMPORT_FORMATS
-from annotate.importers import UNSTORABLE, UNTICKED_CHOICES, max_text_chars, unstorable_in
+from annotate.curation.review import resolution_state
+from annotate.dataset.export import FORMATS as EXPORT_FORMATS
+from annotate.dataset.export import SPLITS
+from annotate.dataset.importers import FORMATS as IMPORT_FORMATS
+from annotate.dataset.importers import UNSTORABLE, UNTICKED_CHOICES, max_text_chars, unstorable_in
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -26,7 +27,6 @@ from annotate.models import (
     Resolution,
     Role,
 )
-from annotate.review import resolution_state
 
 # The largest value a database id can hold; larger ids in a request are not found.
 MAX_ID = 2**63 - 1

@@ -1,6 +1,6 @@
 """The annotate page, submit and skip, and the annotator's own recent work.
 
-Views parse the form, check the role, call annotate.queue / annotate.annotating
+Views parse the form, check the role, call annotate.work.queue / annotate.work.annotating
 and render. With htmx, submit and skip answer with the next item's fragment
 (one request stores and fetches); without JavaScript the same forms post and
 redirect back to the page, which leases the next item.
@@ -27,7 +27,9 @@ from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
 from annotate.access import project_for
-from annotate.annotating import (
+from annotate.models import Annotation, Item, Label, Project, QueueEntry
+from annotate.setup.labelset import RESERVED_KEYS
+from annotate.work.annotating import (
     SKIP_REASONS,
     Answer,
     LabelRules,
@@ -43,9 +45,7 @@ from annotate.annotating import (
     skip_item,
     submit_annotation,
 )
-from annotate.labelset import RESERVED_KEYS
-from annotate.models import Annotation, Item, Label, Project, QueueEntry
-from annotate.queue import current_focus, next_item
+from annotate.work.queue import current_focus, next_item
 
 PAGE = "annotate/annotate/page.html"
 # My work marks an annotation "edited" when it changed this long after it was created.

@@ -1,7 +1,7 @@
 """The agreement dashboard: server-rendered inline SVG charts over the cached project figures.
 
 Reviewers and managers only. The figures come from
-annotate.project_agreement.project_agreement (cached per project, recomputed
+annotate.curation.project_agreement.project_agreement (cached per project, recomputed
 when answers or resolutions change); this module only turns them into chart
 geometry (coordinates, colours, tooltips), so the templates stay plain loops
 and no JavaScript chart library is needed. docs/agreement.md explains each
@@ -27,8 +27,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from annotate.access import project_for
+from annotate.curation.project_agreement import CACHE_SECONDS, agreement_or_latest, generation
 from annotate.models import Project, Role
-from annotate.project_agreement import CACHE_SECONDS, agreement_or_latest, generation
 
 PAGE = "annotate/dashboard/dashboard.html"
 # Overall first in near-black, then one colour per guideline version.

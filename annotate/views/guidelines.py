@@ -15,7 +15,8 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate.access import project_for, role_allows
-from annotate.guidelines import (
+from annotate.models import GuidelineVersion, Project, Role
+from annotate.setup.guidelines import (
     DraftConflictError,
     GuidelineError,
     PublishedGuidelineError,
@@ -27,7 +28,6 @@ from annotate.guidelines import (
     publish_guideline,
     save_draft,
 )
-from annotate.models import GuidelineVersion, Project, Role
 
 MAX_TEXT = 200_000
 MAX_CHANGELOG = 500

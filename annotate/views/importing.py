@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
 from annotate.access import project_for
-from annotate.export import FORMATS as EXPORT_FORMATS
-from annotate.export import SPLITS, PredictionsUnavailable, predictions_source
-from annotate.importers import ImportFailed, ImportOptions, import_or_queue
+from annotate.dataset.export import FORMATS as EXPORT_FORMATS
+from annotate.dataset.export import SPLITS, PredictionsUnavailable, predictions_source
+from annotate.dataset.importers import ImportFailed, ImportOptions, import_or_queue
 from annotate.models import ImportJob, Role
 
 FORMAT_CHOICES = [

@@ -21,10 +21,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import labelset
 from annotate.access import project_for
-from annotate.labelset import LabelSetError, StalePreviewError
 from annotate.models import Item, Label, Project, Role
+from annotate.setup import labelset
+from annotate.setup.labelset import LabelSetError, StalePreviewError
 
 
 class LabelForm(forms.Form):

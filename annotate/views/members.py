@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
-from annotate import members
 from annotate.access import project_for
-from annotate.members import MembershipError
 from annotate.models import Membership, Role
+from annotate.setup import members
+from annotate.setup.members import MembershipError
 
 
 @login_required

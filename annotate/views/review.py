@@ -16,8 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.access import project_for
-from annotate.models import Item, Label, Project, Role
-from annotate.review import (
+from annotate.curation.review import (
     ResolutionError,
     ReviewPage,
     StaleResolutionError,
@@ -27,6 +26,7 @@ from annotate.review import (
     review_queue,
     set_resolution,
 )
+from annotate.models import Item, Label, Project, Role
 
 PAGE = "annotate/review/review.html"
 PAGE_SIZE = 20

@@ -115,8 +115,8 @@ def test_demo_project_page_at_desktop_width(page, annotator):
     """The shipped demo project as an annotator sees it: descriptions, focus labels, rules, what changed."""
     from django.utils import timezone
 
-    from annotate.demo import load_demo
     from annotate.models import GuidelineVersion, Label
+    from annotate.setup.demo import load_demo
     from tests.factories import add_member, annotate_item
 
     project, _ = load_demo()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from annotate.guidelines import publish_guideline, save_draft
 from annotate.models import GuidelineVersion, Label
+from annotate.setup.guidelines import publish_guideline, save_draft
 from tests.conftest import login, screenshot
 from tests.factories import annotate_item
 

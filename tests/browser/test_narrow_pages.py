@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from annotate.labelset import add_label, set_label_rules, update_label
 from annotate.models import Item, Role
+from annotate.setup.labelset import add_label, set_label_rules, update_label
 from tests.conftest import login, screenshot
 from tests.factories import add_member, annotate_item, make_items, make_user
 

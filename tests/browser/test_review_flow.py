@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from annotate.answers import load_answers
+from annotate.curation.answers import load_answers
+from annotate.curation.review import set_resolution
 from annotate.models import AuditEvent, Resolution, Role
-from annotate.review import set_resolution
 from tests.conftest import login, screenshot
 from tests.factories import add_member, annotate_item, make_user
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from annotate.labelset import merge_labels
+from annotate.setup.labelset import merge_labels
 from tests.conftest import login, screenshot
 from tests.factories import annotate_item
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from annotate.export import FORMATS, SPLITS, ExportError, ExportOptions, PredictionsUnavailable, export_stream
+from annotate.dataset.export import FORMATS, SPLITS, ExportError, ExportOptions, PredictionsUnavailable, export_stream
 from annotate.management.commands.import_items import find_project
 
 

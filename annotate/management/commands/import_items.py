@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.importers import FORMATS, UNTICKED_CHOICES, ImportFailed, ImportOptions, import_file
+from annotate.dataset.importers import FORMATS, UNTICKED_CHOICES, ImportFailed, ImportOptions, import_file
 from annotate.models import Project
 
 

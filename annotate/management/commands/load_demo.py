@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotate.demo import DEMO_ANNOTATORS, DEMO_REVIEWER, demo_password, load_demo
+from annotate.setup.demo import DEMO_ANNOTATORS, DEMO_REVIEWER, demo_password, load_demo
 from config.celery import app
 
 

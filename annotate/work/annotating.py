@@ -39,7 +39,7 @@ from annotate.models import (
     QueueEntry,
     record_audit,
 )
-from annotate.queue import current_focus, release_lease
+from annotate.work.queue import current_focus, release_lease
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ decision can be changed later and the earlier one stays in the trail.
 
 The review queue lists the disputed entries (annotators said both yes and no)
 that no reviewer has resolved yet, in the order of
-:func:`annotate.agreement.review_order`.
+:func:`annotate.stats.agreement.review_order`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate import tasks
-from annotate.agreement import consensus, review_order
-from annotate.answers import load_answers
-from annotate.labelset import merge_conflicts, open_merge_conflicts
+from annotate.curation.answers import load_answers
+from annotate.curation.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
-from annotate.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
+from annotate.setup.labelset import merge_conflicts, open_merge_conflicts
+from annotate.stats.agreement import consensus, review_order
 
 
 class ResolutionError(ValueError):
@@ -252,8 +252,8 @@ def disputed_order(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     """(item ids, label ids) of the entries whose annotators disagree, in review order, resolved or not.
 
-    The order is :func:`annotate.agreement.review_order` over the consensus
-    of :func:`annotate.answers.load_answers`: most annotators first, then the
+    The order is :func:`annotate.stats.agreement.review_order` over the consensus
+    of :func:`annotate.curation.answers.load_answers`: most annotators first, then the
     most confidence on both sides. It ignores resolutions, so it depends only
     on the answers and is cached under their generation; :func:`review_queue`
     drops resolved entries at read time, and resolving an entry does not

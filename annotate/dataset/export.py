@@ -1,7 +1,7 @@
 """Streaming export of a project's curated dataset: JSONL, CSV and Parquet.
 
 One row per item: its external id, text, metadata and, for every exported
-label, the consensus value computed by ``annotate.agreement.consensus`` (the
+label, the consensus value computed by ``annotate.stats.agreement.consensus`` (the
 function the learner trains on): a reviewer's resolution, else the
 confidence-weighted mean of the observed answers, else unobserved. Unobserved
 is ``null`` in JSONL and Parquet and an empty cell in CSV, never 0
@@ -67,8 +67,8 @@ from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
-from annotate.agreement import consensus
 from annotate.models import Annotation, Item, Judgment, Label, Project, Resolution, record_audit
+from annotate.stats.agreement import consensus
 
 FORMATS = ("jsonl", "csv", "parquet")
 SPLITS = ("train", "validation")

@@ -37,8 +37,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.bulk import batches as _batches
-from annotate.bulk import insert_rows
+from annotate.dataset.bulk import batches as _batches
+from annotate.dataset.bulk import insert_rows
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -53,7 +53,8 @@ from annotate.models import (
     Role,
     record_audit,
 )
-from annotate.queue import completed_counts, diverse_order, insert_cold_start_entries
+from annotate.stats.cold_start import diverse_order
+from annotate.work.queue import completed_counts, insert_cold_start_entries
 
 logger = logging.getLogger(__name__)
 

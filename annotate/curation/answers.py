@@ -1,4 +1,4 @@
-"""Build the answer arrays of annotate/agreement.py from the database.
+"""Build the answer arrays of annotate/stats/agreement.py from the database.
 
 The agreement figures, the review queue, the export and the learner's
 training targets all start here, so they all see the same answers in the
@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection
 
-from annotate.agreement import Consensus, consensus
 from annotate.models import Annotation, Item, Label, Project, Resolution
+from annotate.stats.agreement import Consensus, consensus
 
 
 @dataclass

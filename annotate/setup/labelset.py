@@ -25,8 +25,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
-from annotate.annotating import request_retrain
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
+from annotate.work.annotating import request_retrain
 
 
 class LabelSetError(ValueError):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,15 +38,10 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.bulk import insert_rows
+from annotate.dataset.bulk import insert_rows
 from annotate.models import Annotation, Item, Label, Lease, Project, QueueEntry, QueueReason
+from annotate.stats.cold_start import diverse_order
 
-# Cold start: at most this many TF-IDF clusters; fewer items than
-# MIN_ITEMS_TO_CLUSTER are simply shuffled.
-MAX_CLUSTERS = 64
-MIN_ITEMS_TO_CLUSTER = 20
-# Texts the cold-start clusters are fitted on; the rest are only assigned.
-CLUSTER_SAMPLE = 10_000
 # How many candidates next_item tries before it gives up for this call. A
 # candidate is only rejected when another annotator's claim committed between
 # our query and our claim, so a handful of attempts is plenty.
@@ -67,55 +61,6 @@ def is_overlap_rank(rank: int, fraction: float) -> bool:
     agreement figures grow with the work instead of all at the start.
     """
     return math.floor((rank + 1) * fraction) > math.floor(rank * fraction)
-
-
-def diverse_order(texts: Sequence[str], *, seed: int) -> list[int]:
-    """Indices of ``texts`` in an order that visits the whole collection early.
-
-    The texts are clustered on TF-IDF features with MiniBatchKMeans, each
-    cluster is shuffled, and the order takes one item from each cluster in
-    turn (round robin, biggest clusters first). The first dozens of items then
-    cover many topics instead of repeating the most common one, which is what
-    the first model needs to learn every label.
-    """
-    rng = random.Random(seed)
-    order = list(range(len(texts)))
-    if len(texts) < MIN_ITEMS_TO_CLUSTER:
-        rng.shuffle(order)
-        return order
-
-    from sklearn.cluster import MiniBatchKMeans
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    # The vocabulary and the clusters are learned on a sample: topics show up
-    # in a few thousand texts, and fitting on 100k imported texts would make
-    # the import wait on k-means.
-    sample = rng.sample(order, min(len(texts), CLUSTER_SAMPLE))
-    vectorizer = TfidfVectorizer(max_features=20000, sublinear_tf=True, stop_words="english")
-    try:
-        vectorizer.fit([texts[index] for index in sample])
-    except ValueError:
-        # Every text was empty or made only of stop words: nothing to cluster on.
-        rng.shuffle(order)
-        return order
-    features = vectorizer.transform(texts)
-    n_clusters = max(2, min(MAX_CLUSTERS, round(math.sqrt(len(texts) / 2))))
-    kmeans = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3, batch_size=2048)
-    kmeans.fit(features[sample])
-    assignments = kmeans.predict(features)
-
-    clusters: dict[int, list[int]] = {}
-    for index, cluster in enumerate(assignments):
-        clusters.setdefault(int(cluster), []).append(index)
-    buckets = sorted(clusters.values(), key=len, reverse=True)
-    for bucket in buckets:
-        rng.shuffle(bucket)
-    result: list[int] = []
-    depth = 0
-    while len(result) < len(texts):
-        result.extend(bucket[depth] for bucket in buckets if depth < len(bucket))
-        depth += 1
-    return result
 
 
 @transaction.atomic

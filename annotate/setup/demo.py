@@ -2,7 +2,7 @@
 
 Loading is idempotent: running it twice leaves one project, one set of
 labels, items and seed annotations. The texts were written for this project
-(annotate/demo_data/README.md); nothing here reads ../shared.
+(annotate/setup/demo_data/README.md); nothing here reads ../shared.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, GuidelineVersion, Item, Judgment, Label, Membership, Project, Role
-from annotate.queue import build_cold_start_queue
+from annotate.work.queue import build_cold_start_queue
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo_data"
 DEMO_PROJECT_NAME = "Demo: support inbox"

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from annotate.models import Membership, Project, Role, record_audit
-from annotate.queue import release_leases
+from annotate.work.queue import release_leases
 
 
 class MembershipError(ValueError):

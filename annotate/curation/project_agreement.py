@@ -1,7 +1,7 @@
 """Every figure of a project's agreement dashboard, from the database, cached per project.
 
-The pure computations live in annotate/agreement.py; this module loads the
-answers with annotate.answers.load_answers, calls them, and adds the figures
+The pure computations live in annotate/stats/agreement.py; this module loads the
+answers with annotate.curation.answers.load_answers, calls them, and adds the figures
 that are about people and about the data set rather than about agreement:
 
 - per annotator (by person, not by slot): annotations, skips, answers, median
@@ -39,10 +39,10 @@ from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
 from annotate import tasks
-from annotate.agreement import agreement_report, consensus, mask_to_version
-from annotate.answers import AnswerArrays, load_answers
-from annotate.labelset import open_merge_conflicts
+from annotate.curation.answers import AnswerArrays, load_answers
 from annotate.models import Annotation, Item, Label, Project, Resolution
+from annotate.setup.labelset import open_merge_conflicts
+from annotate.stats.agreement import agreement_report, consensus, mask_to_version
 
 # Bump when the shape or meaning of the figures changes, so that cached
 # figures computed by older code are not served after a deploy.
