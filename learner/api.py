@@ -224,7 +224,7 @@ class Retrain(ProjectView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = self.project(Role.MANAGER)
-        version = training.request_retrain(project=project, trigger="api", actor=request.user)
+        version = training.queue_retrain(project=project, trigger="api", actor=request.user)
         if version is None:
             active = training.active_version(project=project)
             body = {

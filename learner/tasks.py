@@ -6,6 +6,7 @@ can move to large-memory or GPU workers without touching the web workers.
 
 from celery import shared_task
 
+from annotate import jobs
 from annotate.models import Project
 from learner import training
 
@@ -36,7 +37,7 @@ def retrain(project_id: int, trigger: str = "annotations", attempt: int = 0) -> 
     if version is not None:
         return training.run_version(version.pk)
     if project is not None and trigger in WAIT_WHEN_BUSY and attempt < BUSY_RETRIES:
-        retrain.apply_async((project_id,), {"trigger": trigger, "attempt": attempt + 1}, countdown=BUSY_RETRY_SECONDS)
+        jobs.send(jobs.RETRAIN, project_id, trigger=trigger, attempt=attempt + 1, countdown=BUSY_RETRY_SECONDS)
         return "busy; asked again in a minute"
     return "busy"
 
@@ -50,7 +51,7 @@ def warm_embeddings(project_id: int, after_id: int = 0) -> str:
     """
     next_after = training.warm_embeddings(project_id=project_id, after_id=after_id)
     if next_after is not None:
-        warm_embeddings.delay(project_id, next_after)
+        jobs.send(jobs.WARM_EMBEDDINGS, project_id, next_after)
         return f"encoded the items up to {next_after}"
-    retrain.delay(project_id, trigger="embeddings")
+    jobs.send(jobs.RETRAIN, project_id, trigger="embeddings")
     return "encoded; retrain sent"

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotate import jobs
 from annotate.curation.answers import AnswerArrays, load_answers
 from annotate.models import Item, Label, Project, QueueReason, record_audit
 from annotate.work.queue import set_queue_priorities
@@ -102,7 +103,7 @@ def create_version(*, project: Project, trigger: str, actor: Any = None) -> Mode
     return version
 
 
-def request_retrain(*, project: Project, trigger: str, actor: Any = None) -> ModelVersion | None:
+def queue_retrain(*, project: Project, trigger: str, actor: Any = None) -> ModelVersion | None:
     """Queue a retrain and send it to a worker when the transaction commits."""
     version = create_version(project=project, trigger=trigger, actor=actor)
     if version is not None:
@@ -118,12 +119,7 @@ def send_to_worker(version_id: int) -> None:
     queued, it would hold the project's only training slot until it turned
     stale hours later, and the manager's button would do nothing meanwhile.
     """
-    from learner.tasks import train_version
-
-    try:
-        train_version.delay(version_id)
-    except Exception:
-        logger.exception("Could not send model version %s to a worker", version_id)
+    if not jobs.send(jobs.TRAIN_VERSION, version_id):
         ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
             status=ModelVersion.Status.FAILED,
             error="The task broker could not be reached, so no worker got this retrain. Try again.",
@@ -292,14 +288,9 @@ def _warm_slot(project_id: int) -> str:
 
 def start_warming_embeddings(*, project_id: int) -> bool:
     """Send the first warm-up batch unless the project's warm-up is already under way."""
-    from learner.tasks import warm_embeddings as warm_task
-
     if not cache.add(_warm_slot(project_id), True, WARM_SLOT_SECONDS):
         return False
-    try:
-        warm_task.delay(project_id)
-    except Exception:
-        logger.exception("Could not send the embedding warm-up of project %s to a worker", project_id)
+    if not jobs.send(jobs.WARM_EMBEDDINGS, project_id):
         cache.delete(_warm_slot(project_id))
         return False
     return True

@@ -92,7 +92,7 @@ def progress(request: HttpRequest, project_id: int, version_id: int) -> HttpResp
 @require_POST
 def retrain(request: HttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_for(request.user, project_id, Role.MANAGER)
-    version = training.request_retrain(project=project, trigger="manual", actor=request.user)
+    version = training.queue_retrain(project=project, trigger="manual", actor=request.user)
     if version is None:
         messages.info(request, "A retrain is already queued or running; its progress is shown below.")
     else:

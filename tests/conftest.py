@@ -44,6 +44,21 @@ def queue(project, items, labels):
     return items
 
 
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[tuple[str, tuple, dict]]:
+    """The Celery tasks the code sends through annotate.jobs, recorded as (name, args, kwargs) instead of queued."""
+    from annotate import jobs
+
+    outbox: list[tuple[str, tuple, dict]] = []
+
+    def record(name: str, *args: Any, **kwargs: Any) -> bool:
+        outbox.append((name, args, kwargs))
+        return True
+
+    monkeypatch.setattr(jobs, "send", record)
+    return outbox
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Use a cheap hasher: tests create many users, and PBKDF2's work factor costs over a second per user here."""

@@ -256,12 +256,9 @@ def test_label_rules_warn_on_implies_and_excludes(project, labels):
 
 
 def test_retrain_is_requested_once_when_the_counter_reaches_the_threshold(
-    project, queue, labels, annotator, monkeypatch, django_capture_on_commit_callbacks
+    project, queue, labels, annotator, sent_tasks, django_capture_on_commit_callbacks
 ):
-    from config.celery import app
-
-    sent = []
-    monkeypatch.setattr(app, "send_task", lambda name, **kwargs: sent.append((name, kwargs)))
+    sent = sent_tasks
     project.retrain_every = 3
     project.save()
     for item in queue[:2]:
@@ -271,9 +268,7 @@ def test_retrain_is_requested_once_when_the_counter_reaches_the_threshold(
     assert Project.objects.get(pk=project.pk).annotations_since_retrain == 2
     with django_capture_on_commit_callbacks(execute=True):
         submit(annotator, queue[2], {labels[0].pk: Answer(1, 1.0)})
-    assert sent == [
-        ("learner.tasks.retrain", {"kwargs": {"project_id": project.pk, "trigger": "annotations"}, "queue": "training"})
-    ]
+    assert sent == [("learner.tasks.retrain", (), {"project_id": project.pk, "trigger": "annotations"})]
     assert Project.objects.get(pk=project.pk).annotations_since_retrain == 0
     # Skips and repeated requests do not count.
     with django_capture_on_commit_callbacks(execute=True):
@@ -281,13 +276,14 @@ def test_retrain_is_requested_once_when_the_counter_reaches_the_threshold(
     assert Project.objects.get(pk=project.pk).annotations_since_retrain == 0
 
 
-def test_retrain_trigger_off_when_retrain_every_is_zero(project, queue, labels, annotator, monkeypatch):
-    from config.celery import app
-
-    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: pytest.fail("no retrain expected"))
+def test_retrain_trigger_off_when_retrain_every_is_zero(
+    project, queue, labels, annotator, sent_tasks, django_capture_on_commit_callbacks
+):
     project.retrain_every = 0
     project.save()
-    submit(annotator, queue[0], {labels[0].pk: Answer(1, 1.0)})
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(annotator, queue[0], {labels[0].pk: Answer(1, 1.0)})
+    assert sent_tasks == []
     assert Project.objects.get(pk=project.pk).annotations_since_retrain == 1
 
 

@@ -11,11 +11,12 @@ from tests.factories import annotate_item
 
 
 @pytest.fixture
-def sent(monkeypatch):
+def sent(sent_tasks):
     """The refresh tasks the views send, recorded instead of queued."""
-    calls: list[int] = []
-    monkeypatch.setattr(tasks.refresh_agreement, "delay", calls.append)
-    return calls
+    return sent_tasks
+
+
+REFRESH = "annotate.tasks.refresh_agreement"
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_a_large_project_shows_its_last_figures_and_asks_the_worker_once(
     # The old figures, not a recount in the request.
     assert '<span class="stat-value">4</span><span class="stat-name">answers</span>' in html
     # Two views of the same new data ask for one recount.
-    assert sent == [project.pk]
+    assert sent == [(REFRESH, (project.pk,), {})]
     # The poll answers with the live part alone, still stale.
     assert again.content.decode().lstrip().startswith('<div id="figures-live" hx-get=')
 
@@ -62,7 +63,7 @@ def test_a_large_project_shows_its_last_figures_and_asks_the_worker_once(
     assert fresh.lstrip().startswith('<div id="figures-live">')
     assert "a worker is counting them" not in fresh
     assert '<span class="stat-value">6</span><span class="stat-name">answers</span>' in fresh
-    assert sent == [project.pk]
+    assert sent == [(REFRESH, (project.pk,), {})]
 
 
 def test_a_small_project_is_recounted_in_the_request(client, project, items, answered, annotator, reviewer, sent):

@@ -23,13 +23,13 @@ def fast_training(monkeypatch, settings, tmp_path):
     settings.ARTIFACT_DIR = tmp_path / "artifacts"
 
 
+WARM = "learner.tasks.warm_embeddings"
+RETRAIN = "learner.tasks.retrain"
+
+
 @pytest.fixture
-def sent(monkeypatch):
-    """The tasks the code sends, instead of a broker: ("warm" | "retrain", args)."""
-    outbox: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(tasks.warm_embeddings, "delay", lambda *args: outbox.append(("warm", args)))
-    monkeypatch.setattr(tasks.retrain, "delay", lambda *args, **kwargs: outbox.append(("retrain", (*args, kwargs))))
-    return outbox
+def sent(sent_tasks):
+    return sent_tasks
 
 
 def project_texts(project) -> list[str]:
@@ -47,7 +47,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     first = train_now(project)
     assert first.status == ModelVersion.Status.READY
     assert first.metrics["embeddings"] == f"deferred: {distinct} texts are being encoded; the next model uses them"
-    assert sent == [("warm", (project.pk,))]
+    assert sent == [(WARM, (project.pk,), {})]
     # The model page says why this model has no embedding member.
     client.force_login(manager)
     page = client.get(reverse("model-version", args=[project.pk, first.pk])).content.decode()
@@ -60,16 +60,16 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     second = train_now(project)
     assert second.status == ModelVersion.Status.READY
     assert training.embeddings_deferred(second)
-    assert sent == [("warm", (project.pk,))]
+    assert sent == [(WARM, (project.pk,), {})]
 
     # The worker runs the warm-up: one task per 15 items, walking them by id, then a retrain.
     batches = 0
-    while sent and sent[0][0] == "warm":
-        _, args = sent.pop(0)
+    while sent and sent[0][0] == WARM:
+        _, args, _ = sent.pop(0)
         tasks.warm_embeddings(*args)
         batches += 1
     assert batches == len(labelled) // 15 + 1
-    assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
+    assert sent == [(RETRAIN, (project.pk,), {"trigger": "embeddings"})]
     assert uncached_texts(project_texts(project), training.embedding_cache_path()) == []
 
     # The answers have not changed, but that retrain is not skipped: it is the one with embeddings.
@@ -80,7 +80,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
 
     # Once warm, a retrain on unchanged answers is skipped again, and nothing more is sent.
     assert train_now(project).status == ModelVersion.Status.SKIPPED
-    assert sent == [("retrain", (project.pk, {"trigger": "embeddings"}))]
+    assert sent == [(RETRAIN, (project.pk,), {"trigger": "embeddings"})]
 
 
 def test_a_retrain_sent_by_the_warmup_that_still_lacks_embeddings_starts_no_new_warmup(

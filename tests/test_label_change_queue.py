@@ -5,8 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from annotate import jobs
 from annotate.models import QueueEntry, QueueReason
-from annotate.setup import labelset
 from annotate.setup.labelset import merge_labels, retire_label
 from annotate.work.queue import current_focus, set_queue_priorities
 
@@ -15,7 +15,7 @@ from annotate.work.queue import current_focus, set_queue_priorities
 def asked(monkeypatch):
     """The retrains the label-set changes ask for, instead of a broker."""
     calls: list[dict] = []
-    monkeypatch.setattr(labelset, "request_retrain", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(jobs, "request_retrain", lambda **kwargs: calls.append(kwargs))
     return calls
 
 

@@ -6,22 +6,16 @@ from learner import tasks, training
 
 
 @pytest.fixture
-def busy(monkeypatch):
+def busy(monkeypatch, sent_tasks):
     """Every create_version finds the slot taken; the re-sent tasks are collected instead of queued."""
     monkeypatch.setattr(training, "create_version", lambda **kwargs: None)
-    sent: list[tuple] = []
-
-    def collect(args, kwargs, countdown):
-        sent.append((args, kwargs, countdown))
-
-    monkeypatch.setattr(tasks.retrain, "apply_async", collect)
-    return sent
+    return sent_tasks
 
 
 @pytest.mark.parametrize("trigger", ["labels", "embeddings"])
 def test_a_retrain_for_a_change_is_asked_again_in_a_minute(project, busy, trigger):
     assert tasks.retrain(project.pk, trigger=trigger) == "busy; asked again in a minute"
-    assert busy == [((project.pk,), {"trigger": trigger, "attempt": 1}, 60)]
+    assert busy == [("learner.tasks.retrain", (project.pk,), {"trigger": trigger, "attempt": 1, "countdown": 60})]
 
 
 def test_it_gives_up_after_half_an_hour(project, busy):

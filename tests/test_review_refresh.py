@@ -10,11 +10,12 @@ from tests.factories import annotate_item
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """The refresh tasks the view sends, recorded instead of queued."""
-    calls: list[int] = []
-    monkeypatch.setattr(tasks.refresh_review_order, "delay", calls.append)
-    return calls
+def sent(sent_tasks):
+    """The refresh tasks the views send, recorded instead of queued."""
+    return sent_tasks
+
+
+REFRESH = "annotate.tasks.refresh_review_order"
 
 
 @pytest.fixture
@@ -47,14 +48,14 @@ def test_a_large_project_shows_the_last_order_and_asks_the_worker_once(
     assert "a worker is ordering it again" in stale
     # The old order: the new dispute is not listed yet.
     assert stale.count("data-entry") == 1
-    assert sent == [project.pk]
+    assert sent == [(REFRESH, (project.pk,), {})]
 
     tasks.refresh_review_order(project.pk)
     fresh = client.get(f"/projects/{project.pk}/review/").content.decode()
 
     assert "a worker is ordering it again" not in fresh
     assert fresh.count("data-entry") == 2
-    assert sent == [project.pk]
+    assert sent == [(REFRESH, (project.pk,), {})]
 
 
 def test_a_small_project_is_ordered_in_the_request(

@@ -269,7 +269,7 @@ def test_a_retrain_the_broker_never_got_frees_the_slot(
 
     monkeypatch.setattr(train_version, "delay", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
-        version = training.request_retrain(project=project, trigger="manual")
+        version = training.queue_retrain(project=project, trigger="manual")
 
     version.refresh_from_db()
     assert version.status == ModelVersion.Status.FAILED
@@ -285,7 +285,7 @@ def test_a_retrain_request_sends_its_task_once_committed(
     sent = []
     monkeypatch.setattr(train_version, "delay", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
-        version = training.request_retrain(project=project, trigger="manual")
+        version = training.queue_retrain(project=project, trigger="manual")
         assert sent == []
 
     assert sent == [version.pk]

@@ -536,17 +536,6 @@ class PayloadTooLarge(Exception):
     pass
 
 
-def _guess_format(name: str) -> str | None:
-    lowered = name.lower()
-    if lowered.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    if lowered.endswith(".csv"):
-        return "csv"
-    if lowered.endswith(".json"):
-        return "labelstudio"
-    return None
-
-
 class RawUpload(BaseParser):
     """The raw-body import types, left unread: ImportView reads the stream itself, in chunks.
 
@@ -615,7 +604,7 @@ class ImportView(ProjectView):
             detail = error.detail[0] if isinstance(error.detail, list) else error.detail
             return self._bad_request(str(detail), [])
         with upload:
-            file_format = query.validated_data.get("format") or _guess_format(name)
+            file_format = query.validated_data.get("format") or importers.format_for_filename(name)
             if file_format is None:
                 return self._bad_request("Give format=jsonl, csv or labelstudio.", [])
             options = importers.ImportOptions(

@@ -38,7 +38,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from annotate import tasks
+from annotate import jobs
 from annotate.curation.answers import AnswerArrays, load_answers
 from annotate.models import Annotation, Item, Label, Project, Resolution
 from annotate.setup.labelset import open_merge_conflicts
@@ -159,7 +159,7 @@ def agreement_or_latest(*, project: Project, current: str) -> tuple[dict[str, An
     if latest is None or latest["n_answers"] < INLINE_ANSWERS:
         return project_agreement(project=project, current=current), True
     if cache.add(refreshing_key(project=project, generation_=current), True, REFRESH_SECONDS):
-        tasks.refresh_agreement.delay(project.pk)
+        jobs.send(jobs.REFRESH_AGREEMENT, project.pk)
     return latest, False
 
 

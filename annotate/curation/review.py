@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from annotate import tasks
+from annotate import jobs
 from annotate.curation.answers import load_answers
 from annotate.curation.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
@@ -271,7 +271,7 @@ def disputed_order(
     latest = cache.get(_order_key(project=project, generation_="latest")) if allow_stale else None
     if latest is not None and latest[2] >= INLINE_ANSWERS:
         if cache.add(_order_key(project=project, generation_=f"refreshing:{current}"), True, REFRESH_SECONDS):
-            tasks.refresh_review_order.delay(project.pk)
+            jobs.send(jobs.REFRESH_REVIEW_ORDER, project.pk)
         return latest[0], latest[1], False
     item_ids, label_ids = compute_disputed_order(project=project, generation_=current)
     return item_ids, label_ids, True

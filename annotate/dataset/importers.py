@@ -37,8 +37,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.dataset.bulk import batches as _batches
-from annotate.dataset.bulk import insert_rows
+from annotate import jobs
+from annotate.db import batches as _batches
+from annotate.db import insert_rows
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -59,6 +60,8 @@ from annotate.work.queue import completed_counts, insert_cold_start_entries
 logger = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "csv", "labelstudio")
+# The format a file name's extension stands for, for the import page and the API.
+FORMAT_BY_EXTENSION = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
 UNTICKED_CHOICES = ("unobserved", "negative")
 # The response lists this many errors; the total count is reported too.
 MAX_ERRORS = 100
@@ -94,6 +97,12 @@ JSONL_ANNOTATION_FIELDS = {
 }
 TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
+
+
+def format_for_filename(name: str) -> str | None:
+    """The import format a file name's extension names, or None when it names none."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return FORMAT_BY_EXTENSION.get(suffix)
 
 
 def max_text_chars() -> int:
@@ -1232,8 +1241,6 @@ def start_import_job(
     *, project: Project, stream: IO[bytes], options: ImportOptions, actor: Any, total: int
 ) -> ImportJob:
     """Keep the file under the data directory and queue the import; the task starts once this transaction commits."""
-    from annotate.tasks import import_items
-
     folder = Path(settings.DATA_DIR) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}.{options.format}"
@@ -1247,7 +1254,7 @@ def start_import_job(
         path=str(target),
         total=total,
     )
-    import_items.delay_on_commit(job.pk)
+    jobs.send_on_commit(jobs.IMPORT_ITEMS, job.pk)
     return job
 
 

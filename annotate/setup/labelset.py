@@ -25,8 +25,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
+from annotate import jobs
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
-from annotate.work.annotating import request_retrain
 
 
 class LabelSetError(ValueError):
@@ -627,7 +627,7 @@ def _retrain_after_label_change(*, project: Project) -> None:
     """
     if project.retrain_every > 0:
         project_id = project.pk
-        transaction.on_commit(lambda: request_retrain(project_id=project_id, trigger="labels"))
+        jobs.request_retrain(project_id=project_id, trigger="labels")
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from rest_framework.authtoken.models import Token
 from annotate.access import project_for
 from annotate.dataset.export import FORMATS as EXPORT_FORMATS
 from annotate.dataset.export import SPLITS, PredictionsUnavailable, predictions_source
-from annotate.dataset.importers import ImportFailed, ImportOptions, import_or_queue
+from annotate.dataset.importers import ImportFailed, ImportOptions, format_for_filename, import_or_queue
 from annotate.models import ImportJob, Role
 
 FORMAT_CHOICES = [
@@ -31,7 +31,6 @@ FORMAT_CHOICES = [
     ("csv", "CSV"),
     ("labelstudio", "Label Studio JSON"),
 ]
-EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
 
 
 class ImportForm(forms.Form):
@@ -53,11 +52,9 @@ class ImportForm(forms.Form):
         if upload.size > settings.TAGWISE_IMPORT_MAX_BYTES:
             self.add_error("file", f"The file is larger than {settings.TAGWISE_IMPORT_MAX_BYTES:,} bytes.")
         if not data.get("format"):
-            suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-            if suffix not in EXTENSION_FORMATS:
+            data["format"] = format_for_filename(upload.name)
+            if data["format"] is None:
                 self.add_error("format", "Choose the format: the file name does not say it.")
-            else:
-                data["format"] = EXTENSION_FORMATS[suffix]
         return data
 
 

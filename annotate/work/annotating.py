@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotate import jobs
 from annotate.models import (
     Annotation,
     GuidelineVersion,
@@ -473,23 +474,8 @@ def count_toward_retrain(*, project: Project) -> bool:
         row = cursor.fetchone()
     reset = row is not None and row[1] > 0 and row[0] == 0
     if reset:
-        project_id = project.pk
-        transaction.on_commit(lambda: request_retrain(project_id=project_id))
+        jobs.request_retrain(project_id=project.pk, trigger="annotations")
     return bool(reset)
-
-
-def request_retrain(*, project_id: int, trigger: str = "annotations") -> None:
-    """Send the learner's retrain task by name.
-
-    A broker that is down must not turn a stored annotation into an error
-    page: the failure is logged, and the next threshold asks again.
-    """
-    from config.celery import app
-
-    try:
-        app.send_task("learner.tasks.retrain", kwargs={"project_id": project_id, "trigger": trigger}, queue="training")
-    except Exception:
-        logger.exception("Could not request a retrain of project %s", project_id)
 
 
 def guideline_changes_since(

@@ -38,7 +38,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.dataset.bulk import insert_rows
+from annotate.db import insert_rows
 from annotate.models import Annotation, Item, Label, Lease, Project, QueueEntry, QueueReason
 from annotate.stats.cold_start import diverse_order
 

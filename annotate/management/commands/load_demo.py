@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
+from annotate import jobs
 from annotate.setup.demo import DEMO_ANNOTATORS, DEMO_REVIEWER, demo_password, load_demo
-from config.celery import app
 
 
 class Command(BaseCommand):
@@ -14,11 +13,7 @@ class Command(BaseCommand):
             # The first model trains as soon as the worker starts, so the demo
             # opens with a ranked queue and focus labels. Sent by name because
             # annotate does not import learner.
-            transaction.on_commit(
-                lambda: app.send_task(
-                    "learner.tasks.retrain", kwargs={"project_id": project.pk, "trigger": "demo"}, queue="training"
-                )
-            )
+            jobs.request_retrain(project_id=project.pk, trigger="demo")
         password = demo_password()
         self.stdout.write(self.style.SUCCESS(f"Demo project ready: {project.name} ({project.items.count()} items)"))
         self.stdout.write(f"  admin user:  admin / {password}")

@@ -40,7 +40,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Training version {version.pk} of {project.name} in this process…")
             training.run_version(version.pk)
         else:
-            version = training.request_retrain(project=project, trigger="command")
+            version = training.queue_retrain(project=project, trigger="command")
             self._refuse_if_busy(project, version)
             self.stdout.write(f"Queued version {version.pk} of {project.name} for a worker.")
             if not options["wait"]:

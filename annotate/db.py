@@ -1,7 +1,9 @@
-"""Fast bulk inserts shared by the import and the queue.
+"""The one owner of SQL that differs by database (docs/architecture.md).
 
-``bulk_create`` spends most of 100,000 rows building model instances and
-SQL; an import of that size must take seconds.
+Everything that asks ``connection.vendor`` lives here: bulk inserts (COPY on
+PostgreSQL), the next-item statements and their PL/pgSQL function, and the
+queries that read answers fast. Other modules call these functions and never
+branch on the database themselves; a grep in .ci/run keeps it so.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:
