@@ -1,6 +1,6 @@
 """The data model of the annotate app.
 
-The three-state rule (DESIGN.md section 2) lives here: a judgment row is a
+The three-state rule (docs/architecture.md) lives here: a judgment row is a
 positive or a negative answer, and the absence of a row is "unobserved". The
 database itself enforces the value and confidence ranges and one judgment per
 (annotation, label), so no code path can store a fourth state.
@@ -336,7 +336,7 @@ class QueueEntry(models.Model):
     focus_labels = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=16, choices=QueueReason.choices, default=QueueReason.COLD_START)
     # The learner's ModelVersion id. A plain integer, because annotate must
-    # not depend on learner (DESIGN.md section 4).
+    # not depend on learner (docs/architecture.md).
     model_version_id = models.BigIntegerField(null=True, blank=True)
     required = models.PositiveSmallIntegerField(default=1)
     completed = models.PositiveSmallIntegerField(default=0)

@@ -36,6 +36,11 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DATA_DIR = Path(env("TAGWISE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+# Parallel test processes (pytest-xdist names each one in PYTEST_XDIST_WORKER)
+# get a data directory each: their SQLite files, file cache and broker folders
+# never meet, so one process clearing its cache cannot disturb another's test.
+if env("PYTEST_XDIST_WORKER"):
+    DATA_DIR = DATA_DIR / env("PYTEST_XDIST_WORKER")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 

@@ -153,7 +153,7 @@ def test_macro_kappa_ignores_undefined_labels() -> None:
 
 
 def test_unobserved_is_not_no() -> None:
-    """A negative answer and a missing one must give different kappas (DESIGN section 2)."""
+    """A negative answer and a missing one must give different kappas (docs/architecture.md, the three-state rule)."""
     with_negative = np.array(
         [
             [[1, 1, 0]],

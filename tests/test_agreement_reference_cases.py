@@ -1,7 +1,7 @@
-"""Published agreement values from ../shared/datasets/iaa_cases (DESIGN section 6 rule).
+"""Published agreement values from tests/fixtures/iaa_cases (the rule in docs/agreement.md: the figures match them).
 
-The product must run without that folder, so the whole module is skipped when
-it is absent. Layouts, read from the CSVs themselves:
+The tables and their sources are in tests/fixtures/iaa_cases/README.md.
+Layouts, read from the CSVs themselves:
 
 - ``*_counts.csv``: one row per subject, first column an id, then one column
   per category holding how many raters chose it.
@@ -20,16 +20,7 @@ import pytest
 
 from annotate.stats import agreement as ag
 
-# DESIGN section 11 places the data beside the repository, in ../shared.
-REPO = Path(__file__).resolve().parent.parent
-CASES = REPO.parent / "shared" / "datasets" / "iaa_cases"
-if not CASES.is_dir():
-    CASES = Path("/work/shared/datasets/iaa_cases")
-
-pytestmark = pytest.mark.skipif(
-    not CASES.is_dir(),
-    reason=f"reference agreement tables not found at {CASES}; they are optional test data",
-)
+CASES = Path(__file__).resolve().parent / "fixtures" / "iaa_cases"
 
 
 def read_table(name: str) -> np.ndarray:

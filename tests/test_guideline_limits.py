@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import GuidelineVersion
-from annotate.views.guidelines import MAX_CHANGELOG, MAX_TEXT
+from annotate.setup.guidelines import MAX_CHANGELOG, MAX_TEXT
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Build the answer arrays of annotate/stats/agreement.py from the database.
+"""Read the answers of a project from the database into the arrays of annotate/stats/answer_arrays.py.
 
 The agreement figures, the review queue, the export and the learner's
 training targets all start here, so they all see the same answers in the
@@ -23,6 +23,7 @@ from django.db import connection
 
 from annotate.models import Annotation, Item, Label, Project, Resolution
 from annotate.stats.agreement import Consensus, consensus
+from annotate.stats.answer_arrays import answer_cubes, slots_within_items
 
 
 @dataclass
@@ -73,11 +74,7 @@ def load_answers(
     ).reshape(-1, 4)
     annotation_ids = rows[:, 0].astype(np.int64)
     annotation_items = np.searchsorted(ids, rows[:, 1].astype(np.int64))
-    # The slot of an annotation is its rank among its item's annotations,
-    # oldest first: positions minus the position of the item's first row.
-    starts = np.r_[0, np.flatnonzero(np.diff(annotation_items)) + 1] if len(rows) else np.array([], dtype=np.int64)
-    first_of_row = np.repeat(starts, np.diff(np.r_[starts, len(rows)])) if len(rows) else starts
-    slots = np.arange(len(rows)) - first_of_row
+    slots = slots_within_items(annotation_items, annotation_ids)
     n_slots = int(slots.max()) + 1 if len(rows) else 1
 
     n_items, n_labels = len(ids), len(labels)
@@ -87,19 +84,26 @@ def load_answers(
         rater_ids[annotation_items, slots] = rows[:, 2].astype(np.int64)
         version[annotation_items, slots] = np.array([v if v is not None else 0 for v in rows[:, 3]], dtype=np.int64)
 
-    values = np.full((n_items, n_labels, n_slots), np.nan)
-    confidence = np.full((n_items, n_labels, n_slots), np.nan)
     judgments = _judgment_rows(annotation_ids=annotation_ids, label_ids=list(label_index))
-    if len(judgments):
-        order = np.argsort(annotation_ids)
-        where = order[np.searchsorted(annotation_ids, judgments[:, 0], sorter=order)]
-        label_keys = np.array(list(label_index), dtype=np.int64)
-        label_order = np.argsort(label_keys)
-        label_positions = np.array(list(label_index.values()), dtype=np.int64)[
+    order = np.argsort(annotation_ids)
+    where = order[np.searchsorted(annotation_ids, judgments[:, 0], sorter=order)] if len(judgments) else order[:0]
+    label_keys = np.array(list(label_index), dtype=np.int64)
+    label_order = np.argsort(label_keys)
+    label_positions = (
+        np.array(list(label_index.values()), dtype=np.int64)[
             label_order[np.searchsorted(label_keys, judgments[:, 1].astype(np.int64), sorter=label_order)]
         ]
-        values[annotation_items[where], label_positions, slots[where]] = judgments[:, 2]
-        confidence[annotation_items[where], label_positions, slots[where]] = judgments[:, 3]
+        if len(judgments)
+        else np.zeros(0, dtype=np.int64)
+    )
+    values, confidence = answer_cubes(
+        shape=(n_items, n_labels, n_slots),
+        item_positions=annotation_items[where],
+        label_positions=label_positions,
+        slots=slots[where],
+        values=judgments[:, 2],
+        confidences=judgments[:, 3],
+    )
 
     resolution = np.full((n_items, n_labels), np.nan)
     resolved = Resolution.objects.filter(item__project=project, label_id__in=list(label_index))

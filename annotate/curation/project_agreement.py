@@ -42,7 +42,13 @@ from annotate import jobs
 from annotate.curation.answers import AnswerArrays, load_answers
 from annotate.models import Annotation, Item, Label, Project, Resolution
 from annotate.setup.labelset import open_merge_conflicts
-from annotate.stats.agreement import agreement_report, consensus, mask_to_version
+from annotate.stats.agreement import (
+    agreement_report,
+    cohen_by_person_pair,
+    consensus,
+    leave_one_out_by_person,
+    mask_to_version,
+)
 
 # Bump when the shape or meaning of the figures changes, so that cached
 # figures computed by older code are not served after a deploy.
@@ -191,7 +197,7 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
     labels = list(project.active_labels().select_related("introduced_in"))
     answers = load_answers(project=project, labels=labels)
     # Answers given under a version before their label's introduction are
-    # out of scope (DESIGN section 2); masking once here keeps every figure
+    # out of scope (docs/architecture.md, the three-state rule); masking once here keeps every figure
     # below consistent with the agreement report.
     values = mask_to_version(answers.values, answers.version, label_introduced=answers.label_introduced)
     n_slots = values.shape[2]
@@ -340,118 +346,6 @@ def _day(value: datetime.date | str) -> str:
 # ---------------------------------------------------------------------------
 # Per person
 # ---------------------------------------------------------------------------
-
-
-def _cohen(n11: Any, n10: Any, n01: Any, n00: Any) -> tuple[Any, Any]:
-    """Cohen's kappa and percent agreement from vectors of 2x2 tables; NaN where undefined."""
-    n11, n10, n01, n00 = (np.asarray(x, dtype=np.float64) for x in (n11, n10, n01, n00))
-    n = n11 + n10 + n01 + n00
-    with np.errstate(divide="ignore", invalid="ignore"):
-        po = (n11 + n00) / n
-        pe = ((n11 + n10) * (n11 + n01) + (n01 + n00) * (n10 + n00)) / (n * n)
-        kappa = np.where(pe < 1.0, (po - pe) / (1.0 - pe), np.nan)
-    return kappa, po
-
-
-def _num(x: Any) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
-def leave_one_out_by_person(
-    values: npt.NDArray[np.float64],
-    confidence: npt.NDArray[np.float64],
-    rater_ids: npt.NDArray[np.int64],
-) -> dict[int, dict[str, Any]]:
-    """Each person's agreement with the confidence-weighted consensus of the others.
-
-    Vectorised over all answers at once: for every observed answer, the other
-    answers on the same (item, label) give a consensus, their
-    confidence-weighted mean of "yes" thresholded at 0.5. Answers with no
-    other answer are skipped; an exact 0.5 is a tie and is skipped too (and
-    counted in ``n_ties``). Each compared answer adds one cell to its
-    person's 2x2 table, from which percent agreement and Cohen's kappa follow.
-    Slots only locate answers; the tables are summed by person, so someone
-    who is slot 0 on one item and slot 2 on another is one row.
-    """
-    observed = ~np.isnan(values)
-    yes = values == 1.0
-    weight = np.where(observed, confidence, 0.0)
-    weighted_yes = np.where(yes, confidence, 0.0)
-    others_weight = weight.sum(axis=2, keepdims=True) - weight
-    margin = 2.0 * (weighted_yes.sum(axis=2, keepdims=True) - weighted_yes) - others_weight
-    has_others = observed & (np.add.reduce(observed, axis=2, keepdims=True, dtype=np.int64) >= 2)
-    # The subtraction leaves rounding error, so a tie is a margin within a
-    # few units in the last place of the others' weight.
-    decided = has_others & (np.abs(margin) > 16 * np.finfo(np.float64).eps * others_weight)
-    others_yes = margin > 0
-
-    people, person_index = np.unique(rater_ids, return_inverse=True)
-    person_index = person_index.reshape(rater_ids.shape)
-    # (items, slots) -> (items, labels, slots), so every answer knows its person.
-    person = np.broadcast_to(person_index[:, None, :], values.shape)
-    size = len(people)
-
-    def per_person(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-        return np.bincount(person[mask], minlength=size)
-
-    n11 = per_person(decided & yes & others_yes)
-    n10 = per_person(decided & yes & ~others_yes)
-    n01 = per_person(decided & ~yes & others_yes)
-    n00 = per_person(decided & ~yes & ~others_yes)
-    ties = per_person(has_others & ~decided)
-    kappa, po = _cohen(n11, n10, n01, n00)
-    return {
-        int(user_id): {
-            "percent_agreement": _num(po[index]),
-            "kappa": _num(kappa[index]),
-            "n_units": int(n11[index] + n10[index] + n01[index] + n00[index]),
-            "n_ties": int(ties[index]),
-        }
-        for index, user_id in enumerate(people.tolist())
-        if user_id >= 0
-    }
-
-
-def cohen_by_person_pair(values: npt.NDArray[np.float64], rater_ids: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
-    """Cohen's kappa for every pair of people, on the (item, label) entries both answered.
-
-    Each pair of slots on an item is a pair of people; the lower user id is
-    the first rater of the pair's 2x2 table whichever slot they sat in, and
-    the tables of all slot pairs are summed with one bincount per cell.
-    """
-    people = np.unique(rater_ids[rater_ids >= 0])
-    size = len(people)
-    if size < 2:
-        return []
-    index = np.searchsorted(people, np.where(rater_ids >= 0, rater_ids, people[0]))
-    cells = np.zeros((4, size * size), dtype=np.int64)
-    n_slots = values.shape[2]
-    for a in range(n_slots):
-        for b in range(a + 1, n_slots):
-            va, vb = values[:, :, a], values[:, :, b]
-            both = ~np.isnan(va) & ~np.isnan(vb)
-            swap = (index[:, a] > index[:, b])[:, None]
-            first_yes = np.where(swap, vb, va) == 1.0
-            second_yes = np.where(swap, va, vb) == 1.0
-            low = np.minimum(index[:, a], index[:, b])[:, None]
-            high = np.maximum(index[:, a], index[:, b])[:, None]
-            pair = np.broadcast_to(low * size + high, both.shape)
-            for cell, mask in enumerate(
-                (first_yes & second_yes, first_yes & ~second_yes, ~first_yes & second_yes, ~first_yes & ~second_yes)
-            ):
-                cells[cell] += np.bincount(pair[both & mask], minlength=size * size)
-    kappa, po = _cohen(*cells)
-    totals = cells.sum(axis=0)
-    return [
-        {
-            "annotators": [int(people[code // size]), int(people[code % size])],
-            "kappa": _num(kappa[code]),
-            "percent_agreement": _num(po[code]),
-            "n_units": int(totals[code]),
-        }
-        for code in np.flatnonzero(totals).tolist()
-    ]
 
 
 def _fetch_array(queryset: Any, columns: int) -> npt.NDArray[np.int64]:

@@ -5,7 +5,7 @@ label, the consensus value computed by ``annotate.stats.agreement.consensus`` (t
 function the learner trains on): a reviewer's resolution, else the
 confidence-weighted mean of the observed answers, else unobserved. Unobserved
 is ``null`` in JSONL and Parquet and an empty cell in CSV, never 0
-(DESIGN.md section 2).
+(docs/architecture.md).
 
 Memory stays flat: items come from a server-side cursor
 (``QuerySet.iterator``) in chunks; each chunk's judgments and resolutions are
@@ -69,6 +69,7 @@ from django.utils.module_loading import import_string
 
 from annotate.models import Annotation, Item, Judgment, Label, Project, Resolution, record_audit
 from annotate.stats.agreement import consensus
+from annotate.stats.answer_arrays import answer_cubes, slots_within_items
 
 FORMATS = ("jsonl", "csv", "parquet")
 SPLITS = ("train", "validation")
@@ -319,22 +320,18 @@ def _chunk(
         if not inside.all():
             numbers, rows = numbers[inside], rows[inside]
             judgments = [j for j, keep_it in zip(judgments, inside.tolist(), strict=True) if keep_it]
-    if judgments:
-        annotation_ids = numbers[:, 1].astype(np.int64)
-        label_ids = numbers[:, 2].astype(np.int64)
-        answer = numbers[:, 3]
-        confidence = numbers[:, 4]
-        columns = _rater_columns(rows, annotation_ids)
-        n_raters = int(columns.max()) + 1
-    else:
-        rows = columns = np.zeros(0, dtype=np.int64)
-        n_raters = 1
-    values = np.full((n_items, n_labels, n_raters), np.nan)
-    confidences = np.zeros((n_items, n_labels, n_raters))
-    if judgments:
-        label_pos = _label_positions(label_index, label_ids)
-        values[rows, label_pos, columns] = answer
-        confidences[rows, label_pos, columns] = confidence
+    if not judgments:
+        numbers = np.zeros((0, 5))
+        rows = np.zeros(0, dtype=np.int64)
+    columns = slots_within_items(rows, numbers[:, 1].astype(np.int64))
+    values, confidences = answer_cubes(
+        shape=(n_items, n_labels, int(columns.max()) + 1 if len(columns) else 1),
+        item_positions=rows,
+        label_positions=_label_positions(label_index, numbers[:, 2].astype(np.int64)),
+        slots=columns,
+        values=numbers[:, 3],
+        confidences=numbers[:, 4],
+    )
     targets = consensus(values, confidences, resolution).targets
 
     keep = np.ones(n_items, dtype=bool)
@@ -406,29 +403,10 @@ def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _label_positions(label_index: dict[int, int], label_ids: np.ndarray) -> np.ndarray:
-    lookup = np.zeros(max(label_index) + 1, dtype=np.int64)
+    lookup = np.zeros(max(label_index, default=0) + 1, dtype=np.int64)
     for label_id, position in label_index.items():
         lookup[label_id] = position
     return lookup[label_ids]
-
-
-def _rater_columns(rows: np.ndarray, annotation_ids: np.ndarray) -> np.ndarray:
-    """Give each annotation a column 0, 1, 2, ... within its item.
-
-    The consensus only needs each rater of an item in a column of their own;
-    the same column need not be the same person on every item.
-    """
-    order = np.lexsort((annotation_ids, rows))
-    sorted_rows, sorted_annotations = rows[order], annotation_ids[order]
-    new_annotation = np.ones(len(order), dtype=bool)
-    new_annotation[1:] = (sorted_rows[1:] != sorted_rows[:-1]) | (sorted_annotations[1:] != sorted_annotations[:-1])
-    new_item = np.ones(len(order), dtype=bool)
-    new_item[1:] = sorted_rows[1:] != sorted_rows[:-1]
-    annotation_number = np.cumsum(new_annotation) - 1
-    first_of_item = np.maximum.accumulate(np.where(new_item, annotation_number, 0))
-    columns = np.empty(len(order), dtype=np.int64)
-    columns[order] = annotation_number - first_of_item
-    return columns
 
 
 # ---------------------------------------------------------------------------

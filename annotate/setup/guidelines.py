@@ -37,7 +37,12 @@ __all__ = [
     "last_version_worked_under",
     "publish_guideline",
     "save_draft",
+    "save_or_publish",
 ]
+
+# Longer texts are refused whole: cutting a guideline to fit would save one nobody wrote.
+MAX_TEXT = 200_000
+MAX_CHANGELOG = 500
 
 
 class GuidelineError(ValueError):
@@ -52,9 +57,43 @@ class DraftConflictError(GuidelineError):
         self.current = current
 
 
+class GuidelineTooLong(GuidelineError):
+    """The text or the changelog is over its limit; nothing was saved."""
+
+
 # ---------------------------------------------------------------------------
 # Drafts and publishing
 # ---------------------------------------------------------------------------
+
+
+def refuse_too_long(*, text: str, changelog: str = "") -> None:
+    """Raise GuidelineTooLong when the text or the changelog is over its limit."""
+    if len(text) > MAX_TEXT:
+        raise GuidelineTooLong(
+            f"The guideline is {len(text):,} characters long; the limit is {MAX_TEXT:,}. Nothing was saved."
+        )
+    if len(changelog) > MAX_CHANGELOG:
+        raise GuidelineTooLong(
+            f"The changelog is {len(changelog):,} characters long; the limit is {MAX_CHANGELOG}. Nothing was saved."
+        )
+
+
+def save_or_publish(
+    *, project: Project, text: str, changelog: str, author: Any, expected: str | None, publish: bool
+) -> GuidelineVersion:
+    """The editor's save and publish: every check first, then the draft saved (and published) in one transaction.
+
+    The limits are checked before anything is written, and a publish refused
+    (no changelog, published meanwhile) leaves the draft as it was, so the
+    next save is not a conflict with the editor's own half-saved text.
+    """
+    refuse_too_long(text=text, changelog=changelog)
+    # One transaction: a publish that raises rolls the draft's save back too.
+    with transaction.atomic():
+        draft = save_draft(project=project, text=text, author=author, expected=expected)
+        if publish:
+            return publish_guideline(draft=draft, changelog=changelog, author=author)
+    return draft
 
 
 def draft_for(project: Project) -> GuidelineVersion | None:

@@ -2,7 +2,7 @@
 
 Each change has a ``preview_*`` function that says what it would do and an
 action that does it in one transaction with one audit event. The three-state
-rule (DESIGN.md section 2) shapes every one of them:
+rule (docs/architecture.md) shapes every one of them:
 
 - Adding a label creates no judgment rows, so it is unobserved on every
   existing annotation. It is asked from the moment it is added and is dated
@@ -439,8 +439,8 @@ class MergePlan:
 
     A positive A on an annotation made under a guideline version older than
     the one B was introduced in is not moved (``before_target``): B did not
-    exist then, and such an annotation stays unobserved for B, as DESIGN.md
-    section 2 and the importer require. The answer stays on A as history.
+    exist then, and such an annotation stays unobserved for B, as docs/guidelines.md
+    and the importer require. The answer stays on A as history.
 
     Resolutions follow the same rule: a positive A resolution becomes a
     positive B resolution when B has none; a negative one is dropped; a

@@ -22,7 +22,7 @@ does not have to be the same person on every item for Fleiss' kappa and
 Krippendorff's alpha, but it does for Cohen's kappa and the leave-one-out
 figures, which are reported per column.
 
-The DESIGN rule "unobserved is never negative" holds throughout: every figure
+The rule "unobserved is never negative" (docs/architecture.md) holds throughout: every figure
 uses only the entries that are not NaN.
 
 Public functions
@@ -207,7 +207,7 @@ def _scope(
     An answer is out of scope when the rater has no annotation for the item
     (``version == -1``), when ``only`` is given and the annotation was made
     under another guideline version, or when the annotation predates the
-    label's introduction. The last rule is DESIGN section 2: a label added in
+    label's introduction. The last rule is the three-state rule of docs/architecture.md: a label added in
     version 3 is unobserved on every annotation made under versions 1 and 2,
     even if stray data says otherwise.
     """
@@ -277,7 +277,7 @@ def _patterns(n_yes: IntArray, n_no: IntArray) -> _Patterns:
     """Index every (item, label) by its answer counts and tabulate the statistics.
 
     Only units (two or more observers) get non-zero statistics, because the
-    DESIGN defines the units of a label as the items at least two annotators
+    docs/agreement.md defines the units of a label as the items at least two annotators
     observed. An item seen by one annotator says nothing about agreement, and
     leaving it out of the category shares as well keeps ``n_units`` an honest
     count of what every number is based on.
@@ -679,45 +679,128 @@ def leave_one_out_agreement(values: npt.ArrayLike, confidence: npt.ArrayLike) ->
 
 
 def _leave_one_out(answers: _Answers) -> list[RaterAgreement]:
-    """Leave-one-out agreement on the internal layout."""
-    observed = answers.yes | answers.no
-    n_observed = np.add.reduce(observed, axis=0, dtype=np.int64)
-    weight = answers.confidence * observed
-    weighted_yes = answers.confidence * answers.yes
-    total_weight = weight.sum(axis=0)
-    total_yes = weighted_yes.sum(axis=0)
-    # The subtraction below can leave rounding error, so a tie is a margin
-    # within a few units in the last place rather than exactly zero.
-    tolerance = 16 * np.finfo(weight.dtype).eps
-    results: list[RaterAgreement] = []
-    for r in range(observed.shape[0]):
-        # Removing one rater from the totals costs O(raters) overall, where
-        # re-summing the others for every rater would cost O(raters ** 2).
-        others_weight = total_weight - weight[r]
-        margin = 2 * (total_yes - weighted_yes[r]) - others_weight
-        comparable = observed[r] & (n_observed >= 2)
-        decided = comparable & (np.abs(margin) > tolerance * others_weight)
-        others_yes = decided & (margin > 0)
-        # Every decided entry is a yes or a no of this rater, so three counts
-        # fill the whole 2x2 table.
-        n_decided = np.count_nonzero(decided)
-        n_rater_yes = np.count_nonzero(decided & answers.yes[r])
-        n_others_yes = np.count_nonzero(others_yes)
-        n11 = np.count_nonzero(others_yes & answers.yes[r])
-        n10 = n_rater_yes - n11
-        n01 = n_others_yes - n11
-        n00 = n_decided - n11 - n10 - n01
-        kappa, po = _cohen_from_table(n11, n10, n01, n00)
-        results.append(
-            RaterAgreement(
-                rater=r,
-                percent_agreement=float(po),
-                kappa=float(kappa),
-                n=int(n_decided),
-                n_ties=int(np.count_nonzero(comparable)) - int(n_decided),
-            )
+    """Leave-one-out agreement on the internal layout, one result per rater column."""
+    n_raters, n_items = answers.yes.shape[:2]
+    column = np.broadcast_to(np.arange(n_raters)[:, None], (n_raters, n_items))
+    n11, n10, n01, n00, ties = _leave_one_out_tables(answers, column, n_raters)
+    kappa, po = _cohen_from_table(n11, n10, n01, n00)
+    return [
+        RaterAgreement(
+            rater=r,
+            percent_agreement=float(po[r]),
+            kappa=float(kappa[r]),
+            n=int(n11[r] + n10[r] + n01[r] + n00[r]),
+            n_ties=int(ties[r]),
         )
-    return results
+        for r in range(n_raters)
+    ]
+
+
+def _leave_one_out_tables(
+    answers: _Answers, person: npt.NDArray[np.intp], n_people: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """Each person's 2x2 table against the others' consensus, and their ties: (n11, n10, n01, n00, ties).
+
+    ``person`` is (raters, items): who sits in each rater column of each item
+    (a column is a slot, not a person). Vectorised over all answers at once:
+    for every observed answer, the other answers on the same (item, label)
+    give a consensus, their confidence-weighted mean of "yes" thresholded at
+    0.5. Answers with no other answer are skipped; an exact 0.5 is a tie and
+    is counted apart. Each compared answer adds one cell to its person's
+    table, so someone who is slot 0 on one item and slot 2 on another is one
+    row.
+    """
+    observed = answers.yes | answers.no
+    weight = np.where(observed, answers.confidence, 0.0)
+    weighted_yes = np.where(answers.yes, answers.confidence, 0.0)
+    # Removing one answer from the totals costs O(raters) overall, where
+    # re-summing the others for every answer would cost O(raters ** 2).
+    others_weight = weight.sum(axis=0, keepdims=True) - weight
+    margin = 2.0 * (weighted_yes.sum(axis=0, keepdims=True) - weighted_yes) - others_weight
+    has_others = observed & (np.add.reduce(observed, axis=0, keepdims=True, dtype=np.int64) >= 2)
+    # The subtraction leaves rounding error, so a tie is a margin within a
+    # few units in the last place of the others' weight.
+    decided = has_others & (np.abs(margin) > 16 * np.finfo(weight.dtype).eps * others_weight)
+    others_yes = margin > 0
+    who = np.broadcast_to(np.asarray(person)[:, :, None], observed.shape)
+
+    def count(mask: BoolArray) -> IntArray:
+        return np.bincount(who[mask], minlength=n_people)
+
+    yes = answers.yes
+    return (
+        count(decided & yes & others_yes),
+        count(decided & yes & ~others_yes),
+        count(decided & ~yes & others_yes),
+        count(decided & ~yes & ~others_yes),
+        count(has_others & ~decided),
+    )
+
+
+def leave_one_out_by_person(
+    values: npt.ArrayLike, confidence: npt.ArrayLike, rater_ids: npt.NDArray[np.int64]
+) -> dict[int, dict[str, Any]]:
+    """Each person's agreement with the confidence-weighted consensus of the others, keyed by user id.
+
+    ``rater_ids`` is (items, slots): the person in each slot, -1 where empty.
+    The rule is that of :func:`leave_one_out_agreement`; the tables are
+    summed by person instead of by slot.
+    """
+    people, person_index = np.unique(rater_ids, return_inverse=True)
+    person = person_index.reshape(rater_ids.shape).T
+    n11, n10, n01, n00, ties = _leave_one_out_tables(_answers(values, confidence), person, len(people))
+    kappa, po = _cohen_from_table(n11, n10, n01, n00)
+    return {
+        int(user_id): {
+            "percent_agreement": _num(po[index]),
+            "kappa": _num(kappa[index]),
+            "n_units": int(n11[index] + n10[index] + n01[index] + n00[index]),
+            "n_ties": int(ties[index]),
+        }
+        for index, user_id in enumerate(people.tolist())
+        if user_id >= 0
+    }
+
+
+def cohen_by_person_pair(values: npt.NDArray[np.float64], rater_ids: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+    """Cohen's kappa for every pair of people, on the (item, label) entries both answered.
+
+    Each pair of slots on an item is a pair of people; the lower user id is
+    the first rater of the pair's 2x2 table whichever slot they sat in, and
+    the tables of all slot pairs are summed with one bincount per cell.
+    """
+    people = np.unique(rater_ids[rater_ids >= 0])
+    size = len(people)
+    if size < 2:
+        return []
+    index = np.searchsorted(people, np.where(rater_ids >= 0, rater_ids, people[0]))
+    cells = np.zeros((4, size * size), dtype=np.int64)
+    n_slots = values.shape[2]
+    for a in range(n_slots):
+        for b in range(a + 1, n_slots):
+            va, vb = values[:, :, a], values[:, :, b]
+            both = ~np.isnan(va) & ~np.isnan(vb)
+            swap = (index[:, a] > index[:, b])[:, None]
+            first_yes = np.where(swap, vb, va) == 1.0
+            second_yes = np.where(swap, va, vb) == 1.0
+            low = np.minimum(index[:, a], index[:, b])[:, None]
+            high = np.maximum(index[:, a], index[:, b])[:, None]
+            pair = np.broadcast_to(low * size + high, both.shape)
+            for cell, mask in enumerate(
+                (first_yes & second_yes, first_yes & ~second_yes, ~first_yes & second_yes, ~first_yes & ~second_yes)
+            ):
+                cells[cell] += np.bincount(pair[both & mask], minlength=size * size)
+    kappa, po = _cohen_from_table(*cells)
+    totals = cells.sum(axis=0)
+    return [
+        {
+            "annotators": [int(people[code // size]), int(people[code % size])],
+            "kappa": _num(kappa[code]),
+            "percent_agreement": _num(po[code]),
+            "n_units": int(totals[code]),
+        }
+        for code in np.flatnonzero(totals).tolist()
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -734,7 +817,7 @@ class Consensus(NamedTuple):
 
 
 def consensus(values: npt.ArrayLike, confidence: npt.ArrayLike, resolution: npt.ArrayLike) -> Consensus:
-    """Training targets, their weights and the disputed mask (DESIGN section 6).
+    """Training targets, their weights and the disputed mask (docs/agreement.md, "Consensus").
 
     Target: the reviewer's resolution if there is one; otherwise the
     confidence-weighted mean of the observed answers (a soft target in

@@ -32,16 +32,15 @@ from annotate.setup.labelset import RESERVED_KEYS
 from annotate.work.annotating import (
     SKIP_REASONS,
     Answer,
-    LabelRules,
+    RulesBroken,
+    RulesByLabelId,
     RuleWarning,
     SubmitRefused,
     answerable_labels,
-    check_label_rules,
     confidence_levels,
     edit_annotation,
     guideline_changes_since,
     label_rules,
-    refuse_inactive_labels,
     skip_item,
     submit_annotation,
 )
@@ -183,7 +182,7 @@ def label_rows(
     *,
     project: Project,
     labels: list[Label],
-    rules: LabelRules,
+    rules: RulesByLabelId,
     focus: list[int],
     answers: dict[int, Answer],
     missing: set[int],
@@ -227,7 +226,7 @@ def item_context(
     item: Item | None,
     entry: QueueEntry | None,
     labels: list[Label] | None = None,
-    rules: LabelRules | None = None,
+    rules: RulesByLabelId | None = None,
     form: ItemForm | None = None,
     error: SubmitRefused | None = None,
     warnings: list[RuleWarning] | None = None,
@@ -291,7 +290,7 @@ def render_next(
     project: Project,
     role: str,
     labels: list[Label] | None = None,
-    rules: LabelRules | None = None,
+    rules: RulesByLabelId | None = None,
 ) -> HttpResponse:
     """Lease the next item and render it: the whole page, or for htmx the work area only."""
     got = next_item(annotator=request.user, project=project)
@@ -321,29 +320,21 @@ def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
         return HttpResponseBadRequest("Malformed annotation form.")
     shown = {"request": request, "project": project, "role": role, "item": item, "labels": labels, "rules": rules}
     try:
-        refuse_inactive_labels(
-            project=project,
-            labels=labels,
-            answers=form.answers,
+        submit_annotation(
             annotator=request.user,
+            item=item,
+            answers=form.answers,
             idempotency_key=form.idempotency_key,
+            duration_ms=form.duration_ms,
+            focus_only=form.focus_only,
+            labels=labels,
+            rules=None if form.confirm_rules else rules,
         )
-        warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
-        if not warnings:
-            submit_annotation(
-                annotator=request.user,
-                item=item,
-                answers=form.answers,
-                idempotency_key=form.idempotency_key,
-                duration_ms=form.duration_ms,
-                focus_only=form.focus_only,
-                labels=labels,
-            )
     except SubmitRefused as refused:
         context = item_context(**shown, entry=queue_entry(item), form=form, error=refused)
         return render_work(request, context, status=422)
-    if warnings:
-        context = item_context(**shown, entry=queue_entry(item), form=form, warnings=warnings)
+    except RulesBroken as broken:
+        context = item_context(**shown, entry=queue_entry(item), form=form, warnings=broken.warnings)
         return render_work(request, context, status=422)
     if not request.htmx:
         return redirect("annotate", project.pk)
@@ -412,21 +403,23 @@ def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpRespo
             form = parse_item_form(request.POST, default_confidence=project.default_confidence)
         except ValueError:
             return HttpResponseBadRequest("Malformed annotation form.")
-        warnings, error = [], None
+        warnings: list[RuleWarning] = []
+        error: SubmitRefused | None = None
         try:
-            # Before the rule warnings, as on submit.
-            refuse_inactive_labels(project=project, labels=labels, answers=form.answers)
-            warnings = [] if form.confirm_rules else check_label_rules(labels=labels, rules=rules, answers=form.answers)
-            if not warnings:
-                edit_annotation(
-                    annotation=annotation, editor=request.user, answers=form.answers, focus_only=form.focus_only
-                )
+            edit_annotation(
+                annotation=annotation,
+                editor=request.user,
+                answers=form.answers,
+                focus_only=form.focus_only,
+                rules=None if form.confirm_rules else rules,
+            )
         except SubmitRefused as refused:
             error = refused
+        except RulesBroken as broken:
+            warnings = broken.warnings
         else:
-            if not warnings:
-                messages.success(request, f"Saved your new answers for item {annotation.item.external_id}.")
-                return redirect("my-annotations", project.pk)
+            messages.success(request, f"Saved your new answers for item {annotation.item.external_id}.")
+            return redirect("my-annotations", project.pk)
         context = item_context(**shown, labels=labels, form=form, error=error, warnings=warnings)
         return render(request, "annotate/annotate/edit.html", {**context, "annotation": annotation}, status=422)
     current = {

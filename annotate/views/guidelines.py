@@ -17,29 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate.access import project_for, role_allows
 from annotate.models import GuidelineVersion, Project, Role
 from annotate.setup.guidelines import (
+    MAX_TEXT,
     DraftConflictError,
     GuidelineError,
+    GuidelineTooLong,
     PublishedGuidelineError,
     diff_texts,
     diff_versions,
     discard_draft,
     draft_for,
     draft_revision,
-    publish_guideline,
-    save_draft,
+    save_or_publish,
 )
-
-MAX_TEXT = 200_000
-MAX_CHANGELOG = 500
-
-
-def _too_long(*, text: str, changelog: str) -> str:
-    """The form error for a text or changelog over its limit, or ""."""
-    if len(text) > MAX_TEXT:
-        return f"The guideline is {len(text):,} characters long; the limit is {MAX_TEXT:,}. Nothing was saved."
-    if len(changelog) > MAX_CHANGELOG:
-        return f"The changelog is {len(changelog):,} characters long; the limit is {MAX_CHANGELOG}. Nothing was saved."
-    return ""
 
 
 def _published(project: Project) -> list[GuidelineVersion]:
@@ -134,19 +123,18 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
             if discard_draft(project=project):
                 messages.success(request, "Draft discarded.")
             return redirect("guideline", project.pk)
-        too_long = _too_long(text=text, changelog=changelog)
-        if too_long and action in ("save", "publish"):
-            # Cutting the text to fit would save a guideline nobody wrote.
-            messages.error(request, too_long)
-            status = 400
-        elif action in ("save", "publish"):
+        if action in ("save", "publish"):
             try:
-                draft = save_draft(
-                    project=project, text=text, author=request.user, expected=request.POST.get("revision")
+                saved = save_or_publish(
+                    project=project,
+                    text=text,
+                    changelog=changelog,
+                    author=request.user,
+                    expected=request.POST.get("revision"),
+                    publish=action == "publish",
                 )
-                if action == "publish":
-                    version = publish_guideline(draft=draft, changelog=changelog, author=request.user)
-                    messages.success(request, f"Published version {version.number}: {version.changelog}")
+                if saved.is_published:
+                    messages.success(request, f"Published version {saved.number}: {saved.changelog}")
                     return redirect("guideline", project.pk)
                 messages.success(request, "Draft saved. Nobody sees it until you publish it.")
                 return redirect("guideline-edit", project.pk)
@@ -158,6 +146,9 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
                 # Published from another tab meanwhile: a conflict, not a form error.
                 messages.error(request, str(error))
                 status = 409
+            except GuidelineTooLong as error:
+                messages.error(request, str(error))
+                status = 400
             except GuidelineError as error:
                 messages.error(request, str(error))
     context = {

@@ -235,7 +235,7 @@ def label_merge(request: HttpRequest, project_id: int, label_id: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def label_rules(request: HttpRequest, project_id: int, label_id: int) -> HttpResponse:
+def edit_label_rules(request: HttpRequest, project_id: int, label_id: int) -> HttpResponse:
     """Edit what a label implies and excludes; the annotate page warns and the learner uses them."""
     project, role = project_for(request.user, project_id, Role.MANAGER)
     label = _label(project, label_id)
@@ -271,5 +271,5 @@ urlpatterns = [
     path("projects/<int:project_id>/labels/<int:label_id>/move/", label_move, name="label-move"),
     path("projects/<int:project_id>/labels/<int:label_id>/retire/", label_retire, name="label-retire"),
     path("projects/<int:project_id>/labels/<int:label_id>/merge/", label_merge, name="label-merge"),
-    path("projects/<int:project_id>/labels/<int:label_id>/rules/", label_rules, name="label-rules"),
+    path("projects/<int:project_id>/labels/<int:label_id>/rules/", edit_label_rules, name="label-rules"),
 ]

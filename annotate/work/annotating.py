@@ -1,8 +1,8 @@
 """Storing an annotator's answers: submit, skip and edit.
 
 Each action is one transaction. A submit stores an Annotation with one
-Judgment per answered label (a label left unanswered gets no row: DESIGN.md
-section 2), records the guideline version in force and the time spent,
+Judgment per answered label (a label left unanswered gets no row: the three-state rule of
+docs/architecture.md), records the guideline version in force and the time spent,
 counts the item as done in its queue entry, releases the lease and counts
 toward the next retrain.
 
@@ -87,6 +87,14 @@ class RuleWarning:
     fix: Label | None = None
 
 
+class RulesBroken(Exception):
+    """The answers break label rules the annotator has not confirmed yet; nothing was stored."""
+
+    def __init__(self, warnings: list[RuleWarning]) -> None:
+        super().__init__("; ".join(warning.message for warning in warnings))
+        self.warnings = warnings
+
+
 @dataclass
 class Stored:
     annotation: Annotation
@@ -109,14 +117,34 @@ def answerable_labels(*, project: Project) -> list[Label]:
 
 
 @dataclass(frozen=True)
-class LabelRules:
-    """The implies and excludes rules among a set of labels, as label ids."""
+class RulesByLabelId:
+    """The implies and excludes rules among a set of labels, keyed by label id.
+
+    The one reader of the rules from the database is ``label_rules``; the
+    learner takes them as index pairs over its label order (``index_pairs``).
+    """
 
     implies: dict[int, list[int]]
     excludes: dict[int, list[int]]
 
+    def index_pairs(self, labels: Sequence[Label]) -> dict[str, list[tuple[int, int]]]:
+        """The rules as (a, b) positions in ``labels``; each exclusion once, the lower position first."""
+        index = {label.pk: position for position, label in enumerate(labels)}
+        implies = [
+            (index[a], index[b]) for a, targets in self.implies.items() for b in targets if a in index and b in index
+        ]
+        excludes = sorted(
+            {
+                tuple(sorted((index[a], index[b])))
+                for a, targets in self.excludes.items()
+                for b in targets
+                if a in index and b in index
+            }
+        )
+        return {"implies": sorted(implies), "excludes": [(a, b) for a, b in excludes]}
 
-def label_rules(*, labels: Sequence[Label]) -> LabelRules:
+
+def label_rules(*, labels: Sequence[Label]) -> RulesByLabelId:
     """Read the rules between the given labels from the two through tables, in one statement.
 
     Rules that point at a label outside the set (retired or merged) are left
@@ -127,7 +155,7 @@ def label_rules(*, labels: Sequence[Label]) -> LabelRules:
     ids = [label.pk for label in labels]
     found: dict[str, dict[int, list[int]]] = {"implies": {}, "excludes": {}}
     if not ids:
-        return LabelRules(implies={}, excludes={})
+        return RulesByLabelId(implies={}, excludes={})
     marks = ", ".join(["%s"] * len(ids))
     implies, excludes = Label.implies.through._meta.db_table, Label.excludes.through._meta.db_table
     sql = f"""
@@ -143,7 +171,7 @@ def label_rules(*, labels: Sequence[Label]) -> LabelRules:
     for kind, from_id, to_id, _ in rows:
         if to_id in allowed:
             found[kind].setdefault(from_id, []).append(to_id)
-    return LabelRules(implies=found["implies"], excludes=found["excludes"])
+    return RulesByLabelId(implies=found["implies"], excludes=found["excludes"])
 
 
 def required_labels(*, project: Project, labels: Sequence[Label], item: Item, focus_only: bool) -> list[Label]:
@@ -164,7 +192,7 @@ def required_labels(*, project: Project, labels: Sequence[Label], item: Item, fo
 
 
 def check_label_rules(
-    *, labels: Sequence[Label], rules: LabelRules, answers: Mapping[int, Answer]
+    *, labels: Sequence[Label], rules: RulesByLabelId, answers: Mapping[int, Answer]
 ) -> list[RuleWarning]:
     """Warnings for implies and excludes rules the answers break; they warn, they never block.
 
@@ -216,9 +244,9 @@ def refuse_inactive_labels(
 ) -> None:
     """Refuse answers to labels that are not active: merged or retired since the page was shown, or foreign.
 
-    The views call it before the rule warnings, whose page shows only the
-    labels active now: an answer to a label gone meanwhile would otherwise
-    vanish on "submit anyway". A replay of a submit that was stored (the
+    It runs before the rule warnings (``_check_answers``), whose page shows
+    only the labels active now: an answer to a label gone meanwhile would
+    otherwise vanish on "submit anyway". A replay of a submit that was stored (the
     same annotator and idempotency key) passes, because submit_annotation
     then returns what was stored and "nothing was saved" would be false.
     """
@@ -241,6 +269,30 @@ def refuse_inactive_labels(
         f"The labels changed while you worked: {'; '.join(reasons)}. Nothing was saved. "
         "Check the labels shown now and submit again."
     )
+
+
+def _check_answers(
+    *,
+    project: Project,
+    labels: Sequence[Label],
+    answers: Mapping[int, Answer],
+    rules: RulesByLabelId | None,
+    annotator: Any = None,
+    idempotency_key: uuid.UUID | None = None,
+) -> None:
+    """The checks before a submit or an edit writes anything, in their order.
+
+    First answers to labels gone since the page was shown are refused
+    (SubmitRefused), then, when ``rules`` are given (the annotator has not
+    confirmed the warnings yet), broken label rules stop the write
+    (RulesBroken). Rules warn, they never block: the page offers "submit
+    anyway", which sends the same answers with ``rules=None``.
+    """
+    refuse_inactive_labels(
+        project=project, labels=labels, answers=answers, annotator=annotator, idempotency_key=idempotency_key
+    )
+    if rules is not None and (warnings := check_label_rules(labels=labels, rules=rules, answers=answers)):
+        raise RulesBroken(warnings)
 
 
 def _refuse_empty(*, answers: Mapping[int, Answer]) -> None:
@@ -292,6 +344,7 @@ def submit_annotation(
     duration_ms: int | None,
     focus_only: bool = False,
     labels: Sequence[Label] | None = None,
+    rules: RulesByLabelId | None = None,
     now: datetime | None = None,
 ) -> Stored:
     """Store the annotator's answers for an item; a repeated idempotency key stores nothing new.
@@ -299,13 +352,19 @@ def submit_annotation(
     ``labels`` are the project's answerable labels if the caller has loaded
     them already. Raises SubmitRefused when the answers cannot be stored (no
     answer at all, a required label unanswered, the item already answered, a
-    label no longer active).
+    label no longer active), and RulesBroken when ``rules`` are given and the
+    answers break one.
     """
     now = now or timezone.now()
     project = item.project
     labels = labels if labels is not None else answerable_labels(project=project)
-    refuse_inactive_labels(
-        project=project, labels=labels, answers=answers, annotator=annotator, idempotency_key=idempotency_key
+    _check_answers(
+        project=project,
+        labels=labels,
+        answers=answers,
+        rules=rules,
+        annotator=annotator,
+        idempotency_key=idempotency_key,
     )
     with transaction.atomic():
         # The labels still to answer first: naming them helps more than "answer something".
@@ -400,6 +459,7 @@ def edit_annotation(
     editor: Any,
     answers: Mapping[int, Answer],
     focus_only: bool = False,
+    rules: RulesByLabelId | None = None,
     now: datetime | None = None,
 ) -> Annotation:
     """Replace the answers of the editor's own annotation; the earlier state goes to the audit trail.
@@ -407,7 +467,8 @@ def edit_annotation(
     Only answers to active labels are replaced; judgments on labels retired
     or merged since are history and stay as they were. An edit of a skipped
     item turns it into an answered one. The guideline version becomes the
-    one in force now, since the new answers were given under it.
+    one in force now, since the new answers were given under it. The checks
+    and their order are those of a submit (``_check_answers``).
     """
     if annotation.annotator_id != editor.pk:
         raise SubmitRefused("Only the annotator can change their own annotation.")
@@ -417,7 +478,7 @@ def edit_annotation(
         item = annotation.item
         project = item.project
         labels = answerable_labels(project=project)
-        refuse_inactive_labels(project=project, labels=labels, answers=answers)
+        _check_answers(project=project, labels=labels, answers=answers, rules=rules)
         _refuse_unanswered(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
             answers=answers,

@@ -3,7 +3,7 @@
 This module owns the QueueEntry and Lease rows. The learner writes priorities
 and focus labels through ``set_queue_priorities``; ``next_item`` reads them and
 hands out items under a lease, so that an item is never held by more
-annotators than it still needs (DESIGN.md section 8).
+annotators than it still needs (docs/annotating.md).
 
 How the claim stays correct under concurrency:
 
