@@ -37,6 +37,13 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return self.filter(memberships__user=user).distinct()
 
 
+class AskMode(models.TextChoices):
+    """What annotators are asked of an item (docs/annotating.md, "What annotators are asked")."""
+
+    ALL = "all", "All labels"
+    FOCUS = "focus", "The model's focus labels"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -50,6 +57,12 @@ class Project(models.Model):
     require_all_labels = models.BooleanField(default=False)
     # Let an annotator answer only the model's focus labels of an item.
     allow_focus_only = models.BooleanField(default=True)
+    # What annotators are asked: every label, or (once a model has ranked the
+    # queue) the ``focus_size`` labels it is least sure about, with a share
+    # ``exploration_share`` of random items asked every label they still need.
+    ask_mode = models.CharField(max_length=8, choices=AskMode.choices, default=AskMode.ALL)
+    focus_size = models.PositiveSmallIntegerField(default=5)
+    exploration_share = models.FloatField(default=0.1)
     # Retrain after this many new annotations; 0 turns the trigger off.
     retrain_every = models.PositiveIntegerField(default=50)
     # New annotations since the last retrain was requested. Submits add one;
@@ -73,6 +86,11 @@ class Project(models.Model):
                 name="project_default_confidence_range",
             ),
             models.CheckConstraint(condition=Q(overlap_count__gte=1), name="project_overlap_count_min"),
+            models.CheckConstraint(condition=Q(focus_size__gte=1), name="project_focus_size_min"),
+            models.CheckConstraint(
+                condition=Q(exploration_share__gte=0) & Q(exploration_share__lte=1),
+                name="project_exploration_share_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -251,6 +269,11 @@ class Annotation(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     skipped = models.BooleanField(default=False)
     skip_reason = models.CharField(max_length=200, blank=True)
+    # The queue round of its item this annotation last answered in (or was
+    # counted in): the annotator is not handed the item again in that round,
+    # and is in a later one only if its labels are new to them
+    # (docs/annotating.md, "When an item is open").
+    queue_round = models.PositiveIntegerField(default=0)
     # Sent with the form so a double submit or a retried request stores one annotation.
     idempotency_key = models.UUIDField(null=True, blank=True)
 
@@ -325,9 +348,13 @@ class QueueReason(models.TextChoices):
 class QueueEntry(models.Model):
     """An item's place in its project's queue.
 
-    ``required`` is how many annotations the item needs (the overlap count for
-    overlap items, else one); ``completed`` counts the annotations it has, so
-    the next-item query can skip finished items through a partial index.
+    An entry is worked in rounds. ``focus_labels`` are the labels the current
+    round asks (empty in the cold start and in "all labels" projects: every
+    label). ``required`` is how many annotators the round needs (the overlap
+    count for overlap items, one otherwise, zero when the ranking no longer
+    wants the item); ``completed`` counts the annotators the round has, so the
+    next-item query skips finished entries through a partial index. A re-rank
+    that asks other labels starts the next ``round`` (docs/annotating.md).
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="queue_entries")
@@ -340,6 +367,7 @@ class QueueEntry(models.Model):
     model_version_id = models.BigIntegerField(null=True, blank=True)
     required = models.PositiveSmallIntegerField(default=1)
     completed = models.PositiveSmallIntegerField(default=0)
+    round = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

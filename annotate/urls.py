@@ -1,6 +1,17 @@
 """HTML routes of the annotate app. Each view module owns its own routes."""
 
-from annotate.views import annotating, audit, dashboard, guidelines, importing, labels, members, projects, review
+from annotate.views import (
+    annotating,
+    audit,
+    dashboard,
+    guidelines,
+    importing,
+    labels,
+    members,
+    projects,
+    review,
+    settings,
+)
 
 urlpatterns = [
     *projects.urlpatterns,
@@ -12,4 +23,5 @@ urlpatterns = [
     *members.urlpatterns,
     *audit.urlpatterns,
     *importing.urlpatterns,
+    *settings.urlpatterns,
 ]

@@ -160,6 +160,8 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "member-role": Check(MANAGER, "post", args=membership_args, data={"role": "reviewer"}),
     "member-remove": Check(MANAGER, "post", args=membership_args),
     "audit": Check(MANAGER),
+    # Project settings (active learning: what annotators are asked)
+    "project-settings": Check(MANAGER),
     # Import, export and tokens pages (issue 8)
     "import": Check(MANAGER),
     "import-job": Check(MANAGER, args=import_job_args),

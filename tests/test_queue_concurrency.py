@@ -143,3 +143,94 @@ def test_parallel_annotators_never_over_assign_or_lose_work(transactional_db):
     assert dict(stored) == expected
     assert annotations.count() == len(submitted)
     assert {(a.item_id, a.annotator_id) for a in annotations} == set(submitted)
+
+
+def test_parallel_annotators_on_reopened_rounds_never_ask_a_label_twice_or_too_often(transactional_db):
+    """Label by label: after a re-rank asks other labels, the same invariants hold per (item, label)."""
+    from annotate.models import AskMode, QueueReason
+    from annotate.work.queue import set_queue_priorities
+
+    project = make_project("Concurrent rounds", overlap_count=OVERLAP, retrain_every=0, ask_mode=AskMode.FOCUS)
+    labels = make_labels(project, ["a", "b", "c", "d", "e"])
+    items = Item.objects.bulk_create(Item(project=project, external_id=f"r{n}", text=f"text {n}") for n in range(ITEMS))
+    users = get_user_model().objects.bulk_create(get_user_model()(username=f"rounds{n}") for n in range(ANNOTATORS))
+    Membership.objects.bulk_create(Membership(project=project, user=user) for user in users)
+    rng = random.Random(7)
+    # The first round: one annotator answered a few labels of each item.
+    QueueEntry.objects.bulk_create(
+        QueueEntry(project=project, item=item, priority=rng.random(), required=1, completed=1) for item in items
+    )
+    before = defaultdict(set)  # (item id, label id) -> annotator ids
+    for item in items:
+        user = rng.choice(users)
+        annotation = Annotation.objects.create(item=item, annotator=user)
+        for label in rng.sample(labels, 2):
+            Judgment.objects.create(annotation=annotation, label=label, value=1, confidence=1.0)
+            before[(item.pk, label.pk)].add(user.pk)
+    # The re-rank asks two labels of each item, a fifth of them on overlap.
+    focus = {item.pk: rng.sample([label.pk for label in labels], 2) for item in items}
+    rows = [
+        (item.pk, rng.random(), focus[item.pk], QueueReason.OVERLAP if n % 5 == 0 else QueueReason.UNCERTAIN)
+        for n, item in enumerate(items)
+    ]
+    set_queue_priorities(project=project, entries=rows, model_version_id=1)
+    required = dict(QueueEntry.objects.filter(project=project).values_list("item_id", "required"))
+
+    taken, errors = [], []
+    added = defaultdict(set)  # (item id, label id) -> annotator ids who answered it in the new round
+    start = threading.Barrier(ANNOTATORS)
+    record = threading.Lock()
+
+    def work(user, seed):
+        worker_rng = random.Random(seed)
+        try:
+            start.wait()
+            while True:
+                got = next_item(annotator=user, project=project)
+                if got is None:
+                    break
+                item, entry = got
+                taken.append((item.pk, *places_taken(item.pk)))
+                mine = set(
+                    Judgment.objects.filter(annotation__item=item, annotation__annotator=user).values_list(
+                        "label_id", flat=True
+                    )
+                )
+                asked = [label_id for label_id in entry.focus_labels if label_id not in mine]
+                assert asked, f"{user} was handed item {item.pk} with nothing left to ask"
+                answers = {label_id: Answer(worker_rng.randint(0, 1), 0.8) for label_id in asked}
+                submit_annotation(
+                    annotator=user, item=item, answers=answers, idempotency_key=uuid.uuid4(), duration_ms=5
+                )
+                with record:
+                    for label_id in asked:
+                        added[(item.pk, label_id)].add(user.pk)
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(user, n)) for n, user in enumerate(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert not errors
+    assert all(count <= need for _, count, need in taken), [row for row in taken if row[1] > row[2]]
+    for (item_id, label_id), annotators in added.items():
+        # Nobody answered a label twice, and no label got more observers than its round needed.
+        assert not annotators & before[(item_id, label_id)]
+        assert len(annotators) + len(before[(item_id, label_id)]) <= max(
+            required[item_id], len(before[(item_id, label_id)])
+        )
+    # Every round got the annotators it needed, and every label asked has observers now.
+    assert set(QueueEntry.objects.filter(project=project).values_list("completed", "required")) <= {(1, 1), (2, 2)}
+    # A round nobody had answered yet got an observer for each label it asks. (A round that
+    # counted someone from before may close without one: the next re-rank asks again.)
+    for item in items:
+        if not any(before[(item.pk, label_id)] for label_id in focus[item.pk]):
+            assert all(added[(item.pk, label_id)] for label_id in focus[item.pk])
+    # Each annotator has at most one annotation per item, holding every answer they gave.
+    assert Annotation.objects.filter(item__project=project).count() == len(
+        {(a.item_id, a.annotator_id) for a in Annotation.objects.filter(item__project=project)}
+    )

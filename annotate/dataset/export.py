@@ -62,11 +62,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
+from annotate.db import rows_with_cheap_index_probes
 from annotate.models import Annotation, Item, Judgment, Label, Project, Resolution, record_audit
 from annotate.stats.agreement import consensus
 from annotate.stats.answer_arrays import answer_cubes, slots_within_items
@@ -299,7 +299,7 @@ def _chunk(
     )
     if options.guideline_version is not None:
         judgment_rows = judgment_rows.filter(annotation__guideline_version__number=options.guideline_version)
-    judgments = _with_cheap_index_probes(judgment_rows.order_by().values_list(*fields))
+    judgments = rows_with_cheap_index_probes(judgment_rows.order_by().values_list(*fields))
     resolutions = list(
         Resolution.objects.filter(item_id__gte=low, item_id__lte=high, label_id__in=list(label_index))
         .order_by()
@@ -375,23 +375,6 @@ def _chunk(
             judgments=per_item,
         ),
     )
-
-
-def _with_cheap_index_probes(query: Any) -> list[Any]:
-    """The rows of a chunk's judgment query, planned for data that sits in memory.
-
-    With PostgreSQL's default ``random_page_cost`` (4, priced for spinning
-    disks) the planner reads all judgments of the database in a parallel
-    scan for every chunk of 2,000 items (98 ms at 550k judgments) instead of
-    probing the (annotation, label) index once per annotation (6.5 ms). The
-    setting is lowered for this transaction only (``SET LOCAL``).
-    """
-    if connection.vendor != "postgresql":
-        return list(query)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-        return list(query)
 
 
 def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

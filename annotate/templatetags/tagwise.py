@@ -28,6 +28,7 @@ PROJECT_SECTIONS = [
     ("import", "Import", "manager"),
     ("export", "Export", "reviewer"),
     ("audit", "Audit", "manager"),
+    ("project-settings", "Settings", "manager"),
 ]
 
 

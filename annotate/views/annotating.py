@@ -37,7 +37,9 @@ from annotate.work.annotating import (
     RuleWarning,
     SubmitRefused,
     answerable_labels,
+    asked_labels,
     confidence_levels,
+    earlier_answers,
     edit_annotation,
     guideline_changes_since,
     label_rules,
@@ -230,16 +232,28 @@ def item_context(
     form: ItemForm | None = None,
     error: SubmitRefused | None = None,
     warnings: list[RuleWarning] | None = None,
+    asking: bool = True,
 ) -> dict[str, Any]:
-    """Everything the item form and the guideline panel need, for a new item or a re-shown one."""
+    """Everything the item form and the guideline panel need, for a new item or a re-shown one.
+
+    ``asking`` shows the labels the queue asks this annotator (with their
+    earlier answers of the item apart, read-only); the edit page passes
+    False and shows every label.
+    """
     labels = labels if labels is not None else answerable_labels(project=project)
     rules = rules if rules is not None else label_rules(labels=labels)
     focus = current_focus(
         focus=(entry.focus_labels or []) if entry else [], active_ids={label.pk for label in labels}, project=project
     )
+    earlier = earlier_answers(annotator=request.user, item=item, entry=entry) if asking else None
+    asked = (
+        asked_labels(project=project, labels=labels, entry=entry, answered=earlier.answers if earlier else ())
+        if asking
+        else labels
+    )
     rows = label_rows(
         project=project,
-        labels=labels,
+        labels=asked,
         rules=rules,
         focus=focus,
         answers=form.answers if form else {},
@@ -247,12 +261,20 @@ def item_context(
     )
     guideline = project.current_guideline()
     since, changes = guideline_changes_since(project=project, annotator=request.user, current=guideline)
+    by_id = {label.pk: label for label in labels}
     return {
         "project": project,
         "role": role,
         "item": item,
         "entry": entry,
         "rows": rows,
+        "asks_some": len(asked) < len(labels),
+        "earlier": earlier,
+        "earlier_rows": [
+            (by_id[label_id], answer)
+            for label_id, answer in (earlier.answers.items() if earlier else ())
+            if label_id in by_id
+        ],
         "idempotency_key": form.idempotency_key if form else uuid.uuid4(),
         "focus_only": form.focus_only if form else False,
         "show_focus_only": bool(focus) and project.allow_focus_only and project.require_all_labels,
@@ -420,7 +442,7 @@ def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpRespo
         else:
             messages.success(request, f"Saved your new answers for item {annotation.item.external_id}.")
             return redirect("my-annotations", project.pk)
-        context = item_context(**shown, labels=labels, form=form, error=error, warnings=warnings)
+        context = item_context(**shown, labels=labels, form=form, error=error, warnings=warnings, asking=False)
         return render(request, "annotate/annotate/edit.html", {**context, "annotation": annotation}, status=422)
     current = {
         judgment.label_id: Answer(judgment.value, judgment.confidence) for judgment in annotation.judgments.all()
@@ -428,7 +450,7 @@ def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpRespo
     form = ItemForm(
         answers=current, idempotency_key=uuid.uuid4(), duration_ms=None, focus_only=False, confirm_rules=False
     )
-    context = item_context(**shown, labels=labels, form=form)
+    context = item_context(**shown, labels=labels, form=form, asking=False)
     return render(request, "annotate/annotate/edit.html", {**context, "annotation": annotation})
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from django.utils import timezone
 from annotate import jobs
 from annotate.models import (
     Annotation,
+    AskMode,
     GuidelineVersion,
     Item,
     Judgment,
@@ -43,6 +44,8 @@ from annotate.models import (
 from annotate.work.queue import current_focus, release_lease
 
 logger = logging.getLogger(__name__)
+# The largest duration the database column holds (a positive 32-bit integer).
+MAX_STORED_DURATION_MS = 2**31 - 1
 
 # The confidence levels offered on the page. Any value in (0, 1] is stored as
 # sent; these are the steps the "cycle confidence" key walks through.
@@ -174,21 +177,66 @@ def label_rules(*, labels: Sequence[Label]) -> RulesByLabelId:
     return RulesByLabelId(implies=found["implies"], excludes=found["excludes"])
 
 
-def required_labels(*, project: Project, labels: Sequence[Label], item: Item, focus_only: bool) -> list[Label]:
+def asked_labels(
+    *, project: Project, labels: Sequence[Label], entry: QueueEntry | None, answered: Iterable[int] = ()
+) -> list[Label]:
+    """The labels the page asks the annotator of an item, in label order.
+
+    In a project that asks focus labels, the focus labels of the entry's
+    current round (every label while the round names none: the cold start,
+    an exploration item); else every label. Labels the annotator
+    ``answered`` before are never asked again (docs/annotating.md).
+    """
+    done = set(answered)
+    focus: list[int] = []
+    if project.ask_mode == AskMode.FOCUS and entry is not None and entry.focus_labels:
+        active_ids = {label.pk for label in labels}
+        focus = current_focus(focus=entry.focus_labels, active_ids=active_ids, project=project)
+    return [label for label in labels if label.pk not in done and (not focus or label.pk in focus)]
+
+
+@dataclass(frozen=True)
+class EarlierAnswers:
+    """An annotator's answers of an item from an earlier round, shown read-only when the item comes back."""
+
+    annotation_id: int
+    answers: dict[int, Answer]
+
+
+def earlier_answers(*, annotator: Any, item: Item | None, entry: QueueEntry | None) -> EarlierAnswers | None:
+    """The annotator's answered annotation of the item, when the queue brings the item back in a later round.
+
+    Only a later round can bring an item back to someone who answered it,
+    so the first round costs no query.
+    """
+    if item is None or entry is None or entry.round == 0:
+        return None
+    annotation = Annotation.objects.filter(item=item, annotator=annotator, skipped=False).first()
+    if annotation is None:
+        return None
+    answers = {j.label_id: Answer(j.value, j.confidence) for j in annotation.judgments.all()}
+    return EarlierAnswers(annotation_id=annotation.pk, answers=answers)
+
+
+def required_labels(
+    *, project: Project, labels: Sequence[Label], item: Item, focus_only: bool, answered: Iterable[int] = ()
+) -> list[Label]:
     """The labels that must be answered before a submit is accepted.
 
-    None unless the project requires every label. Then all of them, except in
-    focus-only mode (the project allows it, the annotator chose it and the
-    queue entry names focus labels): then only the focus labels.
+    None unless the project requires every label. Then every label asked
+    (``asked_labels``), or in focus-only mode (the project allows it, the
+    annotator chose it and the queue entry names focus labels) only the
+    focus labels among them.
     """
     if not project.require_all_labels:
         return []
-    entry = QueueEntry.objects.filter(item=item).first() if focus_only else None
-    active_ids = {label.pk for label in labels}
-    focus = current_focus(focus=entry.focus_labels or [], active_ids=active_ids, project=project) if entry else []
-    if project.allow_focus_only and focus:
-        return [label for label in labels if label.pk in focus]
-    return list(labels)
+    entry = QueueEntry.objects.filter(item=item).first()
+    asked = asked_labels(project=project, labels=labels, entry=entry, answered=answered)
+    if focus_only and project.allow_focus_only and entry is not None and entry.focus_labels:
+        active_ids = {label.pk for label in labels}
+        focus = set(current_focus(focus=entry.focus_labels, active_ids=active_ids, project=project))
+        return [label for label in asked if label.pk in focus] or asked
+    return asked
 
 
 def check_label_rules(
@@ -367,6 +415,20 @@ def submit_annotation(
         idempotency_key=idempotency_key,
     )
     with transaction.atomic():
+        round_ = lock_round(item=item)
+        earlier = Annotation.objects.filter(item=item, annotator=annotator).exclude(idempotency_key=idempotency_key)
+        earlier_annotation = earlier.filter(skipped=False).first()
+        if earlier_annotation is not None:
+            return _add_to_annotation(
+                annotation=earlier_annotation,
+                idempotency_key=idempotency_key,
+                round_=round_,
+                labels=labels,
+                answers=answers,
+                duration_ms=duration_ms,
+                focus_only=focus_only,
+                now=now,
+            )
         # The labels still to answer first: naming them helps more than "answer something".
         _refuse_unanswered(
             required=required_labels(project=project, labels=labels, item=item, focus_only=focus_only),
@@ -385,6 +447,7 @@ def submit_annotation(
             duration_ms=clamp_duration(
                 reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
             ),
+            queue_round=round_,
         )
         if not created:
             return Stored(annotation=annotation, created=False)
@@ -398,6 +461,82 @@ def submit_annotation(
         # Last, so the project row is locked for the shortest time: every
         # submit in the project updates this one row.
         count_toward_retrain(project=project)
+    return Stored(annotation=annotation, created=True)
+
+
+def lock_round(*, item: Item) -> int:
+    """The current round of the item's queue entry (0 without one), its row locked until the transaction ends.
+
+    A submit takes the lock first, so a re-rank that starts a new round
+    either sees the stored answers or waits for them and then counts them.
+    """
+    found = QueueEntry.objects.select_for_update().filter(item=item).values_list("round", flat=True).first()
+    return found or 0
+
+
+def _add_to_annotation(
+    *,
+    annotation: Annotation,
+    idempotency_key: uuid.UUID,
+    round_: int,
+    labels: Sequence[Label],
+    answers: Mapping[int, Answer],
+    duration_ms: int | None,
+    focus_only: bool,
+    now: datetime,
+) -> Stored:
+    """Add the answers of a later round of the item to the annotator's existing annotation; never remove one.
+
+    Labels the annotator answered before are not asked again: the same
+    answer sent again is ignored, a different one is refused (answers change
+    from "My work"). The annotation takes the submit's idempotency key, so a
+    replay of this submit finds it as a replay of the first one does. The
+    addition is audited with the annotation before and after.
+    """
+    item, project = annotation.item, annotation.item.project
+    before_answers = {
+        judgment.label_id: Answer(judgment.value, judgment.confidence) for judgment in annotation.judgments.all()
+    }
+    changed = [label_id for label_id, answer in answers.items() if before_answers.get(label_id, answer) != answer]
+    new = {label_id: answer for label_id, answer in answers.items() if label_id not in before_answers}
+    if annotation.queue_round >= round_:
+        raise SubmitRefused(
+            "You have already answered this item. Change your answer from “My work”.", answered_before=True
+        )
+    if changed:
+        names = ", ".join(label.name for label in labels if label.pk in changed) or "some labels"
+        raise SubmitRefused(f"You answered {names} before; change those answers from “My work”.")
+    _refuse_unanswered(
+        required=required_labels(
+            project=project, labels=labels, item=item, focus_only=focus_only, answered=before_answers
+        ),
+        answers=new,
+    )
+    _refuse_empty(answers=new)
+    before = annotation_state(annotation)
+    leased_at = release_lease(annotator=annotation.annotator, item=item)
+    Judgment.objects.bulk_create(
+        [
+            Judgment(annotation=annotation, label_id=label_id, value=answer.value, confidence=answer.confidence)
+            for label_id, answer in new.items()
+        ]
+    )
+    spent = clamp_duration(reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes)
+    annotation.queue_round = round_
+    annotation.updated_at = now
+    annotation.idempotency_key = idempotency_key
+    annotation.duration_ms = min(annotation.duration_ms + spent, MAX_STORED_DURATION_MS)
+    annotation.save(update_fields=["queue_round", "updated_at", "idempotency_key", "duration_ms"])
+    record_audit(
+        action="annotation.add",
+        actor=annotation.annotator,
+        project=project,
+        obj=annotation,
+        before=before,
+        after=annotation_state(annotation),
+    )
+    QueueEntry.objects.filter(item=item).update(completed=F("completed") + 1, updated_at=now)
+    count_toward_retrain(project=project)
     return Stored(annotation=annotation, created=True)
 
 
@@ -422,7 +561,15 @@ def skip_item(
     now = now or timezone.now()
     project = item.project
     with transaction.atomic():
+        round_ = lock_round(item=item)
         leased_at = release_lease(annotator=annotator, item=item)
+        earlier = Annotation.objects.filter(item=item, annotator=annotator, skipped=False).first()
+        if earlier is not None:
+            # Passing on a later round of an item answered before: the
+            # answers stay, and this round does not ask them again.
+            if earlier.queue_round < round_:
+                Annotation.objects.filter(pk=earlier.pk).update(queue_round=round_)
+            return Stored(annotation=earlier, created=False)
         annotation, created = _create_annotation(
             idempotency_key=idempotency_key,
             item=item,
@@ -432,6 +579,7 @@ def skip_item(
             updated_at=now,
             skipped=True,
             skip_reason=reason,
+            queue_round=round_,
             duration_ms=clamp_duration(
                 reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
             ),

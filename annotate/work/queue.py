@@ -1,51 +1,42 @@
-"""The annotation queue: which item an annotator gets next.
+"""The annotation queue: which item an annotator gets next, and for which labels.
 
 This module owns the QueueEntry and Lease rows. The learner writes priorities
-and focus labels through ``set_queue_priorities``; ``next_item`` reads them and
-hands out items under a lease, so that an item is never held by more
-annotators than it still needs (docs/annotating.md).
+and focus labels through ``set_queue_priorities``; ``next_item`` hands out
+items under a lease, so that no round of an entry is held by more annotators
+than it still needs (docs/annotating.md, "When an item is open").
 
 How the claim stays correct under concurrency:
 
-- The count that matters for an item is ``completed`` (annotations stored)
-  plus its live leases (annotators working on it now). An annotator may get
-  the item only while that count is below ``required``.
-- On PostgreSQL one call of the function ``tagwise_next_item`` (migration
-  0006) does the work in a single round trip: the candidate QueueEntry row is
-  locked with ``SELECT ... FOR UPDATE SKIP LOCKED``, so two annotators never
-  claim the same row at the same moment (the second one takes the next row
-  instead), and the claim is a conditional INSERT of the lease that re-checks
-  the count in a fresh statement. Under READ COMMITTED that statement sees
-  every lease committed by an earlier holder of the row lock, which the
-  snapshot of the candidate query may have missed.
-- On SQLite the same statements run from Python. IMMEDIATE transactions
-  serialise writers, and the same conditional INSERT succeeds for exactly
-  one caller.
+- The count that matters for an entry is ``completed`` (annotators counted in
+  its current round) plus its live leases (annotators working on it now). An
+  annotator may get the item only while that count is below ``required``,
+  and only if none of their annotations of the item is skipped or already
+  counted in the round.
+- On PostgreSQL one call of the function ``tagwise_next_item`` does the work
+  in a single round trip: the candidate row is locked with ``SELECT ... FOR
+  UPDATE SKIP LOCKED``, and the claim is a conditional INSERT of the lease
+  that re-checks the count in a fresh statement. On SQLite the same
+  statements run from Python under IMMEDIATE transactions. Both live in
+  annotate/db.py, the one owner of SQL that differs by database.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from annotate import db
 from annotate.db import insert_rows
-from annotate.models import Annotation, Item, Label, Lease, Project, QueueEntry, QueueReason
+from annotate.models import Annotation, AskMode, Item, Judgment, Label, Lease, Project, QueueEntry, QueueReason
 from annotate.stats.cold_start import diverse_order
 
-# How many candidates next_item tries before it gives up for this call. A
-# candidate is only rejected when another annotator's claim committed between
-# our query and our claim, so a handful of attempts is plenty.
-MAX_CLAIM_ATTEMPTS = 8
 # Items per grouped count of completed annotations (a range of ids each).
 COUNT_BATCH = 20_000
 
@@ -118,144 +109,6 @@ def completed_counts(item_ids: Iterable[int]) -> dict[int, int]:
     return counted
 
 
-# The next-item queries are written in SQL: they run on every page of every
-# annotator, and building them with the ORM cost several times their
-# execution time in Python (about 4 ms against 0.2 ms on 100k items). These
-# run on SQLite; on PostgreSQL the same statements live in the function of
-# migration 0006, and benchmarks/queue.py EXPLAINs them there.
-def _tables() -> dict[str, str]:
-    return {
-        "entry": QueueEntry._meta.db_table,
-        "lease": Lease._meta.db_table,
-        "annotation": Annotation._meta.db_table,
-        "item": Item._meta.db_table,
-    }
-
-
-def candidate_statement(
-    *, annotator_id: int, project_id: int, now: datetime, exclude: Sequence[int] = ()
-) -> tuple[str, list[Any]]:
-    """The best entry the annotator may get: its id and item id, in one index walk.
-
-    The filter ``completed < required`` and the order match the partial index
-    ``queue_open_priority_idx``, so PostgreSQL walks the index in priority
-    order and stops at the first row that passes two correlated checks, each
-    an index probe: the annotator has not answered or skipped the item, and
-    its completed annotations plus live leases are fewer than it needs.
-    The PostgreSQL function of migration 0006 runs the same query with FOR
-    UPDATE SKIP LOCKED.
-    """
-    not_tried = f"AND q.id NOT IN ({', '.join(['%s'] * len(exclude))})" if exclude else ""
-    sql = """
-        SELECT q.id, q.item_id FROM {entry} q
-        WHERE q.project_id = %s AND q.completed < q.required
-          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = q.item_id AND a.annotator_id = %s)
-          AND q.completed + (SELECT COUNT(*) FROM {lease} l WHERE l.item_id = q.item_id AND l.expires_at > %s)
-              < q.required
-          {not_tried}
-        ORDER BY q.priority DESC, q.id
-        LIMIT 1
-    """.format(**_tables(), not_tried=not_tried)
-    stamp = connection.ops.adapt_datetimefield_value
-    return sql, [project_id, annotator_id, stamp(now), *exclude]
-
-
-def claim_statement(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datetime) -> tuple[str, list[Any]]:
-    """Write the lease if the item still needs an annotator (see ``_claim``)."""
-    sql = """
-        INSERT INTO {lease} (item_id, annotator_id, created_at, expires_at)
-        SELECT q.item_id, %s, %s, %s FROM {entry} q
-        WHERE q.id = %s
-          AND q.completed + (SELECT COUNT(*) FROM {lease} l WHERE l.item_id = q.item_id AND l.expires_at > %s)
-              < q.required
-          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = q.item_id AND a.annotator_id = %s)
-        ON CONFLICT (item_id, annotator_id)
-            DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at
-    """.format(**_tables())
-    stamp = connection.ops.adapt_datetimefield_value
-    return sql, [annotator_id, stamp(now), stamp(expires_at), entry_id, stamp(now), annotator_id]
-
-
-def held_statement(*, annotator_id: int, project_id: int) -> tuple[str, list[Any]]:
-    """The annotator's leases in the project on items they have not answered yet, oldest first.
-
-    Live and expired alike: with an expiry condition PostgreSQL may prefer
-    the expiry index over the annotator's own few leases. ``held_item``
-    picks the live one and clears the expired ones, which keeps this list to
-    a row or two. The project is checked with a scalar subquery, one
-    primary-key probe per lease, rather than a join, which PostgreSQL may
-    turn into a merge with the whole item index of a large project.
-    """
-    sql = """
-        SELECT l.id, l.item_id, l.expires_at FROM {lease} l
-        WHERE l.annotator_id = %s
-          AND (SELECT i.project_id FROM {item} i WHERE i.id = l.item_id) = %s
-          AND NOT EXISTS (SELECT 1 FROM {annotation} a WHERE a.item_id = l.item_id AND a.annotator_id = l.annotator_id)
-        ORDER BY l.created_at, l.id
-    """.format(**_tables())
-    return sql, [annotator_id, project_id]
-
-
-def held_item(*, annotator_id: int, project_id: int, now: datetime) -> int | None:
-    """The item of the annotator's oldest live lease in the project, if any; expired leases are deleted."""
-    with _statement(*held_statement(annotator_id=annotator_id, project_id=project_id)) as cursor:
-        rows = cursor.fetchall()
-    expired, live = [], []
-    for lease_id, item_id, expires_at in rows:
-        (live if _aware(expires_at) > now else expired).append((lease_id, item_id))
-    if expired:
-        Lease.objects.filter(pk__in=[lease_id for lease_id, _ in expired]).delete()
-    return live[0][1] if live else None
-
-
-def _aware(value: datetime | str) -> datetime:
-    """A datetime read by raw SQL; SQLite hands it back naive or as text (Django stores UTC there)."""
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    return timezone.make_aware(parsed, UTC) if timezone.is_naive(parsed) else parsed
-
-
-@contextmanager
-def _statement(sql: str, params: Sequence[Any]) -> Iterator[Any]:
-    """Run one of the next-item statements and yield its cursor.
-
-    On PostgreSQL the statement is prepared once per connection (psycopg's
-    server-side binding, on Django's own connection and transaction), as the
-    function's own statements are cached by PL/pgSQL: the server spent more
-    time planning the candidate query than running it (2.5 ms against
-    0.2 ms), on every call of every annotator. The cached plans keep using
-    the priority index; benchmarks/queue.py shows them.
-    """
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            yield cursor
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            yield cursor
-
-
-def _first_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    with _statement(sql, params) as cursor:
-        return cursor.fetchone()
-
-
-def _claim(*, entry_id: int, annotator_id: int, now: datetime, expires_at: datetime) -> bool:
-    """True when this caller got the lease.
-
-    One INSERT ... SELECT whose WHERE re-checks ``completed + live leases <
-    required`` and that the annotator has not answered the item. Because it is
-    a single statement run under SQLite's write lock (the PostgreSQL function
-    runs it after the row lock), it succeeds for exactly one caller per free
-    place. An expired lease of the same annotator on the item (it no longer counts) is
-    renewed in place rather than tripping the (item, annotator) constraint.
-    """
-    sql, params = claim_statement(entry_id=entry_id, annotator_id=annotator_id, now=now, expires_at=expires_at)
-    with _statement(sql, params) as cursor:
-        return cursor.rowcount == 1
-
-
 def _from_row(model: type[Any], values: Sequence[Any]) -> Any:
     """A model instance from raw column values in the order of its concrete fields, converted as the ORM would."""
     converted = []
@@ -278,101 +131,24 @@ def _entry_and_item(row: Sequence[Any], project: Project) -> tuple[Item, QueueEn
 
 
 def entry_with_item(*, item_id: int, project: Project) -> tuple[Item, QueueEntry] | None:
-    """The item and its queue entry in one statement, both pointing at the caller's project object.
-
-    Written in SQL for the same reason as the next-item statements: the ORM's
-    ``select_related(...).get()`` cost about 1 ms of Python against 0.2 ms.
-    """
-    columns = [f"q.{field.column}" for field in QueueEntry._meta.concrete_fields]
-    columns += [f"i.{field.column}" for field in Item._meta.concrete_fields]
-    sql = "SELECT {columns} FROM {entry} q JOIN {item} i ON i.id = q.item_id WHERE q.item_id = %s".format(
-        columns=", ".join(columns), **_tables()
-    )
-    row = _first_row(sql, [item_id])
+    """The item and its queue entry in one statement, both pointing at the caller's project object."""
+    row = db.entry_and_item_row(item_id=item_id)
     return None if row is None else _entry_and_item(row, project)
-
-
-def server_call_statement(
-    *,
-    annotator_id: int,
-    project_id: int,
-    now: datetime,
-    expires_at: datetime,
-    own_transaction: bool,
-    exclude: Sequence[int] = (),
-) -> tuple[str, list[Any]]:
-    """A call of the PostgreSQL function ``tagwise_next_item`` (migration 0006), with the entry and item it hands out.
-
-    The function answers one row: ``held`` or ``claimed`` with the entry and
-    item (as whole rows, read after the claim), or ``taken`` with the entry
-    another annotator claimed first (try again without it); no row when there
-    is nothing left to give. ``own_transaction`` says the statement runs as a
-    transaction of its own (autocommit). Only then does its commit skip the
-    wait for the WAL flush (a lease is soft state, which a crash would only
-    return to the pool as expiry does; waiting for the flush, about 3 ms
-    here, was the largest part of next_item; annotations are never committed
-    that way), and only then does it wait behind a re-rank that holds every
-    candidate row.
-    """
-    entry_columns = [f"(r.entry).{field.column}" for field in QueueEntry._meta.concrete_fields]
-    item_columns = [f"(r.item).{field.column}" for field in Item._meta.concrete_fields]
-    columns = ", ".join(entry_columns + item_columns)
-    sql = f"SELECT r.outcome, r.entry_id, {columns} FROM tagwise_next_item(%s, %s, %s, %s, %s::bigint[], %s) r"
-    return sql, [annotator_id, project_id, now, expires_at, list(exclude), own_transaction]
-
-
-def _next_item_on_server(
-    *, annotator_id: int, project: Project, now: datetime, expires_at: datetime
-) -> tuple[Item, QueueEntry] | None:
-    """next_item on PostgreSQL: one round trip per attempt, each attempt its own transaction."""
-    tried: list[int] = []
-    ask = {"annotator_id": annotator_id, "project_id": project.pk, "now": now, "expires_at": expires_at}
-    ask["own_transaction"] = connection.get_autocommit()
-    for _ in range(MAX_CLAIM_ATTEMPTS):
-        row = _first_row(*server_call_statement(**ask, exclude=tried))
-        if row is None:
-            return None
-        outcome, entry_id, *columns = row
-        if outcome == "taken":
-            tried.append(entry_id)
-            continue
-        return _entry_and_item(columns, project)
-    return None
 
 
 def next_item(*, annotator: Any, project: Project, now: datetime | None = None) -> tuple[Item, QueueEntry] | None:
     """Lease the annotator the best item they may work on, or return None when there is none.
 
-    A live lease of the annotator wins: a reload, a second tab or a failed
-    request gives the same item back, so nobody loses their place.
-
-    Each attempt is one transaction (on PostgreSQL one statement): find and
-    lock the best candidate, claim it, commit. An attempt whose claim fails
-    (another annotator's lease committed between our query and our lock)
-    writes nothing; ending its transaction releases the row lock, so no
-    attempt ever holds one row while waiting for another (no deadlocks), and
-    the next attempt skips that row.
+    A live lease of the annotator wins, so nobody loses their place on a
+    reload. Otherwise the best open entry whose current round the annotator
+    may still work on (docs/annotating.md, "When an item is open") is claimed
+    under a lease, so that no round is held by more annotators than it still
+    needs; ``annotate.db.claim_next_entry`` says how, on each database.
     """
     now = now or timezone.now()
     expires_at = now + timedelta(minutes=project.lease_minutes or 30)
-    if connection.vendor == "postgresql":
-        return _next_item_on_server(annotator_id=annotator.pk, project=project, now=now, expires_at=expires_at)
-    tried: list[int] = []
-    for _ in range(MAX_CLAIM_ATTEMPTS):
-        with transaction.atomic():
-            held = held_item(annotator_id=annotator.pk, project_id=project.pk, now=now)
-            if held is not None and (got := entry_with_item(item_id=held, project=project)) is not None:
-                return got
-            candidate = _first_row(
-                *candidate_statement(annotator_id=annotator.pk, project_id=project.pk, now=now, exclude=tried)
-            )
-            if candidate is None:
-                return None
-            entry_id, item_id = candidate
-            if _claim(entry_id=entry_id, annotator_id=annotator.pk, now=now, expires_at=expires_at):
-                return entry_with_item(item_id=item_id, project=project)
-            tried.append(entry_id)
-    return None
+    row = db.claim_next_entry(annotator_id=annotator.pk, project_id=project.pk, now=now, expires_at=expires_at)
+    return None if row is None else _entry_and_item(row, project)
 
 
 def release_lease(*, annotator: Any, item: Item) -> datetime | None:
@@ -385,7 +161,7 @@ def release_lease(*, annotator: Any, item: Item) -> datetime | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return _aware(row[0])
+    return db.aware(row[0])
 
 
 def current_focus(
@@ -428,23 +204,36 @@ def release_leases(*, annotator: Any, project: Project) -> int:
 
 
 QueueRow = tuple[int, float, Iterable[int], str]
+# Rows per UPDATE statement: at most 8 parameters each stays far below SQLite's limit of 32766.
+UPDATE_BATCH = 2000
+# PostgreSQL types of the queue columns whose values it cannot infer in a VALUES list.
+QUEUE_CASTS = {"focus_labels": "jsonb", "model_version_id": "bigint"}
 
 
-def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model_version_id: int | None) -> int:
-    """Replace priorities, focus labels and reasons of the project's queue in one transaction.
+def set_queue_priorities(
+    *, project: Project, entries: Iterable[QueueRow], model_version_id: int | None, new_rounds: bool | None = None
+) -> int:
+    """Write the learner's ranking into the project's queue in one transaction.
 
     ``entries`` yields (item_id, priority, focus_label_ids, reason). Items of
-    other projects are ignored. ``required`` and ``completed`` of existing
-    entries are kept, so re-ranking never forgets work done or the overlap
-    target; items that had no entry get one (``required`` is the overlap count
-    when the reason is overlap). Entries the learner did not score keep their
-    old values. Focus labels are written as the label set is now
-    (``current_focus``). Returns the number of entries written.
+    other projects are ignored; entries the learner did not score keep their
+    old values; items that had no entry get one (``required`` is the overlap
+    count when the reason is overlap). Focus labels are written as the label
+    set is now (``current_focus``). Returns the number of entries written.
 
-    The update runs as one statement per batch of rows (UPDATE ... FROM
-    VALUES), so the transaction, which holds the row locks next_item waits
-    for, stays short even on 100k items.
+    With ``new_rounds`` (by default: the project asks focus labels) the
+    ranking decides what is asked. An entry whose focus labels change starts
+    its next round: ``required`` from its reason (0 when the ranking gives it
+    no focus labels: it is closed), ``completed`` the annotators who already
+    answered one of the new focus labels, whose annotations are counted in
+    the new round so they are never asked those labels again. An entry whose
+    focus labels stay the same keeps its round and its count. Without
+    ``new_rounds`` focus labels only highlight, and ``required`` and
+    ``completed`` are kept, as an "all labels" project needs
+    (docs/annotating.md, "When an item is open").
     """
+    if new_rounds is None:
+        new_rounds = project.ask_mode == AskMode.FOCUS
     valid_reasons = set(QueueReason.values)
     # A model trained before a merge or a retirement may still name the old
     # labels; its focus labels are written as the label set is now.
@@ -458,12 +247,31 @@ def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model
         rows[int(item_id)] = (float(priority), focus_now, str(reason))
     now = timezone.now()
     with transaction.atomic():
-        existing = set(QueueEntry.objects.filter(project=project).values_list("item_id", flat=True))
-        updates = [(item_id, *row) for item_id, row in rows.items() if item_id in existing]
-        for start in range(0, len(updates), UPDATE_BATCH):
-            _update_batch(
-                project=project, rows=updates[start : start + UPDATE_BATCH], model_version_id=model_version_id, now=now
+        # Locked, so a submit in flight on one of these entries waits and then
+        # counts itself in the round as written here.
+        existing = {
+            item_id: (focus, round_, required)
+            for item_id, focus, round_, required in QueueEntry.objects.select_for_update()
+            .filter(project=project)
+            .values_list("item_id", "focus_labels", "round", "required")
+        }
+        kept, renewed = [], []
+        for item_id, (priority, focus, reason) in rows.items():
+            if item_id not in existing:
+                continue
+            old_focus, _, old_required = existing[item_id]
+            starts_round = new_rounds and (set(focus) != set(old_focus or []) or (not focus and old_required != 0))
+            (renewed if starts_round else kept).append((item_id, priority, json.dumps(focus), reason, model_version_id))
+        common = ["priority", "focus_labels", "reason", "model_version_id"]
+        for start in range(0, len(kept), UPDATE_BATCH):
+            db.update_queue_rows(
+                project_id=project.pk,
+                rows=kept[start : start + UPDATE_BATCH],
+                columns=common,
+                casts=QUEUE_CASTS,
+                now=now,
             )
+        _start_rounds(project=project, rows=renewed, existing=existing, now=now)
         missing = [item_id for item_id in rows if item_id not in existing]
         # Only items of this project get a new entry; other ids are ignored.
         new_items = set(Item.objects.filter(project=project, pk__in=missing).values_list("pk", flat=True))
@@ -476,7 +284,9 @@ def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model
                     focus_labels=rows[item_id][1],
                     reason=rows[item_id][2],
                     model_version_id=model_version_id,
-                    required=required_annotations(project=project, overlap=rows[item_id][2] == QueueReason.OVERLAP),
+                    required=round_required(project=project, reason=rows[item_id][2], focus=rows[item_id][1])
+                    if new_rounds
+                    else required_annotations(project=project, overlap=rows[item_id][2] == QueueReason.OVERLAP),
                     updated_at=now,
                 )
                 for item_id in missing
@@ -484,30 +294,73 @@ def set_queue_priorities(*, project: Project, entries: Iterable[QueueRow], model
             ],
             batch_size=2000,
         )
-    return len(updates) + len(new_items)
+    return len(kept) + len(renewed) + len(new_items)
 
 
-# Rows per UPDATE statement: 4 parameters each stays far below SQLite's limit of 32766.
-UPDATE_BATCH = 2000
+def round_required(*, project: Project, reason: str, focus: Sequence[int]) -> int:
+    """How many annotators a round needs: none without focus labels, the overlap count on overlap items, else one."""
+    if not focus:
+        return 0
+    return required_annotations(project=project, overlap=reason == QueueReason.OVERLAP)
 
 
-def _update_batch(
-    *, project: Project, rows: list[tuple[int, float, list[int], str]], model_version_id: int | None, now: datetime
+def _start_rounds(
+    *,
+    project: Project,
+    rows: list[tuple[int, float, str, str, int | None]],
+    existing: dict[int, tuple[Any, int, int]],
+    now: datetime,
 ) -> None:
-    """One UPDATE ... FROM (VALUES ...) for a batch; PostgreSQL and SQLite 3.33+ both name the columns column1..N."""
-    table = QueueEntry._meta.db_table
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    # The table name comes from the model; every value is a query parameter.
-    sql = f"""
-        UPDATE {table} SET priority = v.column2, focus_labels = v.column3{json_cast}, reason = v.column4,
-               model_version_id = %s, updated_at = %s
-        FROM (VALUES {values}) AS v
-        WHERE {table}.project_id = %s AND {table}.item_id = v.column1
+    """Start the next round of each entry in ``rows`` (item_id, priority, focus JSON, reason, model version)."""
+    if not rows:
+        return
+    focus_of = {item_id: set(json.loads(focus)) for item_id, _, focus, _, _ in rows}
+    counted = _annotations_on_labels(focus_of)
+    annotators: dict[int, set[int]] = {}
+    for item_id, annotator_id, _ in counted:
+        annotators.setdefault(item_id, set()).add(annotator_id)
+    renewed = []
+    for item_id, priority, focus, reason, version in rows:
+        required = round_required(project=project, reason=reason, focus=list(focus_of[item_id]))
+        done = len(annotators.get(item_id, ()))
+        renewed.append((item_id, priority, focus, reason, version, existing[item_id][1] + 1, required, done))
+    columns = ["priority", "focus_labels", "reason", "model_version_id", "round", "required", "completed"]
+    for start in range(0, len(renewed), UPDATE_BATCH):
+        db.update_queue_rows(
+            project_id=project.pk,
+            rows=renewed[start : start + UPDATE_BATCH],
+            columns=columns,
+            casts=QUEUE_CASTS,
+            now=now,
+        )
+    # The annotators who answered a label the new round asks are counted in
+    # it, so next_item never hands them the item for that round.
+    annotation_ids = sorted({annotation_id for _, _, annotation_id in counted})
+    this_round = QueueEntry.objects.filter(item_id=OuterRef("item_id")).values("round")[:1]
+    for start in range(0, len(annotation_ids), UPDATE_BATCH):
+        Annotation.objects.filter(pk__in=annotation_ids[start : start + UPDATE_BATCH]).update(
+            queue_round=Subquery(this_round)
+        )
+
+
+def _annotations_on_labels(focus_of: dict[int, set[int]]) -> list[tuple[int, int, int]]:
+    """(item, annotator, annotation) of every answered annotation with a judgment on one of its item's labels.
+
+    Read by runs of item ids (an index range each) rather than a long IN list,
+    and filtered here.
     """
-    params: list[Any] = [model_version_id, connection.ops.adapt_datetimefield_value(now)]
-    for item_id, priority, focus, reason in rows:
-        params.extend([item_id, priority, json.dumps(focus), reason])
-    params.append(project.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    found: set[tuple[int, int, int]] = set()
+    ordered = sorted(focus_of)
+    for start in range(0, len(ordered), COUNT_BATCH):
+        batch = ordered[start : start + COUNT_BATCH]
+        judgments = (
+            Judgment.objects.filter(
+                annotation__item_id__gte=batch[0], annotation__item_id__lte=batch[-1], annotation__skipped=False
+            )
+            .order_by()
+            .values_list("annotation__item_id", "annotation__annotator_id", "annotation_id", "label_id")
+        )
+        for item_id, annotator_id, annotation_id, label_id in judgments.iterator(chunk_size=20_000):
+            if label_id in focus_of.get(item_id, ()):
+                found.add((item_id, annotator_id, annotation_id))
+    return sorted(found)
