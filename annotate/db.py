@@ -40,13 +40,16 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[tu
     Values go through the backend's adapters for dates; JSON arrives as text.
     """
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns_of = {field.attname: str(field.column) for field in fields} | {
+        field.name: str(field.column) for field in fields
+    }
     given = set(columns)
     defaults = [
-        (field.column, field.get_db_prep_save(field.get_default(), connection))
+        (str(field.column), field.get_db_prep_save(field.get_default(), connection))
         for field in fields
         if field.attname not in given
     ]
-    names = [model._meta.get_field(name).column for name in columns] + [column for column, _ in defaults]
+    names = [columns_of[name] for name in columns] + [column for column, _ in defaults]
     extra = tuple(value for _, value in defaults)
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(name) for name in names)
@@ -297,8 +300,8 @@ def _row_columns() -> tuple[list[str], list[str]]:
     from annotate.models import Item, QueueEntry
 
     return (
-        [field.column for field in QueueEntry._meta.concrete_fields],
-        [field.column for field in Item._meta.concrete_fields],
+        [str(field.column) for field in QueueEntry._meta.concrete_fields],
+        [str(field.column) for field in Item._meta.concrete_fields],
     )
 
 
@@ -326,13 +329,12 @@ def claim_next_entry(
     writes nothing, and the next attempt skips that entry, so no attempt
     ever holds one row while waiting for another.
     """
-    ask = {"annotator": annotator_id, "project": project_id, "now": now, "expires": expires_at}
+    attempt = _claim_on_server if is_postgresql() else _claim_from_python
     tried: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        if is_postgresql():
-            outcome, entry_id, row = _claim_on_server(**ask, exclude=tried)
-        else:
-            outcome, entry_id, row = _claim_from_python(**ask, exclude=tried)
+        outcome, entry_id, row = attempt(
+            annotator=annotator_id, project=project_id, now=now, expires=expires_at, exclude=tried
+        )
         if outcome != "taken":
             return row
         tried.append(entry_id)

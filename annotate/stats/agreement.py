@@ -110,7 +110,7 @@ def fleiss_kappa(counts: npt.ArrayLike) -> float:
     pa = pair_agreement.mean()
     shares = (table[rated] / raters[rated, None]).mean(axis=0)
     pe = float(np.sum(shares**2))
-    return _kappa(pa, pe)
+    return float(_kappa(pa, pe))
 
 
 def _kappa(pa: Any, pe: Any) -> Any:
@@ -268,7 +268,7 @@ class _Patterns(NamedTuple):
     six statistics per (item, label), which at 100k items is 134 MB.
     """
 
-    index: IntArray  # (items, labels): n_yes * (max_observers + 1) + n_no
+    pair_index: IntArray  # (items, labels): n_yes * (max_observers + 1) + n_no
     table: FloatArray  # (6, (max_observers + 1) ** 2)
     max_observers: int
 
@@ -300,15 +300,15 @@ def _patterns(n_yes: IntArray, n_no: IntArray) -> _Patterns:
     # Pairwise agreement is one minus the share of disagreeing ordered pairs.
     table[_PAIR_AGREE] = table[_UNIT] - 2.0 * disagree / safe_n
     table[_SHARE_YES] = table[_PAIRABLE_YES] / safe_n
-    return _Patterns(index=n_yes * size + n_no, table=table, max_observers=max_observers)
+    return _Patterns(pair_index=n_yes * size + n_no, table=table, max_observers=max_observers)
 
 
 def _label_sums(patterns: _Patterns) -> FloatArray:
     """Summed statistics per label, (6, labels): the table times a histogram of pairs."""
     n_pairs = patterns.table.shape[1]
-    n_labels = patterns.index.shape[1]
+    n_labels = patterns.pair_index.shape[1]
     offsets = n_pairs * np.arange(n_labels)
-    histogram = np.bincount((patterns.index + offsets).ravel(), minlength=n_pairs * n_labels)
+    histogram = np.bincount((patterns.pair_index + offsets).ravel(), minlength=n_pairs * n_labels)
     return patterns.table @ histogram.reshape(n_labels, n_pairs).T.astype(np.float64)
 
 
@@ -328,7 +328,8 @@ def _pooled(sums: FloatArray) -> FloatArray:
     Pooling is exact because the pooled kappa's units are (item, label) pairs,
     whose statistics are simply the sums of the per-label ones.
     """
-    return sums.sum(axis=-1, keepdims=True)
+    pooled: FloatArray = sums.sum(axis=-1, keepdims=True)
+    return pooled
 
 
 def _kappa_from_sums(sums: FloatArray) -> FloatArray:
@@ -517,8 +518,8 @@ def _bootstrap(
     replaces a loop over resamples and labels with a BLAS call; chunks bound
     the memory of the count matrix to ``chunk x items`` floats.
     """
-    n_labels = patterns.index.shape[1]
-    useful = (patterns.table[_UNIT][patterns.index] > 0).any(axis=1)
+    n_labels = patterns.pair_index.shape[1]
+    useful = (patterns.table[_UNIT][patterns.pair_index] > 0).any(axis=1)
     if n_boot <= 0 or not useful.any():
         nan_pair = np.full(2, np.nan)
         return BootstrapIntervals(
@@ -527,7 +528,7 @@ def _bootstrap(
             pooled_kappa=nan_pair,
             macro_kappa=nan_pair.copy(),
         )
-    index = patterns.index[useful]
+    index = patterns.pair_index[useful]
     n_items = index.shape[0]
     table, scale = _exact_table(patterns.table, patterns.max_observers, n_items)
     # One row of (labels x 6) statistics per item; a single wide product is
@@ -935,7 +936,7 @@ def _figures(
     # Items without two observers on any label add nothing to any figure
     # below, so dropping them first makes per-version slices cheap.
     n_yes, n_no = _counts(answers)
-    relevant = ((n_yes + n_no) >= 2).any(axis=1)
+    relevant: BoolArray = np.asarray(((n_yes + n_no) >= 2).any(axis=1))
     answers = _take_items(answers, relevant)
     n_yes, n_no = n_yes[relevant], n_no[relevant]
 

@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from annotate.access import project_for
 from annotate.models import Annotation, Item, Label, Project, QueueEntry
 from annotate.setup.labelset import RESERVED_KEYS
+from annotate.types import UserRequest
 from annotate.work.annotating import (
     SKIP_REASONS,
     Answer,
@@ -222,7 +223,7 @@ def label_rows(
 
 def item_context(
     *,
-    request: HttpRequest,
+    request: UserRequest,
     project: Project,
     role: str,
     item: Item | None,
@@ -300,7 +301,7 @@ def queue_entry(item: Item) -> QueueEntry | None:
 
 
 def render_work(
-    request: HttpRequest, context: dict[str, Any], *, status: int = 200, partial: bool | None = None
+    request: UserRequest, context: dict[str, Any], *, status: int = 200, partial: bool | None = None
 ) -> HttpResponse:
     """The whole page, or only the work area for htmx (the target of submit and skip)."""
     partial = bool(request.htmx) if partial is None else partial
@@ -308,7 +309,7 @@ def render_work(
 
 
 def render_next(
-    request: HttpRequest,
+    request: UserRequest,
     project: Project,
     role: str,
     labels: list[Label] | None = None,
@@ -324,14 +325,14 @@ def render_next(
 
 
 @login_required
-def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
+def annotate(request: UserRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     return render_next(request, project, role)
 
 
 @login_required
 @require_POST
-def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+def submit(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     item = project_item(project, item_id)
     labels = answerable_labels(project=project)
@@ -365,7 +366,7 @@ def submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     item = project_item(project, item_id)
     reason = request.POST.get("reason", "")
@@ -390,7 +391,7 @@ def skip(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
 
 
 @login_required
-def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
+def my_annotations(request: UserRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     mine = (
         Annotation.objects.filter(annotator=request.user, item__project=project)
@@ -411,7 +412,7 @@ def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 @login_required
-def edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpResponse:
+def edit(request: UserRequest, project_id: int, annotation_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     annotation = get_object_or_404(
         Annotation.objects.select_related("item"), pk=annotation_id, annotator=request.user, item__project=project

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -203,7 +204,7 @@ class EarlierAnswers:
     answers: dict[int, Answer]
 
 
-def earlier_answers(*, annotator: Any, item: Item | None, entry: QueueEntry | None) -> EarlierAnswers | None:
+def earlier_answers(*, annotator: User, item: Item | None, entry: QueueEntry | None) -> EarlierAnswers | None:
     """The annotator's answered annotation of the item, when the queue brings the item back in a later round.
 
     Only a later round can bring an item back to someone who answered it,
@@ -287,7 +288,7 @@ def refuse_inactive_labels(
     project: Project,
     labels: Sequence[Label],
     answers: Mapping[int, Answer],
-    annotator: Any = None,
+    annotator: User | None = None,
     idempotency_key: uuid.UUID | None = None,
 ) -> None:
     """Refuse answers to labels that are not active: merged or retired since the page was shown, or foreign.
@@ -325,7 +326,7 @@ def _check_answers(
     labels: Sequence[Label],
     answers: Mapping[int, Answer],
     rules: RulesByLabelId | None,
-    annotator: Any = None,
+    annotator: User | None = None,
     idempotency_key: uuid.UUID | None = None,
 ) -> None:
     """The checks before a submit or an edit writes anything, in their order.
@@ -385,7 +386,7 @@ def _create_annotation(*, idempotency_key: uuid.UUID, **fields: Any) -> tuple[An
 
 def submit_annotation(
     *,
-    annotator: Any,
+    annotator: User,
     item: Item,
     answers: Mapping[int, Answer],
     idempotency_key: uuid.UUID,
@@ -542,7 +543,7 @@ def _add_to_annotation(
 
 def skip_item(
     *,
-    annotator: Any,
+    annotator: User,
     item: Item,
     reason: str,
     idempotency_key: uuid.UUID,
@@ -604,7 +605,7 @@ def annotation_state(annotation: Annotation) -> dict[str, Any]:
 def edit_annotation(
     *,
     annotation: Annotation,
-    editor: Any,
+    editor: User,
     answers: Mapping[int, Answer],
     focus_only: bool = False,
     rules: RulesByLabelId | None = None,
@@ -688,8 +689,8 @@ def count_toward_retrain(*, project: Project) -> bool:
 
 
 def guideline_changes_since(
-    *, project: Project, annotator: Any, current: GuidelineVersion | None = None
-) -> tuple[GuidelineVersion | None, list]:
+    *, project: Project, annotator: User, current: GuidelineVersion | None = None
+) -> tuple[GuidelineVersion | None, list[GuidelineVersion]]:
     """The version the annotator last worked under, and the published versions after it, oldest first.
 
     Both are empty when the annotator has not annotated in this project yet
@@ -706,7 +707,11 @@ def guideline_changes_since(
         .order_by("-created_at")
         .first()
     )
-    if last is None or (current is not None and last.guideline_version_id == current.pk):
+    if (
+        last is None
+        or last.guideline_version is None
+        or (current is not None and last.guideline_version_id == current.pk)
+    ):
         return None, []
     since = last.guideline_version
     newer = list(

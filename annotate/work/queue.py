@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
@@ -136,7 +137,7 @@ def entry_with_item(*, item_id: int, project: Project) -> tuple[Item, QueueEntry
     return None if row is None else _entry_and_item(row, project)
 
 
-def next_item(*, annotator: Any, project: Project, now: datetime | None = None) -> tuple[Item, QueueEntry] | None:
+def next_item(*, annotator: User, project: Project, now: datetime | None = None) -> tuple[Item, QueueEntry] | None:
     """Lease the annotator the best item they may work on, or return None when there is none.
 
     A live lease of the annotator wins, so nobody loses their place on a
@@ -151,7 +152,7 @@ def next_item(*, annotator: Any, project: Project, now: datetime | None = None) 
     return None if row is None else _entry_and_item(row, project)
 
 
-def release_lease(*, annotator: Any, item: Item) -> datetime | None:
+def release_lease(*, annotator: User, item: Item) -> datetime | None:
     """Give the item back (on submit and skip, in their transaction); returns when the lease was written, if any."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -197,7 +198,7 @@ def merged_labels(*, project: Project) -> dict[int, int]:
     return dict(rows)
 
 
-def release_leases(*, annotator: Any, project: Project) -> int:
+def release_leases(*, annotator: User, project: Project) -> int:
     """Give back every item the annotator holds in the project (when they leave it); returns how many."""
     deleted, _ = Lease.objects.filter(annotator=annotator, item__project=project).delete()
     return deleted
@@ -255,7 +256,8 @@ def set_queue_priorities(
             .filter(project=project)
             .values_list("item_id", "focus_labels", "round", "required")
         }
-        kept, renewed = [], []
+        kept: list[tuple[int, float, str, str, int | None]] = []
+        renewed: list[tuple[int, float, str, str, int | None]] = []
         for item_id, (priority, focus, reason) in rows.items():
             if item_id not in existing:
                 continue
