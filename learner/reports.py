@@ -142,22 +142,13 @@ class Comparison:
     bar_half: int = DELTA_HALF
 
 
-# The start of the reason learner/training.py stores when a retrain is skipped
-# because the answers are the same as the last ready model's. Every other skip
-# (too few items with answers) stores its own reason, which the pages show.
-UNCHANGED_REASON = "The answers have not changed"
-
-
-def skipped_unchanged(version: ModelVersion) -> bool:
-    """Whether a skipped version was skipped because its answers were those of the last ready model."""
-    return version.status == ModelVersion.Status.SKIPPED and version.error.startswith(UNCHANGED_REASON)
-
-
 def status_text(version: ModelVersion) -> str:
-    """The status badge of a version; a skip names its kind, and only the unchanged one says so."""
+    """The status badge of a version; a skip names its kind (``ModelVersion.SkipKind``'s label)."""
     if version.status != ModelVersion.Status.SKIPPED:
         return version.get_status_display()
-    return "Skipped (data unchanged)" if skipped_unchanged(version) else "Skipped (not enough data)"
+    # Every skipped version has its kind (a check constraint holds it); the
+    # fallback only covers an object built in memory without one.
+    return ModelVersion.SkipKind(version.skip_kind or ModelVersion.SkipKind.NOT_ENOUGH_DATA).label
 
 
 def skip_reason(version: ModelVersion) -> str:

@@ -17,7 +17,7 @@ from annotate.models import Item, Judgment, QueueEntry, QueueReason
 from learner import training
 from learner.ml import load_model
 from learner.ml.sampling import item_scores, uncertainty
-from learner.models import ModelVersion
+from learner.models import QUEUED_STALE_AFTER, STALE_AFTER, ModelVersion
 from tests.factories import annotate_item
 from tests.learner_support import make_labelled_project, small_config, train_now
 
@@ -85,6 +85,7 @@ def test_a_retrain_with_unchanged_answers_is_skipped(project, labelled):
     second = train_now(project)
 
     assert second.status == ModelVersion.Status.SKIPPED
+    assert second.skip_kind == ModelVersion.SkipKind.UNCHANGED_ANSWERS
     assert second.dataset_hash == first.dataset_hash
     assert training.latest_ready(project=project) == first
     assert queue_state(project) == before
@@ -168,6 +169,7 @@ def test_too_few_answered_items_is_skipped_with_a_reason(project, labels, annota
     version = train_now(project)
 
     assert version.status == ModelVersion.Status.SKIPPED
+    assert version.skip_kind == ModelVersion.SkipKind.NOT_ENOUGH_DATA
     assert "7 items have answers" in version.error
     assert not QueueEntry.objects.filter(project=project, model_version_id=version.pk).exists()
 
@@ -205,7 +207,7 @@ def test_two_simultaneous_triggers_create_one_version(project, labels):
 
 def test_stale_versions_are_marked_failed_and_free_the_slot(project, labelled):
     stuck = training.create_version(project=project, trigger="manual")
-    long_ago = timezone.now() - training.STALE_AFTER - timedelta(minutes=1)
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
     ModelVersion.objects.filter(pk=stuck.pk).update(
         status=ModelVersion.Status.TRAINING, started_at=long_ago, heartbeat_at=long_ago
     )
@@ -224,17 +226,17 @@ def test_a_training_version_with_a_recent_heartbeat_is_not_stale(project, labell
         status=ModelVersion.Status.TRAINING, heartbeat_at=timezone.now() - timedelta(minutes=1)
     )
 
-    assert training.mark_stale_versions(project=project) == 0
+    assert ModelVersion.objects.fail_stale(project=project, now=timezone.now()) == 0
     assert training.create_version(project=project, trigger="manual") is None
 
 
 def test_a_queued_version_that_never_started_is_stale(project, labelled):
     lost = training.create_version(project=project, trigger="manual")
     ModelVersion.objects.filter(pk=lost.pk).update(
-        created_at=timezone.now() - training.QUEUED_STALE_AFTER - timedelta(minutes=1)
+        created_at=timezone.now() - QUEUED_STALE_AFTER - timedelta(minutes=1)
     )
 
-    assert training.mark_stale_versions(project=project) == 1
+    assert ModelVersion.objects.fail_stale(project=project, now=timezone.now()) == 1
     lost.refresh_from_db()
     assert lost.status == ModelVersion.Status.FAILED
     assert "never started" in lost.error
