@@ -239,6 +239,22 @@ class ModelVersion(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def status_text(self) -> str:
+        """The status badge the pages show; a skip names its kind."""
+        if self.status != self.Status.SKIPPED:
+            return self.get_status_display()
+        # Every stored skip has its kind (a check constraint holds it); the
+        # fallback only covers a version built in memory without one.
+        return self.SkipKind(self.skip_kind or self.SkipKind.NOT_ENOUGH_DATA).label
+
+    @property
+    def skip_reason(self) -> str:
+        """Why a skipped version was skipped, in the words training stored; "" for any other status."""
+        if self.status != self.Status.SKIPPED:
+            return ""
+        return self.error or "Skipped."
+
+    @property
     def overall_metrics(self) -> dict[str, float]:
         """The held-out summary figures; empty when there was no held-out split."""
         return self.metrics.get("overall") or {}

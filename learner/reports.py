@@ -142,30 +142,6 @@ class Comparison:
     bar_half: int = DELTA_HALF
 
 
-def status_text(version: ModelVersion) -> str:
-    """The status badge of a version; a skip names its kind (``ModelVersion.SkipKind``'s label)."""
-    if version.status != ModelVersion.Status.SKIPPED:
-        return version.get_status_display()
-    # Every skipped version has its kind (a check constraint holds it); the
-    # fallback only covers an object built in memory without one.
-    return ModelVersion.SkipKind(version.skip_kind or ModelVersion.SkipKind.NOT_ENOUGH_DATA).label
-
-
-def skip_reason(version: ModelVersion) -> str:
-    """Why a skipped version was skipped, in the words training stored; "" for any other status."""
-    if version.status != ModelVersion.Status.SKIPPED:
-        return ""
-    return version.error or "Skipped."
-
-
-def with_status(versions: list[ModelVersion]) -> list[ModelVersion]:
-    """Attach ``status_text`` and ``skip_reason`` to each version, for the templates."""
-    for version in versions:
-        version.status_text = status_text(version)
-        version.skip_reason = skip_reason(version)
-    return versions
-
-
 def label_names(version: ModelVersion) -> list[tuple[int | None, str]]:
     """(label id, current name) for each output of the version, in its order.
 

@@ -134,3 +134,6 @@ def test_the_migration_reads_the_kind_and_deferred_embeddings_from_the_old_words
     rows = dict(ModelVersion.objects.values_list("pk", "skip_kind"))
     assert rows == {unchanged.pk: "unchanged_answers", too_few.pk: "not_enough_data", deferred.pk: "", used.pk: ""}
     assert list(ModelVersion.objects.filter(embeddings_deferred=True).values_list("pk", flat=True)) == [deferred.pk]
+    # The pages show the history in the same words as before.
+    assert ModelVersion.objects.get(pk=unchanged.pk).status_text == "Skipped (data unchanged)"
+    assert ModelVersion.objects.get(pk=too_few.pk).status_text == "Skipped (not enough data)"
