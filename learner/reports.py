@@ -142,39 +142,6 @@ class Comparison:
     bar_half: int = DELTA_HALF
 
 
-# The start of the reason learner/training.py stores when a retrain is skipped
-# because the answers are the same as the last ready model's. Every other skip
-# (too few items with answers) stores its own reason, which the pages show.
-UNCHANGED_REASON = "The answers have not changed"
-
-
-def skipped_unchanged(version: ModelVersion) -> bool:
-    """Whether a skipped version was skipped because its answers were those of the last ready model."""
-    return version.status == ModelVersion.Status.SKIPPED and version.error.startswith(UNCHANGED_REASON)
-
-
-def status_text(version: ModelVersion) -> str:
-    """The status badge of a version; a skip names its kind, and only the unchanged one says so."""
-    if version.status != ModelVersion.Status.SKIPPED:
-        return version.get_status_display()
-    return "Skipped (data unchanged)" if skipped_unchanged(version) else "Skipped (not enough data)"
-
-
-def skip_reason(version: ModelVersion) -> str:
-    """Why a skipped version was skipped, in the words training stored; "" for any other status."""
-    if version.status != ModelVersion.Status.SKIPPED:
-        return ""
-    return version.error or "Skipped."
-
-
-def with_status(versions: list[ModelVersion]) -> list[ModelVersion]:
-    """Attach ``status_text`` and ``skip_reason`` to each version, for the templates."""
-    for version in versions:
-        version.status_text = status_text(version)
-        version.skip_reason = skip_reason(version)
-    return versions
-
-
 def label_names(version: ModelVersion) -> list[tuple[int | None, str]]:
     """(label id, current name) for each output of the version, in its order.
 

@@ -1,10 +1,11 @@
 """The retrain loop: snapshot the answers, train, evaluate, score every item, re-rank the queue.
 
 The Celery tasks in learner/tasks.py only call these functions. Every step
-is safe to run twice: a version is claimed with a conditional UPDATE, and the
-queue and the version's status change together in one transaction at the
-end, so a failure anywhere leaves the last good model and the queue as they
-were (DESIGN.md section 7).
+is safe to run twice: a version moves only through the transitions of
+``ModelVersion.objects`` (learner/models.py), each a conditional UPDATE that
+says whether it won, and the queue and the version's status change together
+in one transaction at the end, so a failure anywhere leaves the last good
+model and the queue as they were (docs/learner.md, "Model versions").
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import logging
 import shutil
 import time
 import traceback
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,6 @@ from learner.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
-# A version whose heartbeat is older than this is taken to have lost its
-# worker (killed, out of memory) and is marked failed, freeing the slot.
-STALE_AFTER = timedelta(minutes=10)
-# A queued version whose task never started within this long is stale too.
-QUEUED_STALE_AFTER = timedelta(hours=2)
 # Below this many items with at least one answer there is nothing to learn.
 MIN_LABELLED_ITEMS = 10
 # How many labels of an item the annotate page highlights.
@@ -54,9 +49,10 @@ DIVERSE_HEAD = 200
 SCORING_CHUNK = 5000
 # Stored model files kept per project: the model in use and two before it.
 KEEP_ARTIFACTS = 3
-# Sentence embeddings cost ~12 ms of CPU per text. A training run encodes up
-# to this many texts missing from the embedding cache itself; with more (a
-# large import), the version trains without the embedding member, so the
+# Sentence embeddings are slow to compute on a CPU (the cost per text is in
+# docs/benchmarks.md, "Model quality on GoEmotions"). A training run encodes
+# up to this many texts missing from the embedding cache itself; with more
+# (a large import), the version trains without the embedding member, so the
 # first model comes in minutes, and ``warm_embeddings`` walks the items
 # WARM_BATCH at a time, one short task each so retrains can run between
 # them, then asks for a retrain that uses them.
@@ -64,27 +60,21 @@ EMBED_WHILE_TRAINING = 3000
 WARM_BATCH = 2000
 # How long a project's warm-up chain holds its slot after its last batch (a lost chain frees it).
 WARM_SLOT_SECONDS = 6 * 3600
-# The start of metrics["embeddings"] of a version trained without them for that reason.
+# The start of metrics["embeddings"] of a version trained without them for
+# that reason: the words the model page shows (the flag is
+# ``ModelVersion.embeddings_deferred``).
 DEFERRED = "deferred"
+# The reason stored on a retrain skipped because its answers are those of the last ready model.
+UNCHANGED_REASON = "The answers have not changed since the last ready model."
 Rules = dict[str, list[tuple[int, int]]]
 
 
-class NotEnoughData(Exception):
-    pass
+class SkipRetrain(Exception):
+    """Training would teach nothing new; the version ends as skipped, of ``kind``, with the message as its reason."""
 
-
-def mark_stale_versions(*, project: Project) -> int:
-    """Fail versions whose worker is gone, so a new retrain can claim the slot."""
-    now = timezone.now()
-    running = ModelVersion.objects.filter(
-        project=project,
-        status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING],
-        heartbeat_at__lt=now - STALE_AFTER,
-    ).update(status=ModelVersion.Status.FAILED, error="The worker stopped reporting progress.", finished_at=now)
-    queued = ModelVersion.objects.filter(
-        project=project, status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER
-    ).update(status=ModelVersion.Status.FAILED, error="The training task never started.", finished_at=now)
-    return running + queued
+    def __init__(self, kind: ModelVersion.SkipKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 def create_version(*, project: Project, trigger: str, actor: Any = None) -> ModelVersion | None:
@@ -93,7 +83,8 @@ def create_version(*, project: Project, trigger: str, actor: Any = None) -> Mode
     The database's partial unique constraint (one active version per project)
     decides between two simultaneous triggers: exactly one insert succeeds.
     """
-    mark_stale_versions(project=project)
+    # A version whose worker is gone must not hold the slot against this one.
+    ModelVersion.objects.fail_stale(project=project, now=timezone.now())
     try:
         with transaction.atomic():
             version = ModelVersion.objects.create(project=project, trigger=trigger, config=default_config().as_dict())
@@ -120,11 +111,7 @@ def send_to_worker(version_id: int) -> None:
     stale hours later, and the manager's button would do nothing meanwhile.
     """
     if not jobs.send(jobs.TRAIN_VERSION, version_id):
-        ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
-            status=ModelVersion.Status.FAILED,
-            error="The task broker could not be reached, so no worker got this retrain. Try again.",
-            finished_at=timezone.now(),
-        )
+        ModelVersion.objects.fail_unsent(version_id)
 
 
 def default_config() -> TrainConfig:
@@ -132,7 +119,7 @@ def default_config() -> TrainConfig:
 
 
 def active_version(*, project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project, status__in=ModelVersion.ACTIVE_STATUSES).first()
+    return ModelVersion.objects.filter(project=project).active().first()
 
 
 def latest_ready(*, project: Project) -> ModelVersion | None:
@@ -144,31 +131,21 @@ def run_version(version_id: int) -> str:
 
     A task delivered twice finds the version already claimed and does nothing.
     """
-    now = timezone.now()
-    claimed = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
-        status=ModelVersion.Status.TRAINING, phase="snapshot", started_at=now, heartbeat_at=now
-    )
-    if not claimed:
+    if not ModelVersion.objects.claim(version_id):
         return "not-claimed"
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     try:
         return _train_and_score(version)
-    except NotEnoughData as reason:
-        _finish(version, status=ModelVersion.Status.SKIPPED, error=str(reason))
+    except SkipRetrain as skip:
+        ModelVersion.objects.finish(version_id, ModelVersion.Status.SKIPPED, error=str(skip), skip_kind=skip.kind)
         return ModelVersion.Status.SKIPPED
     except Exception:
         logger.exception("Training model version %s failed", version_id)
-        _finish(version, status=ModelVersion.Status.FAILED, error=traceback.format_exc(limit=8)[-4000:])
+        ModelVersion.objects.finish(version_id, ModelVersion.Status.FAILED, error=traceback.format_exc(limit=8)[-4000:])
         # A version that never became ready is never served: its files would only fill the disk.
         artifact_path(version).unlink(missing_ok=True)
         shutil.rmtree(predictions_path(version), ignore_errors=True)
         return ModelVersion.Status.FAILED
-
-
-def _finish(version: ModelVersion, *, status: str, error: str = "") -> None:
-    ModelVersion.objects.filter(pk=version.pk, status__in=ModelVersion.ACTIVE_STATUSES).update(
-        status=status, error=error, finished_at=timezone.now()
-    )
 
 
 def _train_and_score(version: ModelVersion) -> str:
@@ -187,22 +164,25 @@ def _train_and_score(version: ModelVersion) -> str:
         "labels": len(labels),
     }
     digest = snapshot_hash(answers=answers, targets=result.targets, weights=result.weights)
-    ModelVersion.objects.filter(pk=version.pk).update(
-        dataset_counts=counts, dataset_hash=digest, label_ids=[label.pk for label in labels]
+    ModelVersion.objects.record_snapshot(
+        version.pk, counts=counts, digest=digest, label_ids=[label.pk for label in labels]
     )
     config = TrainConfig.from_dict(version.config) if version.config else default_config()
-    # Sentence embeddings cost ~12 ms of CPU per text; they are kept per text
-    # (keyed by its hash) so that a retrain only encodes texts it has not seen.
+    # Sentence embeddings are costly to compute (docs/benchmarks.md); they are kept per
+    # text (keyed by its hash) so that a retrain only encodes texts it has not seen.
     config.embedding_cache = config.embedding_cache or embedding_cache_path()
     waiting = _texts_to_embed(config=config, texts=texts)
     deferred = waiting > EMBED_WHILE_TRAINING
     previous = latest_ready(project=project)
     # Unchanged answers train nothing new, unless the last model went without
     # embeddings that are ready now.
-    if previous is not None and previous.dataset_hash == digest and (deferred or not embeddings_deferred(previous)):
-        raise NotEnoughData("The answers have not changed since the last ready model.")
+    if previous is not None and previous.dataset_hash == digest and (deferred or not previous.embeddings_deferred):
+        raise SkipRetrain(ModelVersion.SkipKind.UNCHANGED_ANSWERS, UNCHANGED_REASON)
     if labelled_items < MIN_LABELLED_ITEMS:
-        raise NotEnoughData(f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.")
+        raise SkipRetrain(
+            ModelVersion.SkipKind.NOT_ENOUGH_DATA,
+            f"Only {labelled_items} items have answers; training needs {MIN_LABELLED_ITEMS}.",
+        )
 
     config.label_names = [label.name for label in labels]
     config.rules = LabelRules.coerce(label_rules(labels=labels))
@@ -217,12 +197,8 @@ def _train_and_score(version: ModelVersion) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
 
-    # Conditional, like the publish below: a version marked stale while it
-    # trained has lost its slot and must not come back to life.
-    moved_on = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
-        status=ModelVersion.Status.SCORING, phase="scoring", progress=0.95, heartbeat_at=timezone.now()
-    )
-    if not moved_on:
+    # A version marked stale while it trained has lost its slot and must not come back to life.
+    if not ModelVersion.objects.to_scoring(version.pk):
         raise RuntimeError("The version lost its training slot while it trained.")
     proba = score_texts(model=model, texts=texts, n_labels=len(labels))
     save_predictions(
@@ -237,16 +213,14 @@ def _train_and_score(version: ModelVersion) -> str:
     with transaction.atomic():
         # Only a version that still holds the slot may publish; a version
         # marked stale meanwhile must not overwrite a newer queue.
-        updated = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.SCORING).update(
-            status=ModelVersion.Status.READY,
-            phase="done",
-            progress=1.0,
+        published = ModelVersion.objects.publish(
+            version.pk,
             artifact_path=str(path),
             metrics=_json_safe(model.metrics),
             thresholds=[float(t) for t in model.thresholds],
-            finished_at=timezone.now(),
+            embeddings_deferred=deferred,
         )
-        if not updated:
+        if not published:
             raise RuntimeError("The version lost its training slot before it could publish.")
         set_queue_priorities(project=project, entries=entries, model_version_id=version.pk)
     prune_artifacts(project=project)
@@ -263,11 +237,6 @@ def _train_and_score(version: ModelVersion) -> str:
 def embedding_cache_path() -> str:
     """One cache for every project: its key is the text's hash, so identical texts share a row."""
     return str(Path(settings.DATA_DIR) / "embeddings.sqlite")
-
-
-def embeddings_deferred(version: ModelVersion) -> bool:
-    """True when the version was trained without its embedding member because the texts were not encoded yet."""
-    return str((version.metrics or {}).get("embeddings", "")).startswith(DEFERRED)
 
 
 def _texts_to_embed(*, config: TrainConfig, texts: list[str]) -> int:
@@ -331,7 +300,7 @@ def prune_artifacts(*, project: Project, keep: int = KEEP_ARTIFACTS) -> int:
     for version in old:
         Path(version.artifact_path).unlink(missing_ok=True)
         shutil.rmtree(predictions_path(version), ignore_errors=True)
-        ModelVersion.objects.filter(pk=version.pk).update(artifact_path="")
+        ModelVersion.objects.forget_artifact(version.pk)
         pruned += 1
     return pruned
 
@@ -378,9 +347,7 @@ def _progress_writer(version: ModelVersion) -> Any:
         if now - last[0] < 1.0 and fraction < 1.0:
             return
         last[0] = now
-        ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
-            progress=round(min(fraction, 1.0) * 0.9, 4), phase=phase, heartbeat_at=timezone.now()
-        )
+        ModelVersion.objects.heartbeat(version.pk, progress=round(min(fraction, 1.0) * 0.9, 4), phase=phase)
 
     return report
 

@@ -39,7 +39,7 @@ def version_details(version: ModelVersion | None) -> dict[str, Any]:
 @require_GET
 def models_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
-    versions = reports.with_status(list(project.model_versions.all()[:HISTORY]))
+    versions = list(project.model_versions.all()[:HISTORY])
     current = training.latest_ready(project=project)
     context = {
         "project": project,
@@ -59,7 +59,6 @@ def models_page(request: HttpRequest, project_id: int) -> HttpResponse:
 def version_page(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     version = get_object_or_404(ModelVersion, pk=version_id, project=project)
-    reports.with_status([version])
     context = {
         "project": project,
         "role": role,
@@ -81,7 +80,6 @@ def progress(request: HttpRequest, project_id: int, version_id: int) -> HttpResp
     """
     project, _ = project_for(request.user, project_id, Role.MANAGER)
     version = get_object_or_404(ModelVersion, pk=version_id, project=project)
-    reports.with_status([version])
     response = render(request, "learner/models.html#progress", {"project": project, "version": version})
     if request.htmx and not version.is_active:
         response["HX-Refresh"] = "true"
@@ -105,7 +103,7 @@ def retrain(request: HttpRequest, project_id: int) -> HttpResponse:
 def compare(request: HttpRequest, project_id: int) -> HttpResponse:
     """Two versions side by side; by default the two most recent ready ones."""
     project, role = project_for(request.user, project_id, Role.MANAGER)
-    finished = reports.with_status(list(project.model_versions.exclude(metrics={})[:HISTORY]))
+    finished = list(project.model_versions.exclude(metrics={})[:HISTORY])
     before = _version_param(project, request.GET.get("before"))
     after = _version_param(project, request.GET.get("after"))
     ready = [version for version in finished if version.status == ModelVersion.Status.READY]

@@ -59,7 +59,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
     second = train_now(project)
     assert second.status == ModelVersion.Status.READY
-    assert training.embeddings_deferred(second)
+    assert second.embeddings_deferred
     assert sent == [(WARM, (project.pk,), {})]
 
     # The worker runs the warm-up: one task per 15 items, walking them by id, then a retrain.
@@ -75,7 +75,7 @@ def test_a_large_first_retrain_defers_embeddings_and_the_warmup_brings_them(
     # The answers have not changed, but that retrain is not skipped: it is the one with embeddings.
     third = train_now(project, trigger="embeddings")
     assert third.status == ModelVersion.Status.READY
-    assert not training.embeddings_deferred(third)
+    assert not third.embeddings_deferred
     assert third.metrics["embeddings"] in ("used", "not used: held-out share 0")
 
     # Once warm, a retrain on unchanged answers is skipped again, and nothing more is sent.
@@ -90,7 +90,7 @@ def test_a_retrain_sent_by_the_warmup_that_still_lacks_embeddings_starts_no_new_
     monkeypatch.setattr(training, "EMBED_WHILE_TRAINING", 10)
     version = train_now(project, trigger="embeddings")
     assert version.status == ModelVersion.Status.READY
-    assert training.embeddings_deferred(version)
+    assert version.embeddings_deferred
     assert sent == []
 
 

@@ -111,7 +111,10 @@ def test_progress_polls_while_training(client, manager, project):
 
 @pytest.mark.parametrize("status", [ModelVersion.Status.READY, ModelVersion.Status.FAILED, ModelVersion.Status.SKIPPED])
 def test_progress_stops_polling_once_the_version_is_done(client, manager, project, status):
-    done = ModelVersion.objects.create(project=project, status=status, progress=1.0, error="nothing changed")
+    kind = ModelVersion.SkipKind.UNCHANGED_ANSWERS if status == ModelVersion.Status.SKIPPED else ""
+    done = ModelVersion.objects.create(
+        project=project, status=status, progress=1.0, error="nothing changed", skip_kind=kind
+    )
 
     response = logged_in(client, manager).get(
         reverse("model-progress", args=[project.pk, done.pk]), headers={"HX-Request": "true"}

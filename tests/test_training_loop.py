@@ -11,12 +11,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from annotate import jobs
 from annotate.curation.answers import load_answers
 from annotate.models import Item, Judgment, QueueEntry, QueueReason
 from learner import training
 from learner.ml import load_model
 from learner.ml.sampling import item_scores, uncertainty
-from learner.models import ModelVersion
+from learner.models import QUEUED_STALE_AFTER, STALE_AFTER, ModelVersion
 from tests.factories import annotate_item
 from tests.learner_support import make_labelled_project, small_config, train_now
 
@@ -84,6 +85,7 @@ def test_a_retrain_with_unchanged_answers_is_skipped(project, labelled):
     second = train_now(project)
 
     assert second.status == ModelVersion.Status.SKIPPED
+    assert second.skip_kind == ModelVersion.SkipKind.UNCHANGED_ANSWERS
     assert second.dataset_hash == first.dataset_hash
     assert training.latest_ready(project=project) == first
     assert queue_state(project) == before
@@ -167,6 +169,7 @@ def test_too_few_answered_items_is_skipped_with_a_reason(project, labels, annota
     version = train_now(project)
 
     assert version.status == ModelVersion.Status.SKIPPED
+    assert version.skip_kind == ModelVersion.SkipKind.NOT_ENOUGH_DATA
     assert "7 items have answers" in version.error
     assert not QueueEntry.objects.filter(project=project, model_version_id=version.pk).exists()
 
@@ -204,7 +207,7 @@ def test_two_simultaneous_triggers_create_one_version(project, labels):
 
 def test_stale_versions_are_marked_failed_and_free_the_slot(project, labelled):
     stuck = training.create_version(project=project, trigger="manual")
-    long_ago = timezone.now() - training.STALE_AFTER - timedelta(minutes=1)
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
     ModelVersion.objects.filter(pk=stuck.pk).update(
         status=ModelVersion.Status.TRAINING, started_at=long_ago, heartbeat_at=long_ago
     )
@@ -223,17 +226,17 @@ def test_a_training_version_with_a_recent_heartbeat_is_not_stale(project, labell
         status=ModelVersion.Status.TRAINING, heartbeat_at=timezone.now() - timedelta(minutes=1)
     )
 
-    assert training.mark_stale_versions(project=project) == 0
+    assert ModelVersion.objects.fail_stale(project=project, now=timezone.now()) == 0
     assert training.create_version(project=project, trigger="manual") is None
 
 
 def test_a_queued_version_that_never_started_is_stale(project, labelled):
     lost = training.create_version(project=project, trigger="manual")
     ModelVersion.objects.filter(pk=lost.pk).update(
-        created_at=timezone.now() - training.QUEUED_STALE_AFTER - timedelta(minutes=1)
+        created_at=timezone.now() - QUEUED_STALE_AFTER - timedelta(minutes=1)
     )
 
-    assert training.mark_stale_versions(project=project) == 1
+    assert ModelVersion.objects.fail_stale(project=project, now=timezone.now()) == 1
     lost.refresh_from_db()
     assert lost.status == ModelVersion.Status.FAILED
     assert "never started" in lost.error
@@ -262,12 +265,13 @@ def test_a_stale_version_that_wakes_up_cannot_publish(project, labels, labelled,
 def test_a_retrain_the_broker_never_got_frees_the_slot(
     project, labelled, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from learner.tasks import train_version
+    from config.celery import app
 
     def unreachable(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(train_version, "delay", unreachable)
+    # The domain sends tasks by name through annotate.jobs, so the broker fails in the Celery app itself.
+    monkeypatch.setattr(app, "send_task", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
         version = training.queue_retrain(project=project, trigger="manual")
 
@@ -278,14 +282,10 @@ def test_a_retrain_the_broker_never_got_frees_the_slot(
 
 
 def test_a_retrain_request_sends_its_task_once_committed(
-    project, labelled, monkeypatch, django_capture_on_commit_callbacks
+    project, labelled, sent_tasks, django_capture_on_commit_callbacks
 ):
-    from learner.tasks import train_version
-
-    sent = []
-    monkeypatch.setattr(train_version, "delay", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         version = training.queue_retrain(project=project, trigger="manual")
-        assert sent == []
+        assert sent_tasks == []
 
-    assert sent == [version.pk]
+    assert sent_tasks == [(jobs.TRAIN_VERSION, (version.pk,), {})]
