@@ -33,13 +33,13 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from annotate import jobs
+from annotate.db import analyze, check_deferred_constraints, insert_rows
 from annotate.db import batches as _batches
-from annotate.db import insert_rows
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -972,24 +972,15 @@ def write_checked(
 
 
 def _refresh_statistics(result: ImportResult) -> None:
-    """ANALYZE the tables a large import wrote (PostgreSQL).
+    """Refresh the planner's statistics of the tables a large import wrote (``annotate.db.analyze``).
 
-    Until the statistics know about the new rows, the planner takes a table
-    of 100,000 fresh items for a few hundred rows: right after an import it
-    read each export chunk's judgments with a sequential scan of the whole
-    table (0.18 s a chunk instead of 0.02 s). Autovacuum would fix this a
-    minute later, or never where it is turned off; the bulk-loading advice
-    of the PostgreSQL manual is to run ANALYZE at once. It samples a fixed
-    number of rows, so it costs under a second whatever the table size.
+    Right after a bulk load the planner does not know the new rows and reads
+    each export chunk's judgments with a sequential scan (docs/benchmarks.md).
     """
     written = result.items_created + result.items_updated + result.judgments_created
-    if connection.vendor != "postgresql" or written < ANALYZE_AFTER_ROWS:
+    if written < ANALYZE_AFTER_ROWS:
         return
-    tables = ", ".join(
-        connection.ops.quote_name(model._meta.db_table) for model in (Item, Annotation, Judgment, QueueEntry)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {tables}")
+    analyze([Item, Annotation, Judgment, QueueEntry])
 
 
 @transaction.atomic
@@ -1042,13 +1033,10 @@ def _write(
             actor=actor,
             result=result,
         )
-        if connection.vendor == "postgresql":
-            # The deferred foreign-key checks of every row written so far (over
-            # a million for 100,000 items) would run at commit, after the
-            # thread is done; running them now (SET CONSTRAINTS ALL IMMEDIATE,
-            # then back to DEFERRED) lets them overlap it. A violation raises
-            # here and the transaction rolls back, as it would at commit.
-            connection.check_constraints()
+        # The deferred foreign-key checks of every row written so far (over a
+        # million for a large file) would run at commit, after the thread is
+        # done; running them now lets them overlap it.
+        check_deferred_constraints()
         order = ordering.result()
     insert_cold_start_entries(project=project, item_ids=[pk for pk, _ in unqueued], order=order)
     # Items that had a queue entry already (update=true) count their annotations anew.
