@@ -8,18 +8,15 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, ParsedItem
+from annotate.dataset.importers.base import Errors, ParsedAnnotation, ParsedItem
 from annotate.dataset.importers.validate import (
-    FALSE_WORDS,
-    TRUE_WORDS,
     UNSTORABLE,
+    Spelling,
     as_answer,
-    as_confidence,
-    as_datetime,
     as_external_id,
-    as_int,
     as_metadata,
     as_text,
+    parse_annotation,
 )
 
 # Rows whose label answers are given by these CSV columns, all other columns
@@ -36,6 +33,20 @@ CSV_RESERVED = (
     "skipped",
     "skip_reason",
     "created_at",
+)
+# The columns of a row's annotation, named as ``parse_annotation`` names its fields.
+ANNOTATION_COLUMNS = (
+    "annotator",
+    "confidence",
+    "guideline_version",
+    "duration_ms",
+    "skipped",
+    "skip_reason",
+    "created_at",
+)
+# A label's column is named by the label, and an empty cell is "not answered".
+CSV_SPELLING = Spelling(
+    labels="", blank="empty", annotator="the annotator's username when the row has answers or is skipped"
 )
 
 
@@ -119,58 +130,16 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
 def _csv_annotation(
     cells: list[str], cell: Callable[[str], str], label_columns: dict[int, str], line: int, errors: Errors
 ) -> ParsedAnnotation | bool | None:
-    """The row's annotation, None when the row has none, or False when it has errors."""
-    ok = True
-    answers: dict[str, tuple[int, float | None]] = {}
-    for index, name in label_columns.items():
-        value = as_answer(cells[index])
-        if value == "bad":
-            errors.add(line, name, "must be 1, 0 or empty")
-            ok = False
-        elif value is not None:
-            answers[name] = (int(value), None)
-    annotator = cell("annotator").strip()
-    skipped_word = cell("skipped").strip().lower()
-    skipped = skipped_word in TRUE_WORDS
-    if skipped_word and not skipped and skipped_word not in FALSE_WORDS:
-        errors.add(line, "skipped", "must be 1, 0, true, false or empty")
-        ok = False
-    if not annotator:
-        if answers or skipped:
-            errors.add(line, "annotator", "is required when the row has answers or is skipped")
-            return False
-        return None if ok else False
-    if skipped and answers:
-        errors.add(line, "skipped", "a skipped annotation cannot have answers")
-        ok = False
-    confidence = None
-    if cell("confidence").strip():
-        confidence = as_confidence(cell("confidence").strip(), line, "confidence", errors)
-        ok = ok and confidence is not None
-    version = None
-    if cell("guideline_version").strip():
-        version = as_int(cell("guideline_version").strip(), line, "guideline_version", errors, minimum=1)
-        ok = ok and version is not None
-    duration = 0
-    if cell("duration_ms").strip():
-        duration = as_int(cell("duration_ms").strip(), line, "duration_ms", errors)
-        ok = ok and duration is not None
-    created_at = None
-    if cell("created_at").strip():
-        created_at = as_datetime(cell("created_at").strip(), line, "created_at", errors)
-        ok = ok and created_at is not None
-    skip_reason = cell("skip_reason").strip()
-    if len(skip_reason) > 200:
-        errors.add(line, "skip_reason", "must be a string of at most 200 characters")
-        ok = False
-    if not ok:
-        return False
-    return ParsedAnnotation(
-        annotator=AnnotatorRef(username=annotator),
-        answers={name: (value, confidence) for name, (value, _) in answers.items()},
-        guideline_version=version,
-        duration_ms=duration or 0,
-        skipped=skipped,
-        skip_reason=skip_reason,
-        created_at=created_at,
-    )
+    """The row's annotation, None when the row has none, or False when it has errors.
+
+    An empty cell is a field not given. A row without an annotator, answers
+    or a true ``skipped`` cell carries no annotation, and its other annotation
+    cells are not read.
+    """
+    labels = {name: cells[index] for index, name in label_columns.items() if cells[index].strip()}
+    raw: dict[str, Any] = {key: value for key in ANNOTATION_COLUMNS if (value := cell(key).strip())}
+    if "annotator" not in raw and not labels and as_answer(raw.get("skipped")) in (None, 0):
+        return None
+    raw["labels"] = labels
+    annotation = parse_annotation(raw, line=line, where="", errors=errors, spelling=CSV_SPELLING)
+    return False if annotation is None else annotation

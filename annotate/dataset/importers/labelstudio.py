@@ -8,13 +8,21 @@ from typing import IO, Any
 
 from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, ParsedItem
 from annotate.dataset.importers.validate import (
-    MAX_STORED_INT,
     UNSTORABLE,
-    as_datetime,
+    Spelling,
     as_external_id,
+    as_flag,
     as_text,
+    parse_annotation,
     unstorable_in,
 )
+
+# Label Studio's names of the fields ``parse_annotation`` reads.
+LABEL_STUDIO_SPELLING = Spelling(
+    annotator="a user id or an object with an email",
+    renamed={"annotator": "completed_by", "skipped": "was_cancelled", "duration_seconds": "lead_time"},
+)
+CANCELLED = "Cancelled in Label Studio"
 
 
 def read_labelstudio(stream: IO[bytes], errors: Errors, *, unticked: str) -> Iterator[ParsedItem]:
@@ -68,32 +76,34 @@ def _labelstudio_task(task: Any, line: int, errors: Errors, *, unticked: str) ->
     return ParsedItem(line, external_id, text, metadata, [a for a in annotations if a is not None])
 
 
+def _completed_by(value: Any) -> AnnotatorRef | None:
+    """Who made a Label Studio annotation: an object with an email or an id, a numeric id, or an email or username."""
+    if isinstance(value, dict):
+        if isinstance(value.get("email"), str) and value["email"].strip():
+            return AnnotatorRef(email=value["email"].strip())
+        if value.get("id") is not None:
+            return AnnotatorRef(labelstudio_id=str(value["id"]))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return AnnotatorRef(labelstudio_id=str(value))
+    elif isinstance(value, str) and value.strip():
+        return AnnotatorRef(email=value.strip()) if "@" in value else AnnotatorRef(value)
+    return None
+
+
 def _labelstudio_annotation(
     raw: Any, line: int, where: str, errors: Errors, *, unticked: str
 ) -> ParsedAnnotation | None:
+    """One Label Studio annotation, mapped to the JSONL fields and checked by ``parse_annotation``."""
     if not isinstance(raw, dict):
         errors.add(line, where, "must be an object")
         return None
     ok = True
-    completed_by = raw.get("completed_by")
-    annotator: AnnotatorRef | None = None
-    if isinstance(completed_by, dict):
-        if isinstance(completed_by.get("email"), str) and completed_by["email"].strip():
-            annotator = AnnotatorRef(email=completed_by["email"].strip())
-        elif completed_by.get("id") is not None:
-            annotator = AnnotatorRef(labelstudio_id=str(completed_by["id"]))
-    elif isinstance(completed_by, int) and not isinstance(completed_by, bool):
-        annotator = AnnotatorRef(labelstudio_id=str(completed_by))
-    elif isinstance(completed_by, str) and completed_by.strip():
-        annotator = AnnotatorRef(email=completed_by.strip()) if "@" in completed_by else AnnotatorRef(completed_by)
-    if annotator is None:
-        errors.add(line, f"{where}.completed_by", "is required: a user id or an object with an email")
-        ok = False
     cancelled = raw.get("was_cancelled", False)
-    if not isinstance(cancelled, bool):
-        errors.add(line, f"{where}.was_cancelled", "must be true or false")
-        ok = False
-    answers: dict[str, tuple[int, float | None]] = {}
+    if cancelled is not True and cancelled is not False:
+        cancelled = as_flag(cancelled, line, LABEL_STUDIO_SPELLING.name(where, "skipped"), errors)
+        if cancelled is None:
+            cancelled, ok = False, False
+    ticked: dict[str, int] = {}
     results = raw.get("result", [])
     if not isinstance(results, list):
         errors.add(line, f"{where}.result", "must be a list")
@@ -111,27 +121,19 @@ def _labelstudio_annotation(
             ok = False
             continue
         for choice in choices:
-            answers[choice] = (1, None)
-    lead_time = raw.get("lead_time") or 0
-    if (
-        isinstance(lead_time, bool)
-        or not isinstance(lead_time, int | float)
-        or not 0 <= lead_time <= MAX_STORED_INT / 1000  # also refuses NaN
-    ):
-        errors.add(line, f"{where}.lead_time", f"must be a number of seconds from 0 to {MAX_STORED_INT // 1000}")
-        ok = False
-    created_at = None
-    if raw.get("created_at"):
-        created_at = as_datetime(raw["created_at"], line, f"{where}.created_at", errors)
-        ok = ok and created_at is not None
-    if not ok or annotator is None:
+            ticked[choice] = 1
+    mapping: dict[str, Any] = {
+        "annotator": _completed_by(raw.get("completed_by")),
+        "duration_seconds": raw.get("lead_time"),
+        "created_at": raw.get("created_at"),
+    }
+    # A cancelled annotation is a skip and says nothing about any label (docs/api.md).
+    if cancelled:
+        mapping.update(skipped=True, skip_reason=CANCELLED)
+    else:
+        mapping["labels"] = ticked
+    annotation = parse_annotation(mapping, line=line, where=where, errors=errors, spelling=LABEL_STUDIO_SPELLING)
+    if annotation is None or not ok:
         return None
-    return ParsedAnnotation(
-        annotator=annotator,
-        answers={} if cancelled else answers,
-        duration_ms=round(float(lead_time) * 1000),
-        skipped=bool(cancelled),
-        skip_reason="Cancelled in Label Studio" if cancelled else "",
-        created_at=created_at,
-        untick_negative=unticked == "negative" and not cancelled,
-    )
+    annotation.untick_negative = unticked == "negative" and not annotation.skipped
+    return annotation

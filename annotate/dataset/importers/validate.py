@@ -1,21 +1,35 @@
-"""The validation of an import's fields, shared by every format's reader."""
+"""The one set of rules for an import's fields, which every format's reader applies.
+
+A reader knows its format's syntax (JSON lines, CSV cells, Label Studio's
+tasks) and hands each value to the functions here; an annotation goes through
+``parse_annotation`` whole, as a mapping with the JSONL field names. A rule
+therefore reads the same in every format, and only the names of the fields in
+the error messages differ (``Spelling``). The rules are those of docs/api.md.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.dataset.importers.base import Errors, max_text_chars
+from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, max_text_chars
+from annotate.models import Annotation
 
 UNSTORABLE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
 # The largest value of the integer columns (PositiveIntegerField, 32 bits on PostgreSQL).
 MAX_STORED_INT = 2**31 - 1
 TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
+# The longest skip reason the annotations table stores; a longer one is an
+# error, never cut short, so that an import stores what the file says.
+MAX_SKIP_REASON: int = Annotation._meta.get_field("skip_reason").max_length or 200
 
 
 def unstorable_in(value: Any, path: str = "") -> str | None:
@@ -150,3 +164,169 @@ def as_answer(value: Any) -> int | str | None:
         if word in FALSE_WORDS:
             return 0
     return "bad"
+
+
+def as_flag(value: Any, line: int, field_name: str, errors: Errors) -> bool | None:
+    """True or False from a JSON boolean, or a 1, 0 or yes/no word read like an answer; None after an error."""
+    if value is True or value is False:
+        return value
+    answer = as_answer(value)
+    if answer == 1 or answer == 0:
+        return bool(answer)
+    errors.add(line, field_name, "must be true or false (or 1 or 0)")
+    return None
+
+
+def as_duration(
+    value: Any, line: int, field_name: str, errors: Errors, *, unit: Literal["ms", "s"] = "ms"
+) -> int | None:
+    """Milliseconds from a whole number of milliseconds, or from any number of seconds, that fit the column.
+
+    Label Studio measures in seconds with a fraction; the stored figure is
+    milliseconds either way, from 0 to the largest value of a 32-bit column.
+    """
+    if unit == "ms":
+        return as_int(value, line, field_name, errors)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_STORED_INT / 1000  # also refuses NaN
+    ):
+        errors.add(line, field_name, f"must be a number of seconds from 0 to {MAX_STORED_INT // 1000}")
+        return None
+    return round(value * 1000)
+
+
+def as_skip_reason(value: Any, line: int, field_name: str, errors: Errors) -> str | None:
+    if not isinstance(value, str) or len(value) > MAX_SKIP_REASON:
+        errors.add(line, field_name, f"must be a string of at most {MAX_SKIP_REASON} characters")
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How one format names an annotation's fields in its errors.
+
+    ``where`` (given per annotation) places the annotation in its row, such
+    as "annotations[0]" in the JSON formats, or nothing for a CSV row.
+    """
+
+    # Before a label's name: "labels." in JSON; nothing in CSV, whose label columns carry the name.
+    labels: str = "labels."
+    # How the format writes "not answered".
+    blank: str = "null"
+    # What the format expects for the annotator, for the error when there is none.
+    annotator: str = "the annotator's username"
+    # The format's own name of a field, such as Label Studio's completed_by for the annotator.
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+    def name(self, where: str, key: str) -> str:
+        key = self.renamed.get(key, key)
+        return f"{where}.{key}" if where else key
+
+    def label(self, where: str, label: str) -> str:
+        return f"{where}.{self.labels}{label}" if where else f"{self.labels}{label}"
+
+
+JSON_SPELLING = Spelling()
+
+
+def parse_annotation(
+    raw: Mapping[str, Any], *, line: int, where: str, errors: Errors, spelling: Spelling = JSON_SPELLING
+) -> ParsedAnnotation | None:
+    """One annotation checked by the rules every format shares; None once its errors are reported.
+
+    ``raw`` has the JSONL field names (docs/api.md): ``annotator`` (a username,
+    or an ``AnnotatorRef`` a reader built), ``labels`` (label name to 1, 0 or
+    null), ``confidence`` (one number, or an object with one per answered
+    label), ``guideline_version``, ``duration_ms`` (or ``duration_seconds``),
+    ``skipped``, ``skip_reason`` and ``created_at``. An absent field is not
+    given, and so is a null confidence, guideline version, duration or date.
+    """
+    ok = True
+    annotator = raw.get("annotator")
+    who: AnnotatorRef | None = None
+    if isinstance(annotator, AnnotatorRef):
+        who = annotator
+    elif isinstance(annotator, str) and annotator.strip():
+        who = AnnotatorRef(username=annotator.strip())
+    else:
+        errors.add(line, spelling.name(where, "annotator"), f"is required: {spelling.annotator}")
+        ok = False
+    skipped = raw.get("skipped", False)
+    if skipped is not True and skipped is not False:
+        skipped = as_flag(skipped, line, spelling.name(where, "skipped"), errors)
+        if skipped is None:
+            skipped, ok = False, False
+    labels = raw.get("labels", {})
+    if not isinstance(labels, dict):
+        errors.add(line, spelling.name(where, "labels"), f"must be an object of label name to 1, 0 or {spelling.blank}")
+        labels, ok = {}, False
+    confidence = raw.get("confidence")
+    default_confidence: float | None = None
+    per_label: dict[str, Any] = {}
+    if isinstance(confidence, dict):
+        per_label = confidence
+    elif confidence is not None:
+        default_confidence = as_confidence(confidence, line, spelling.name(where, "confidence"), errors)
+        ok = ok and default_confidence is not None
+    answers: dict[str, tuple[int, float | None]] = {}
+    for name, cell in labels.items():
+        value = as_answer(cell)
+        if value == "bad":
+            errors.add(line, spelling.label(where, name), f"must be 1, 0 or {spelling.blank}")
+            ok = False
+            continue
+        if value is None:
+            continue
+        label_confidence = default_confidence
+        if name in per_label:
+            label_confidence = as_confidence(per_label[name], line, spelling.name(where, f"confidence.{name}"), errors)
+            ok = ok and label_confidence is not None
+        answers[str(name)] = (int(value), label_confidence)
+    # A confidence belongs to an answer; one for a label left out, null or
+    # empty would be dropped without a word.
+    for name in per_label:
+        if name not in answers and (name not in labels or as_answer(labels[name]) is None):
+            errors.add(
+                line,
+                spelling.name(where, f"confidence.{name}"),
+                "gives a confidence for a label without an answer",
+            )
+            ok = False
+    if skipped and answers:
+        errors.add(line, spelling.name(where, "skipped"), "a skipped annotation cannot have answers")
+        ok = False
+    version = raw.get("guideline_version")
+    if version is not None:
+        version = as_int(version, line, spelling.name(where, "guideline_version"), errors, minimum=1)
+        ok = ok and version is not None
+    duration: int | None = 0
+    if raw.get("duration_ms") is not None:
+        duration = as_duration(raw["duration_ms"], line, spelling.name(where, "duration_ms"), errors)
+    elif raw.get("duration_seconds") is not None:
+        duration = as_duration(
+            raw["duration_seconds"], line, spelling.name(where, "duration_seconds"), errors, unit="s"
+        )
+    created_at = None
+    if raw.get("created_at") is not None:
+        created_at = as_datetime(raw["created_at"], line, spelling.name(where, "created_at"), errors)
+        ok = ok and created_at is not None
+    skip_reason: str | None = ""
+    if "skip_reason" in raw:
+        skip_reason = as_skip_reason(raw["skip_reason"], line, spelling.name(where, "skip_reason"), errors)
+    if not ok or who is None or duration is None or skip_reason is None:
+        return None
+    return ParsedAnnotation(
+        annotator=who,
+        answers=answers,
+        guideline_version=version,
+        duration_ms=duration,
+        skipped=skipped,
+        skip_reason=skip_reason,
+        created_at=created_at,
+    )
