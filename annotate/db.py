@@ -72,6 +72,35 @@ def insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[tu
             )
 
 
+def analyze(model_classes: Iterable[type[models.Model]]) -> None:
+    """Refresh the planner's statistics of these tables on PostgreSQL; SQLite has no planner statistics to refresh.
+
+    Until the statistics know about freshly bulk-loaded rows, PostgreSQL's
+    planner takes a large new table for a few hundred rows and picks
+    sequential scans (docs/benchmarks.md). Autovacuum would fix this later, or
+    never where it is turned off; the bulk-loading advice of the PostgreSQL
+    manual is to run ANALYZE at once. It samples a fixed number of rows, so
+    its cost does not grow with the table.
+    """
+    if not is_postgresql():
+        return
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in model_classes)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
+
+
+def check_deferred_constraints() -> None:
+    """Run the deferred foreign-key checks of the current transaction now instead of at commit (PostgreSQL).
+
+    A bulk write leaves one deferred check per row; running them early lets
+    the caller overlap them with other work. A violation raises here and the
+    transaction rolls back, as it would at commit. SQLite checks its foreign
+    keys as rows are written, so there is nothing left to run early.
+    """
+    if is_postgresql():
+        connection.check_constraints()
+
+
 # ---------------------------------------------------------------------------
 # Reading answers fast
 # ---------------------------------------------------------------------------

@@ -215,7 +215,7 @@ def write_jsonl(path: Path, args: argparse.Namespace) -> dict[str, int]:
 def run_import(project: Any, path: Path) -> dict[str, Any]:
     from django.db import connection
 
-    import annotate.dataset.importers as importers
+    import annotate.dataset.importers.writing as writing
     from annotate.dataset.importers import ImportOptions, read_and_check, write_checked
 
     # Time the parts of the write on their own (see the module docstring).
@@ -231,15 +231,16 @@ def run_import(project: Any, path: Path) -> dict[str, Any]:
 
         return wrapper
 
-    insert_rows = importers.insert_rows
+    # The names are patched where the writer looks them up (its module).
+    insert_rows = writing.insert_rows
 
     def timed_insert(model: Any, columns: list[str], rows: Any) -> None:
         timed(f"insert_{model._meta.model_name}", insert_rows)(model, columns, rows)
 
-    importers.insert_rows = timed_insert
-    importers.diverse_order = timed("queue_order_in_thread", importers.diverse_order)
-    importers._recount_completed = timed("completed_counts", importers._recount_completed)
-    importers._refresh_statistics = timed("analyze", importers._refresh_statistics)
+    writing.insert_rows = timed_insert
+    writing.diverse_order = timed("queue_order_in_thread", writing.diverse_order)
+    writing._recount_completed = timed("completed_counts", writing._recount_completed)
+    writing._refresh_statistics = timed("analyze", writing._refresh_statistics)
     connection.check_constraints = timed("foreign_key_checks", connection.check_constraints)
     # A worker process that runs imports has scikit-learn loaded already (the
     # queue and the learner use it); load it before the clock starts and

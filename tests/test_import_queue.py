@@ -8,8 +8,7 @@ import json
 import pytest
 from django.db import connection
 
-from annotate.dataset import importers
-from annotate.dataset.importers import ImportOptions, import_file
+from annotate.dataset.importers import ImportOptions, import_file, writing
 from annotate.models import Item, QueueEntry
 from annotate.work.queue import build_cold_start_queue
 from tests.factories import annotate_item
@@ -64,7 +63,7 @@ def test_import_queues_items_as_the_cold_start_queue_does(project, labels, annot
 def test_a_large_import_refreshes_the_planner_statistics(project, labels, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("ANALYZE after an import is for PostgreSQL's planner")
-    monkeypatch.setattr(importers, "ANALYZE_AFTER_ROWS", 30)
+    monkeypatch.setattr(writing, "ANALYZE_AFTER_ROWS", 30)
     rows = [{"external_id": f"s{index}", "text": text} for index, text in enumerate(texts(40))]
     source = io.BytesIO("".join(json.dumps(row) + "\n" for row in rows).encode())
     import_file(project=project, stream=source, options=ImportOptions(format="jsonl"))

@@ -1,0 +1,212 @@
+"""Checking parsed rows against the project: labels, annotators, guideline versions, external ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from django.contrib.auth import get_user_model
+
+from annotate.dataset.importers.base import (
+    WRITE_BATCH,
+    AnnotatorRef,
+    Errors,
+    ImportFailed,
+    ImportOptions,
+    ParsedAnnotation,
+    ParsedItem,
+    RowError,
+)
+from annotate.dataset.importers.csv_reader import read_csv
+from annotate.dataset.importers.jsonl import read_jsonl
+from annotate.dataset.importers.labelstudio import read_labelstudio
+from annotate.models import GuidelineVersion, Item, Project
+
+
+@dataclass
+class _Person:
+    user_id: int | None
+    username: str
+    email: str = ""
+    needs_membership: bool = False
+
+
+class Checker:
+    """Checks parsed rows against the project and remembers what the writer needs."""
+
+    def __init__(self, project: Project, options: ImportOptions, errors: Errors) -> None:
+        self.project = project
+        self.options = options
+        self.errors = errors
+        self.labels = {
+            label.name: label for label in project.labels.select_related("merged_into", "introduced_in", "retired_in")
+        }
+        # Per label name: the name it was merged into (or None) and the
+        # guideline versions that introduced and retired it (or None), read
+        # once instead of through the related objects for each of hundreds of
+        # thousands of answers.
+        self.label_rules = {
+            name: (
+                label.merged_into.name if label.merged_into_id is not None else None,
+                label.introduced_in.number if label.introduced_in is not None else None,
+                label.retired_in.number if label.retired_in is not None else None,
+            )
+            for name, label in self.labels.items()
+        }
+        self.versions = dict(
+            GuidelineVersion.objects.filter(project=project, published_at__isnull=False).values_list("number", "pk")
+        )
+        current = project.current_guideline()
+        self.current_version = current.number if current else None
+        self.existing = dict(Item.objects.filter(project=project).values_list("external_id", "pk"))
+        self.seen: dict[str, int] = {}
+        self.people: dict[AnnotatorRef, _Person | None] = {}
+        self.member_ids = set(project.memberships.values_list("user_id", flat=True))
+
+    def check(self, item: ParsedItem) -> bool:
+        ok = True
+        line = item.line
+        if item.external_id in self.seen:
+            self.errors.add(
+                line,
+                "external_id",
+                f"duplicate external id '{item.external_id}' (first on line {self.seen[item.external_id]})",
+            )
+            ok = False
+        else:
+            self.seen[item.external_id] = line
+        if item.external_id in self.existing and not self.options.update:
+            self.errors.add(
+                line,
+                "external_id",
+                f"external id '{item.external_id}' already exists; import with update=true to update it",
+            )
+            ok = False
+        annotators: set[str] = set()
+        for index, annotation in enumerate(item.annotations):
+            where = f"annotations[{index}]"
+            person = self._person(annotation.annotator, line, f"{where}.annotator")
+            if person is None:
+                ok = False
+            else:
+                annotation.user_key = person.username
+                if person.username in annotators:
+                    self.errors.add(
+                        line, f"{where}.annotator", f"{annotation.annotator.describe()} annotates this item twice"
+                    )
+                    ok = False
+                annotators.add(person.username)
+            ok = self._check_version(annotation, line, where) and ok
+            ok = self._check_labels(annotation, line, where) and ok
+        return ok
+
+    def _check_version(self, annotation: ParsedAnnotation, line: int, where: str) -> bool:
+        if annotation.guideline_version is None:
+            annotation.guideline_version = self.current_version
+        if annotation.guideline_version is None:
+            return True
+        version_id = self.versions.get(annotation.guideline_version)
+        if version_id is None:
+            self.errors.add(
+                line,
+                f"{where}.guideline_version",
+                f"version {annotation.guideline_version} is not a published guideline",
+            )
+            return False
+        annotation.version_id = version_id
+        return True
+
+    def _check_labels(self, annotation: ParsedAnnotation, line: int, where: str) -> bool:
+        ok = True
+        version = annotation.guideline_version
+        for name in annotation.answers:
+            rule = self.label_rules.get(name)
+            if rule is not None:
+                merged_into, introduced, retired = rule
+                asked = (introduced is None or version is None or introduced <= version) and (
+                    retired is None or (version is not None and version < retired)
+                )
+                if merged_into is None and asked:
+                    continue
+            spot = f"{where}.labels.{name}"
+            if rule is None:
+                self.errors.add(line, spot, f"unknown label '{name}'")
+            elif merged_into is not None:
+                self.errors.add(line, spot, f"label '{name}' was merged into '{merged_into}'; use that")
+            elif retired is not None and (version is None or version >= retired):
+                self.errors.add(
+                    line,
+                    spot,
+                    f"label '{name}' was retired in guideline version {retired}; "
+                    "only answers given under earlier versions can be imported",
+                )
+            else:
+                self.errors.add(
+                    line,
+                    spot,
+                    f"label '{name}' was introduced in guideline version {introduced}, "
+                    f"after this annotation's version {version}",
+                )
+            ok = False
+        return ok
+
+    def _person(self, ref: AnnotatorRef, line: int, where: str) -> _Person | None:
+        if ref not in self.people:
+            self.people[ref] = self._find_person(ref)
+        person = self.people[ref]
+        if person is None:
+            self.errors.add(
+                line, where, f"unknown annotator: {ref.describe()} (import with create_annotators=true to create them)"
+            )
+        elif person.needs_membership and not self.options.create_annotators:
+            self.errors.add(line, where, f"{ref.describe()} is not a member of this project")
+            return None
+        return person
+
+    def _find_person(self, ref: AnnotatorRef) -> _Person | None:
+        users = get_user_model().objects
+        user = None
+        if ref.labelstudio_id:
+            mapped = self.options.annotator_map.get(ref.labelstudio_id)
+            if mapped:
+                user = users.filter(username=mapped).first()
+                ref = AnnotatorRef(username=mapped)
+        elif ref.email:
+            matches = list(users.filter(email__iexact=ref.email)[:2])
+            user = matches[0] if len(matches) == 1 else users.filter(username=ref.email).first()
+        else:
+            user = users.filter(username=ref.username).first()
+        if user is not None:
+            member = user.pk in self.member_ids or user.is_superuser
+            return _Person(user_id=user.pk, username=user.get_username(), needs_membership=not member)
+        if not self.options.create_annotators:
+            return None
+        username = ref.username or ref.email or f"labelstudio-{ref.labelstudio_id}"
+        return _Person(user_id=None, username=username[:150], email=ref.email, needs_membership=True)
+
+
+def read_and_check(
+    *, project: Project, stream: IO[bytes], options: ImportOptions, progress: Callable[[int], None] | None = None
+) -> tuple[list[ParsedItem], Checker]:
+    """Parse and validate the whole file; raise ImportFailed with the errors, or return the rows."""
+    errors = Errors()
+    checker = Checker(project, options, errors)
+    rows: Iterable[ParsedItem]
+    if options.format == "jsonl":
+        rows = read_jsonl(stream, errors)
+    elif options.format == "csv":
+        rows = read_csv(stream, errors)
+    else:
+        rows = read_labelstudio(stream, errors, unticked=options.unticked)
+    items: list[ParsedItem] = []
+    for count, item in enumerate(rows, start=1):
+        if checker.check(item):
+            items.append(item)
+        if progress is not None and count % WRITE_BATCH == 0:
+            progress(count)
+    if errors.total:
+        raise ImportFailed(sorted(errors.kept, key=lambda error: error.line), errors.total)
+    if not items:
+        raise ImportFailed([RowError(line=0, field="", message="the file holds no items")], 1)
+    return items, checker
