@@ -274,6 +274,10 @@ class Annotation(models.Model):
     # and is in a later one only if its labels are new to them
     # (docs/annotating.md, "When an item is open").
     queue_round = models.PositiveIntegerField(default=0)
+    # Why the queue asked it (the entry's reason when it was answered, or when
+    # answers were last added): the model page estimates quality from the
+    # exploration answers only, an unbiased sample (docs/learner.md).
+    queue_reason = models.CharField(max_length=16, blank=True, default="")
     # Sent with the form so a double submit or a retried request stores one annotation.
     idempotency_key = models.UUIDField(null=True, blank=True)
 

@@ -416,7 +416,7 @@ def submit_annotation(
         idempotency_key=idempotency_key,
     )
     with transaction.atomic():
-        round_ = lock_round(item=item)
+        round_, reason = lock_round(item=item)
         earlier = Annotation.objects.filter(item=item, annotator=annotator).exclude(idempotency_key=idempotency_key)
         earlier_annotation = earlier.filter(skipped=False).first()
         if earlier_annotation is not None:
@@ -424,6 +424,7 @@ def submit_annotation(
                 annotation=earlier_annotation,
                 idempotency_key=idempotency_key,
                 round_=round_,
+                reason=reason,
                 labels=labels,
                 answers=answers,
                 duration_ms=duration_ms,
@@ -449,6 +450,7 @@ def submit_annotation(
                 reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
             ),
             queue_round=round_,
+            queue_reason=reason,
         )
         if not created:
             return Stored(annotation=annotation, created=False)
@@ -465,14 +467,14 @@ def submit_annotation(
     return Stored(annotation=annotation, created=True)
 
 
-def lock_round(*, item: Item) -> int:
-    """The current round of the item's queue entry (0 without one), its row locked until the transaction ends.
+def lock_round(*, item: Item) -> tuple[int, str]:
+    """The current round and reason of the item's queue entry ((0, "") without one), its row locked.
 
     A submit takes the lock first, so a re-rank that starts a new round
     either sees the stored answers or waits for them and then counts them.
     """
-    found = QueueEntry.objects.select_for_update().filter(item=item).values_list("round", flat=True).first()
-    return found or 0
+    found = QueueEntry.objects.select_for_update().filter(item=item).values_list("round", "reason").first()
+    return found or (0, "")
 
 
 def _add_to_annotation(
@@ -480,6 +482,7 @@ def _add_to_annotation(
     annotation: Annotation,
     idempotency_key: uuid.UUID,
     round_: int,
+    reason: str,
     labels: Sequence[Label],
     answers: Mapping[int, Answer],
     duration_ms: int | None,
@@ -524,10 +527,11 @@ def _add_to_annotation(
     )
     spent = clamp_duration(reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes)
     annotation.queue_round = round_
+    annotation.queue_reason = reason
     annotation.updated_at = now
     annotation.idempotency_key = idempotency_key
     annotation.duration_ms = min(annotation.duration_ms + spent, MAX_STORED_DURATION_MS)
-    annotation.save(update_fields=["queue_round", "updated_at", "idempotency_key", "duration_ms"])
+    annotation.save(update_fields=["queue_round", "queue_reason", "updated_at", "idempotency_key", "duration_ms"])
     record_audit(
         action="annotation.add",
         actor=annotation.annotator,
@@ -562,7 +566,7 @@ def skip_item(
     now = now or timezone.now()
     project = item.project
     with transaction.atomic():
-        round_ = lock_round(item=item)
+        round_, reason_asked = lock_round(item=item)
         leased_at = release_lease(annotator=annotator, item=item)
         earlier = Annotation.objects.filter(item=item, annotator=annotator, skipped=False).first()
         if earlier is not None:
@@ -581,6 +585,7 @@ def skip_item(
             skipped=True,
             skip_reason=reason,
             queue_round=round_,
+            queue_reason=reason_asked,
             duration_ms=clamp_duration(
                 reported_ms=duration_ms, leased_at=leased_at, now=now, lease_minutes=project.lease_minutes
             ),
