@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from annotate.api.core import NewestFirst, ProjectView
+from annotate.api.base import NewestFirst, ProjectView
 from annotate.api.serializers import ErrorSerializer
 from annotate.models import Item, Project, Role
 from learner import predictions, reports, training
