@@ -26,10 +26,7 @@ from annotate.api.serializers import ErrorSerializer
 from annotate.models import Item, Project, Role
 from learner import predictions, reports, training
 from learner.models import ModelVersion
-
-# One prediction request scores at most this many texts of at most this length.
-MAX_TEXTS = 100
-MAX_TEXT_LENGTH = 20_000
+from learner.predictions import MAX_TEXT_LENGTH, MAX_TEXTS
 
 
 class NoReadyModelError(APIException):
