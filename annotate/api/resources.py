@@ -35,9 +35,9 @@ from annotate.models import (
     Project,
     Resolution,
     Role,
-    record_audit,
 )
 from annotate.setup.members import MembershipError, change_role
+from annotate.setup.project_settings import change_settings
 from annotate.work.queue import build_cold_start_queue
 
 # ---------------------------------------------------------------------------
@@ -73,19 +73,7 @@ class ProjectDetail(ProjectView):
         project, _ = self.project(Role.MANAGER)
         form = s.ProjectSettingsSerializer(project, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        changed = {k: v for k, v in form.validated_data.items() if getattr(project, k) != v}
-        if changed:
-            with transaction.atomic():
-                before = {k: getattr(project, k) for k in changed}
-                form.save()
-                record_audit(
-                    action="project.settings",
-                    actor=request.user,
-                    project=project,
-                    obj=project,
-                    before=before,
-                    after=changed,
-                )
+        change_settings(project=project, actor=request.user, changes=form.validated_data)
         return Response(s.ProjectSerializer(project, context={"request": request}).data)
 
 
