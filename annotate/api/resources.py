@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.urls import path
@@ -24,6 +23,7 @@ from annotate.access import role_allows
 from annotate.api import serializers as s
 from annotate.api.base import ApiView, Conflict, NewestFirst, ProjectView
 from annotate.curation.review import ResolutionError, StaleResolutionError, set_resolution
+from annotate.dataset.items import DuplicateItem, add_item
 from annotate.models import (
     Annotation,
     AuditEvent,
@@ -38,7 +38,6 @@ from annotate.models import (
 )
 from annotate.setup.members import MembershipError, change_role
 from annotate.setup.project_settings import change_settings
-from annotate.work.queue import build_cold_start_queue
 
 # ---------------------------------------------------------------------------
 # Projects
@@ -213,14 +212,10 @@ class ItemList(ItemScope, generics.ListCreateAPIView):
         return context
 
     def perform_create(self, serializer: s.ItemSerializer) -> None:
-        project = serializer.context["project"]
-        external_id = serializer.validated_data["external_id"]
         try:
-            with transaction.atomic():
-                serializer.save(project=project)
-                build_cold_start_queue(project=project)
-        except IntegrityError:
-            raise Conflict(f"An item with external id {external_id!r} already exists in the project.") from None
+            serializer.instance = add_item(project=serializer.context["project"], **serializer.validated_data)
+        except DuplicateItem as duplicate:
+            raise Conflict(str(duplicate)) from None
 
 
 @extend_schema_view(get=extend_schema(summary="Read an item (reviewers and managers)"))
