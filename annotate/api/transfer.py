@@ -228,10 +228,6 @@ class ExportView(ProjectView):
         query = s.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        version = data.get("guideline_version")
-        if version is not None and not project.guideline_versions.filter(number=version).exists():
-            # Like a label that is not in the project: an empty file would look like an answer.
-            raise NotFound(f"This project has no published guideline version {version}.")
         labels = tuple(name.strip() for name in data.get("labels", "").split(",") if name.strip())
         try:
             options = exporting.ExportOptions(
@@ -251,8 +247,7 @@ class ExportView(ProjectView):
             raise serializers.ValidationError({"detail": str(error)}) from None
         try:
             stream = exporting.export_stream(project=project, options=options, actor=request.user)
-        except exporting.ExportError as error:
-            # The only error left is a label name that is not in the project.
+        except exporting.NotInProject as error:
             raise NotFound(str(error)) from None
         except exporting.PredictionsUnavailable as error:
             # The request is valid; the project's state cannot answer it yet. The
