@@ -1,9 +1,11 @@
 """What every REST endpoint under /api/ builds on: authentication, parsing, the schema class, pagination and errors.
 
-``ProjectView`` is the base of every project resource, here and in learner/api.py:
-it checks the caller's role with ``annotate.access.project_for``, so a non-member
-gets 404 (DRF maps Http404) and a member whose role is too low gets 403. Objects
-are always looked up inside the project, so an id from another project is 404 too.
+``ProjectView`` is the base of every project resource (resources.py, transfer.py,
+agreement.py and learner/api.py): it checks the caller's role with
+``annotate.access.project_for``, so a non-member gets 404 (DRF maps Http404) and
+a member whose role is too low gets 403. Objects are always looked up inside the
+project, so an id from another project is 404 too. Throttling is per view, by
+``throttle_scope`` ("auth", "expensive"; rates in config/settings.py).
 """
 
 from __future__ import annotations
