@@ -1,27 +1,10 @@
+"""The site's routes; the site-wide views (health check, favicon, 404 handler) are in config/views.py."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
-from django.templatetags.static import static
 from django.urls import include, path
 
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for docker-compose and load balancers: the process answers and the database is reachable."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
-
-def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
-    """Browsers ask for /favicon.ico on every page whatever the HTML links; send them to the SVG icon.
-
-    The static URL is looked up per request because, with the manifest
-    storage, it carries a content hash that exists only after collectstatic.
-    """
-    return HttpResponsePermanentRedirect(static("favicon.svg"))
-
+from config.views import favicon, healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -34,4 +17,4 @@ urlpatterns = [
     path("", include("learner.urls")),
     path("", include("annotate.urls")),
 ]
-handler404 = "annotate.api.core.not_found"
+handler404 = "config.views.not_found"

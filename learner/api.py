@@ -21,15 +21,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from annotate.api.core import NewestFirst, ProjectView
+from annotate.api.base import NewestFirst, ProjectView
 from annotate.api.serializers import ErrorSerializer
 from annotate.models import Item, Project, Role
 from learner import predictions, reports, training
 from learner.models import ModelVersion
-
-# One prediction request scores at most this many texts of at most this length.
-MAX_TEXTS = 100
-MAX_TEXT_LENGTH = 20_000
+from learner.predictions import MAX_TEXT_LENGTH, MAX_TEXTS
 
 
 class NoReadyModelError(APIException):

@@ -25,6 +25,11 @@ from learner import training
 from learner.models import ModelVersion
 from learner.reports import label_names
 
+# One request to ``predict`` scores at most this many texts of at most this
+# length: the model runs inside the web request, so the request must stay small.
+MAX_TEXTS = 100
+MAX_TEXT_LENGTH = 20_000
+
 
 class NoReadyModel(Exception):
     """The project has no ready model version, or its artifact is missing."""
@@ -63,7 +68,7 @@ def ready_version(*, project: Project) -> ModelVersion:
 
 
 def predict(*, project: Project, texts: list[str]) -> tuple[ModelVersion, list[Prediction]]:
-    """Scores of the latest ready version for each text."""
+    """Scores of the latest ready version for each text; callers send at most MAX_TEXTS of at most MAX_TEXT_LENGTH."""
     version = ready_version(project=project)
     try:
         proba, decisions = training.predict_texts(version=version, texts=texts)

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from annotate.api.core import ProjectView
+from annotate.api.base import ProjectView
 from annotate.curation.project_agreement import project_agreement
 from annotate.models import Role
 

@@ -27,6 +27,7 @@ from annotate.models import (
     Resolution,
     Role,
 )
+from annotate.setup import project_settings as settings_rules
 
 # The largest value a database id can hold; larger ids in a request are not found.
 MAX_ID = 2**63 - 1
@@ -145,12 +146,23 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectSettingsSerializer(serializers.ModelSerializer):
     """The settings a manager may change; every field is optional in a PATCH."""
 
-    overlap_count = StrictIntegerField(min_value=1, max_value=20, required=False)
-    overlap_fraction = StrictFloatField(min_value=0, max_value=1, required=False)
-    retrain_every = StrictIntegerField(min_value=0, max_value=1_000_000, required=False)
-    default_confidence = StrictFloatField(min_value=0.01, max_value=1, required=False)
-    lease_minutes = StrictIntegerField(min_value=1, max_value=24 * 60, required=False)
-    description = StrictCharField(allow_blank=True, max_length=10_000, required=False)
+    # The ranges are the domain's (annotate/setup/project_settings.py); the schema publishes them.
+    overlap_count = StrictIntegerField(
+        min_value=settings_rules.OVERLAP_COUNT[0], max_value=settings_rules.OVERLAP_COUNT[1], required=False
+    )
+    overlap_fraction = StrictFloatField(
+        min_value=settings_rules.OVERLAP_FRACTION[0], max_value=settings_rules.OVERLAP_FRACTION[1], required=False
+    )
+    retrain_every = StrictIntegerField(
+        min_value=settings_rules.RETRAIN_EVERY[0], max_value=settings_rules.RETRAIN_EVERY[1], required=False
+    )
+    default_confidence = StrictFloatField(
+        min_value=settings_rules.DEFAULT_CONFIDENCE[0], max_value=settings_rules.DEFAULT_CONFIDENCE[1], required=False
+    )
+    lease_minutes = StrictIntegerField(
+        min_value=settings_rules.LEASE_MINUTES[0], max_value=settings_rules.LEASE_MINUTES[1], required=False
+    )
+    description = StrictCharField(allow_blank=True, max_length=settings_rules.DESCRIPTION_MAX_CHARS, required=False)
     require_all_labels = StrictBooleanField(required=False)
     allow_focus_only = StrictBooleanField(required=False)
 
@@ -166,16 +178,7 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = [
-            "description",
-            "overlap_count",
-            "overlap_fraction",
-            "require_all_labels",
-            "allow_focus_only",
-            "retrain_every",
-            "default_confidence",
-            "lease_minutes",
-        ]
+        fields = list(settings_rules.CHANGEABLE)
 
 
 class LabelSerializer(serializers.ModelSerializer):

@@ -1,17 +1,20 @@
 """REST API routes under /api/, with the OpenAPI schema and its UI.
 
-Each area owns its routes in its own module; the learner's routes are
-included from config/urls.py, because annotate must not import learner.
+Each module of annotate/api owns its routes; they are listed here in the
+order the schema shows them. The learner's routes are included from
+config/urls.py, because annotate must not import learner.
 """
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from annotate.api import agreement, core
+from annotate.api import agreement, resources, tokens, transfer
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    *core.urlpatterns,
+    *tokens.urlpatterns,
+    *resources.urlpatterns,
+    *transfer.urlpatterns,
     *agreement.urlpatterns,
 ]

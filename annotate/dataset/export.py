@@ -91,6 +91,14 @@ class ExportError(ValueError):
     """The export options are invalid (an unknown label, a bad split); nothing was exported."""
 
 
+class NotInProject(ExportError):
+    """The options name a label or guideline version the project does not have.
+
+    An export filtered on something that does not exist would be an empty
+    file, which looks like an answer; it is refused instead.
+    """
+
+
 class PredictionsUnavailable(Exception):
     """Predictions were asked for, but the project has no model version that can give them."""
 
@@ -205,7 +213,7 @@ def export_labels(*, project: Project, names: tuple[str, ...] = ()) -> list[Labe
     known = {label.name for label in every}
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ExportError(f"unknown label(s): {', '.join(unknown)}")
+        raise NotInProject(f"unknown label(s): {', '.join(unknown)}")
     wanted = set(names)
     return [label for label in every if label.name in wanted]
 
@@ -674,7 +682,7 @@ def export_stream(
     chunk_size: int = CHUNK_SIZE,
     predictions: PredictionsSource | None = None,
 ) -> Iterator[bytes]:
-    """The file as a stream of byte strings; raises ExportError or PredictionsUnavailable up front.
+    """The file as a stream of byte strings; raises NotInProject or PredictionsUnavailable up front, in that order.
 
     The audit event is written when the stream ends, because only then is the
     row count known (filters such as minimum agreement need the answers). A
@@ -682,6 +690,9 @@ def export_stream(
     the rows sent so far. ``predictions`` replaces the configured predictions
     source (see ``predictions_source``).
     """
+    version = options.guideline_version
+    if version is not None and not project.guideline_versions.filter(number=version).exists():
+        raise NotInProject(f"This project has no published guideline version {version}.")
     labels = export_labels(project=project, names=options.labels)
     table = None
     if options.predictions:
