@@ -16,6 +16,7 @@ from annotate.dataset.importers import FORMATS as IMPORT_FORMATS
 from annotate.dataset.importers import UNSTORABLE, UNTICKED_CHOICES, max_text_chars, unstorable_in
 from annotate.models import (
     Annotation,
+    AskMode,
     AuditEvent,
     GuidelineVersion,
     ImportJob,
@@ -134,6 +135,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "retrain_every",
             "default_confidence",
             "lease_minutes",
+            "ask_mode",
+            "focus_size",
+            "exploration_share",
             "role",
         ]
         read_only_fields = fields
@@ -165,6 +169,21 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
     description = StrictCharField(allow_blank=True, max_length=settings_rules.DESCRIPTION_MAX_CHARS, required=False)
     require_all_labels = StrictBooleanField(required=False)
     allow_focus_only = StrictBooleanField(required=False)
+    ask_mode = serializers.ChoiceField(
+        choices=AskMode.choices, required=False, help_text="What annotators are asked: every label, or focus labels."
+    )
+    focus_size = StrictIntegerField(
+        min_value=settings_rules.FOCUS_SIZE[0],
+        max_value=settings_rules.FOCUS_SIZE[1],
+        required=False,
+        help_text="Focus labels asked per item when ask_mode is focus.",
+    )
+    exploration_share = StrictFloatField(
+        min_value=settings_rules.EXPLORATION_SHARE[0],
+        max_value=settings_rules.EXPLORATION_SHARE[1],
+        required=False,
+        help_text="Share of random items asked every label they need (the unbiased sample of the model page).",
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         # A field this PATCH cannot change (the name, the id) or a typo is an

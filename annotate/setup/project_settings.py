@@ -13,7 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
-from annotate.models import Project, record_audit
+from annotate import jobs
+from annotate.models import AskMode, Project, record_audit
 
 # The settings a manager may change, with the inclusive range of the numeric ones.
 OVERLAP_COUNT = (1, 20)
@@ -21,6 +22,8 @@ OVERLAP_FRACTION = (0, 1)
 RETRAIN_EVERY = (0, 1_000_000)
 DEFAULT_CONFIDENCE = (0.01, 1)
 LEASE_MINUTES = (1, 24 * 60)
+FOCUS_SIZE = (1, 50)
+EXPLORATION_SHARE = (0, 1)
 DESCRIPTION_MAX_CHARS = 10_000
 CHANGEABLE = (
     "description",
@@ -31,13 +34,20 @@ CHANGEABLE = (
     "retrain_every",
     "default_confidence",
     "lease_minutes",
+    "ask_mode",
+    "focus_size",
+    "exploration_share",
 )
+# Settings the learner's ranking reads: a change asks for a retrain, whose re-rank writes the queue under them.
+RANKING = {"ask_mode", "focus_size", "exploration_share", "overlap_count", "overlap_fraction"}
 _RANGES: dict[str, tuple[float, float]] = {
     "overlap_count": OVERLAP_COUNT,
     "overlap_fraction": OVERLAP_FRACTION,
     "retrain_every": RETRAIN_EVERY,
     "default_confidence": DEFAULT_CONFIDENCE,
     "lease_minutes": LEASE_MINUTES,
+    "focus_size": FOCUS_SIZE,
+    "exploration_share": EXPLORATION_SHARE,
 }
 
 
@@ -53,12 +63,18 @@ def _check(changes: Mapping[str, Any]) -> None:
             low, high = _RANGES[name]
             if not low <= value <= high:
                 raise ProjectSettingsError(f"{name} must be from {low} to {high}.")
+        if name == "ask_mode" and value not in AskMode.values:
+            raise ProjectSettingsError(f"ask_mode must be one of {', '.join(AskMode.values)}.")
         if name == "description" and len(value) > DESCRIPTION_MAX_CHARS:
             raise ProjectSettingsError(f"The description is longer than {DESCRIPTION_MAX_CHARS:,} characters.")
 
 
 def change_settings(*, project: Project, actor: Any, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Set the settings in ``changes`` that differ from the project's and audit them; return those (maybe none)."""
+    """Set the settings in ``changes`` that differ from the project's and audit them; return those (maybe none).
+
+    A change to what the ranking reads (what annotators are asked, the
+    overlap) asks for a retrain, so the queue follows it (docs/annotating.md).
+    """
     _check(changes)
     changed = {name: value for name, value in changes.items() if getattr(project, name) != value}
     if not changed:
@@ -71,4 +87,6 @@ def change_settings(*, project: Project, actor: Any, changes: Mapping[str, Any])
         # annotations_since_retrain that a concurrent submit has moved on.
         project.save(update_fields=list(changed))
         record_audit(action="project.settings", actor=actor, project=project, obj=project, before=before, after=changed)
+        if RANKING & set(changed):
+            jobs.request_retrain(project_id=project.pk, trigger="settings")
     return changed

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotate.access import project_for
 from annotate.models import AskMode, Project, Role
-from annotate.setup.projects import EDITABLE_SETTINGS, change_settings
+from annotate.setup.project_settings import CHANGEABLE, change_settings
 
 
 class SettingsForm(forms.ModelForm):
@@ -37,12 +37,11 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = list(EDITABLE_SETTINGS)
+        fields = list(CHANGEABLE)
         labels = {
             "require_all_labels": "An annotator must answer every label asked before submitting",
             "allow_focus_only": "Annotators may choose to answer only the focus labels",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
 @login_required
@@ -51,7 +50,7 @@ def settings_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     form = SettingsForm(request.POST or None, instance=Project.objects.get(pk=project.pk))
     if request.method == "POST" and form.is_valid():
-        wanted: dict[str, Any] = {name: form.cleaned_data[name] for name in EDITABLE_SETTINGS}
+        wanted: dict[str, Any] = {name: form.cleaned_data[name] for name in CHANGEABLE}
         changed = change_settings(project=project, actor=request.user, changes=wanted)
         if changed:
             messages.success(request, f"Saved: {', '.join(form.fields[name].label or name for name in changed)}.")
