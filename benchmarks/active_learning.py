@@ -141,6 +141,7 @@ def run(
     cache: str,
     threads: int,
     log: Any,
+    save_masks: Path | None = None,
 ) -> dict[str, Any]:
     """One simulated project: cold start, then rounds until ``budget`` judgments."""
     pool_texts, y_pool, x_pool, featurizer, x_test, y_test = (
@@ -222,6 +223,9 @@ def run(
         round_index += 1
         if spent == 0:
             break
+    if save_masks is not None:
+        # The observed entries at the end, for experiments on the model outside the loop.
+        np.save(save_masks / f"{strategy}_seed{seed}_observed.npy", observed)
     return {"strategy": strategy, "seed": seed, "curve": curve, "rounds": rounds}
 
 
@@ -339,6 +343,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="one JSON file per (strategy, seed) run")
     parser.add_argument("--summarize-only", action="store_true", help="only summarise the runs stored in --out")
     parser.add_argument("--rerun", action="store_true", help="run again even if --out holds the run")
+    parser.add_argument("--save-masks", action="store_true", help="also store each run's final observed mask")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.budget, args.pool_limit = "0", 12_000, args.pool_limit or 10_000
@@ -363,7 +368,16 @@ def main() -> None:
             features_seconds = data["features_seconds"]
             for name, seed in todo:
                 started = time.perf_counter()
-                result = run(name, seed, data, args.budget, str(args.embedding_cache), args.threads, log)
+                result = run(
+                    name,
+                    seed,
+                    data,
+                    args.budget,
+                    str(args.embedding_cache),
+                    args.threads,
+                    log,
+                    args.out if args.save_masks else None,
+                )
                 result["run_seconds"] = round(time.perf_counter() - started, 1)
                 result["budget"] = args.budget
                 (args.out / f"{name}_seed{seed}.json").write_text(json.dumps(result))

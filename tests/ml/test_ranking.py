@@ -153,3 +153,39 @@ def test_cold_start_order_covers_every_cluster() -> None:
     # The first ten items already cover every topic.
     assert {topic_of[index] for index in order[:10]} == set(range(len(topics)))
     assert diverse_order(texts, seed=0) == order
+
+
+def test_config_for_young_projects_drops_the_network() -> None:
+    from learner.ml import TrainConfig, config_for
+    from learner.ml.model import YOUNG_PROJECT_ENTRIES
+
+    assert config_for(100_000, 0).network is False
+    assert config_for(100_000, YOUNG_PROJECT_ENTRIES - 1).network is False
+    assert config_for(100_000, YOUNG_PROJECT_ENTRIES) == TrainConfig()
+
+
+def test_young_model_learns_and_featurized_training_is_identical(synthetic, partial_targets, tmp_path) -> None:
+    from dataclasses import replace
+
+    from learner.ml import FeatureConfig, config_for, load_model, prepare_features, train_model
+
+    texts, y = synthetic
+    # No embeddings here: this test is about the network switch and the shared features.
+    config = replace(config_for(len(texts), 10), embeddings=False, features=FeatureConfig(char_max_features=5000))
+    model = train_model(texts, partial_targets, config=config, seed=0)
+    assert model.metrics["network"] == "off"
+    assert macro_f1_of(model.predict(texts), y) > 0.85
+    featurizer, x = prepare_features(texts, config)
+    again = train_model(texts, partial_targets, config=config, seed=0, featurized=(featurizer, x))
+    np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
+    np.testing.assert_array_equal(again.proba_from_features(x), model.predict_proba(texts))
+    model.save(tmp_path / "young.joblib")
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "young.joblib").predict_proba(texts), model.predict_proba(texts)
+    )
+
+
+def macro_f1_of(pred: np.ndarray, y: np.ndarray) -> float:
+    from learner.ml.metrics import macro_f1
+
+    return macro_f1(y, pred)
