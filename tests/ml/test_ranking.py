@@ -161,7 +161,9 @@ def test_config_for_young_projects_drops_the_network() -> None:
 
     assert config_for(100_000, 0).network is False
     assert config_for(100_000, YOUNG_PROJECT_ENTRIES - 1).network is False
-    assert config_for(100_000, YOUNG_PROJECT_ENTRIES) == TrainConfig()
+    assert config_for(100_000, YOUNG_PROJECT_ENTRIES) == TrainConfig(missingness_correction=False)
+    # Imported positives-only answers keep the correction of the default model.
+    assert config_for(100_000, YOUNG_PROJECT_ENTRIES, answers_from_queue=False) == TrainConfig()
 
 
 def test_young_model_learns_and_featurized_training_is_identical(synthetic, partial_targets, tmp_path) -> None:
