@@ -12,7 +12,15 @@ tests all call the same code.
 """
 
 from learner.ml.features import FeatureConfig
-from learner.ml.model import KINDS, TagwiseModel, TrainConfig, load_model, train_model
+from learner.ml.model import (
+    KINDS,
+    TagwiseModel,
+    TrainConfig,
+    config_for,
+    load_model,
+    prepare_features,
+    train_model,
+)
 from learner.ml.rules import LabelRules, apply_rules
 
 __all__ = [
@@ -22,6 +30,8 @@ __all__ = [
     "TagwiseModel",
     "TrainConfig",
     "apply_rules",
+    "config_for",
     "load_model",
+    "prepare_features",
     "train_model",
 ]

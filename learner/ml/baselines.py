@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 
 class LinearScorer:
@@ -100,7 +101,12 @@ def fit_logreg(
     # L-BFGS (dense input) draws no random numbers, so its labels can be
     # fitted concurrently and stay reproducible.
     workers = max(1, threads or (2 if isinstance(x, np.ndarray) else 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # One BLAS thread per fit: L-BFGS on 384 columns gains nothing from BLAS
+    # threads, and two label fits each starting OpenBLAS's threads on two
+    # busy cores made the embedding member 25x slower (74 s instead of 3 s
+    # for 2,100 rows under load; docs/learner.md, "Active learning: ranking
+    # and proof").
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
         for j, (coef_j, intercept_j) in enumerate(pool.map(job, range(n_labels))):
             coef[j], intercept[j] = coef_j, intercept_j
             if progress is not None:

@@ -3,20 +3,42 @@
 Typical use by the app::
 
     proba = model.predict_proba(texts)
+    picks = rank_for_annotation(
+        proba, observed, model.features(texts), batch_size=200, focus_size=5,
+        exploration=0.1, seed=version_id, thresholds=model.thresholds,
+    )                                                      # list[Pick]
+
+``rank_for_annotation`` is the one ranking of the product (docs/learner.md,
+"Active learning: ranking and proof"); it composes the helpers below, which
+stay public for the app's other uses:
+
     unc = uncertainty(proba, model.thresholds)            # (n, L)
-    scores = item_scores(unc, observed)                   # (n,)
-    focus = focus_labels(unc, observed, k=3)              # (n, 3), -1 padded
-    batch = diverse_batch(scores, model.embed(texts), 20) # indices
-    order = cold_start_order(texts, seed=0)               # before any model
+    scores = item_scores(unc, observed, k=5)              # (n,)
+    focus = focus_labels(unc, observed, k=5)              # (n, 5), -1 padded
+    batch = diverse_batch(scores, features, 20)           # indices
+
+The order before any model exists (``cold_start`` picks) is
+``annotate/stats/cold_start.py:diverse_order``; it is written by the app, not
+here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import MiniBatchKMeans
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+
+UNCERTAIN = "uncertain"
+EXPLORATION = "exploration"
+OVERLAP = "overlap"
+COLD_START = "cold_start"
+REASONS = (UNCERTAIN, EXPLORATION, OVERLAP, COLD_START)
+# The uncertain picks beyond this many are taken in score order: the
+# k-means++-style diversity pass costs one distance computation per pick, and
+# the head of the queue is all that people reach before the next retrain.
+DIVERSE_LIMIT = 1000
 
 
 def uncertainty(proba: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
@@ -33,9 +55,19 @@ def uncertainty(proba: np.ndarray, thresholds: np.ndarray | None = None) -> np.n
     return np.clip(np.where(p < t, below, above), 0.0, 1.0)
 
 
-def item_scores(unc: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """(n,) priority per item: sum of uncertainties over its UNOBSERVED labels."""
-    return np.where(np.asarray(observed, dtype=bool), 0.0, unc).sum(1)
+def item_scores(unc: np.ndarray, observed: np.ndarray, k: int | None = None) -> np.ndarray:
+    """(n,) priority per item: sum of uncertainties over its UNOBSERVED labels.
+
+    With ``k`` only the ``k`` most uncertain unobserved labels count: the
+    labels a focus-mode queue will actually ask, so an item is not pushed up
+    by many mildly uncertain labels nobody will be asked about.
+    """
+    masked = np.where(np.asarray(observed, dtype=bool), 0.0, np.asarray(unc, dtype=np.float64))
+    if k is None or k >= masked.shape[1]:
+        return masked.sum(1)
+    if k <= 0:
+        return np.zeros(masked.shape[0])
+    return np.partition(masked, masked.shape[1] - k, axis=1)[:, masked.shape[1] - k :].sum(1)
 
 
 def focus_labels(unc: np.ndarray, observed: np.ndarray, k: int = 3) -> np.ndarray:
@@ -73,8 +105,8 @@ def diverse_batch(
     if batch_size <= 0:
         return np.zeros(0, dtype=np.int64)
     pool = np.argsort(-scores, kind="stable")[: min(n, max(batch_size * pool_factor, batch_size))]
-    feats = normalize(features[pool] if sp.issparse(features) else np.asarray(features)[pool])
     rng = np.random.default_rng(seed)
+    feats = _project(features[pool] if sp.issparse(features) else np.asarray(features)[pool], rng)
     weight = np.maximum(scores[pool], 0.0) + 1e-9
     chosen = [0]
     nearest = _sq_dist(feats, feats[0])
@@ -91,6 +123,30 @@ def diverse_batch(
     return pool[np.asarray(chosen)]
 
 
+# Rows wider than this are randomly projected to it before the diversity pass.
+PROJECTED_DIM = 64
+
+
+def _project(feats: np.ndarray | sp.spmatrix, rng: np.random.Generator) -> np.ndarray:
+    """L2-normalised rows, randomly projected to ``PROJECTED_DIM`` dense columns when wider.
+
+    One distance pass per pick over 150k TF-IDF columns made a batch of 1,000
+    picks cost seconds; a Gaussian projection keeps cosine geometry up to a
+    small distortion (Johnson-Lindenstrauss), which is all a spread needs.
+    """
+    feats = normalize(feats)
+    if feats.shape[1] <= PROJECTED_DIM:
+        return feats.toarray() if sp.issparse(feats) else np.asarray(feats, dtype=np.float64)
+    if sp.issparse(feats):
+        # Only the columns some pool row uses need a projection row.
+        feats = sp.csr_matrix(feats)
+        used = np.unique(feats.indices)
+        feats = feats[:, used]
+    proj = rng.standard_normal((feats.shape[1], PROJECTED_DIM)).astype(np.float32) / np.sqrt(PROJECTED_DIM)
+    out = feats @ proj
+    return normalize(np.asarray(out, dtype=np.float64))
+
+
 def _sq_dist(feats: np.ndarray | sp.spmatrix, row: np.ndarray | sp.spmatrix) -> np.ndarray:
     """Squared Euclidean distance of unit rows to one unit row: 2 - 2 cos."""
     sims = feats @ row.T
@@ -98,36 +154,125 @@ def _sq_dist(feats: np.ndarray | sp.spmatrix, row: np.ndarray | sp.spmatrix) -> 
     return np.maximum(2.0 - 2.0 * sims, 0.0)
 
 
-def cold_start_order(texts: list[str], seed: int = 0, n_clusters: int | None = None) -> np.ndarray:
-    """A diverse ordering of ALL items for labelling before any model exists.
+@dataclass(frozen=True)
+class Pick:
+    """One item the queue should ask, the labels to ask on it, and why."""
 
-    TF-IDF (word 1-2 grams, bounded vocabulary) + MiniBatchKMeans with about
-    sqrt(n) clusters (capped at 50); items are taken round-robin over the
-    clusters, each cluster ordered from its centre outwards, so the first k
-    items cover the clusters. Returns a permutation of ``range(len(texts))``.
+    item: int  # Row index into ``proba``.
+    focus: tuple[int, ...]  # Label indices to ask; never an observed entry.
+    reason: str  # One of ``REASONS``.
+
+
+def rank_for_annotation(
+    proba: np.ndarray,
+    observed: np.ndarray,
+    features: np.ndarray | sp.spmatrix,
+    *,
+    batch_size: int,
+    focus_size: int | None,
+    exploration: float = 0.1,
+    overlap_share: float = 0.0,
+    seed: int = 0,
+    thresholds: np.ndarray | None = None,
+    pool_factor: int = 5,
+) -> list[Pick]:
+    """The next ``batch_size`` items to ask and the labels to ask on each.
+
+    ``proba`` (n, L) are calibrated probabilities, ``observed`` (n, L) marks
+    entries that already have enough observers, ``features`` (n, d) are the
+    model's item features (sparse or dense) used for diversity. An item whose
+    every label is observed is never picked, and an observed entry is never a
+    focus label. ``focus_size`` None (or >= L) asks every unobserved label.
+
+    The batch holds three kinds of picks, spread evenly through the list so
+    that any prefix of it keeps the shares:
+
+    - ``exploration`` (share ``exploration``): uniformly random items among
+      those with an unobserved label, asked on all their unobserved labels.
+      They are the unbiased sample the quality estimate is computed from.
+    - ``overlap`` (share ``overlap_share``): also uniformly random items
+      asked on all their unobserved labels, meant for several annotators, so
+      agreement is measured on a random sample of items and on every label
+      (docs/learner.md explains the choice).
+    - ``uncertain`` (the rest): items scored by the summed uncertainty of the
+      ``focus_size`` labels they will be asked (``item_scores(k=...)``),
+      chosen by ``diverse_batch`` among the ``pool_factor * n`` best, each
+      asked its ``focus_size`` most uncertain unobserved labels.
+
+    The same arguments and ``seed`` give the same list.
     """
-    n = len(texts)
-    if n <= 2:
-        return np.arange(n)
-    clean = [t if isinstance(t, str) else "" for t in texts]
-    try:
-        x = TfidfVectorizer(ngram_range=(1, 2), max_features=20_000, sublinear_tf=True, min_df=1).fit_transform(clean)
-    except ValueError:
-        # Every text is empty or stop-word-free of tokens: no geometry to use.
-        return np.random.default_rng(seed).permutation(n)
-    k = n_clusters or int(min(50, max(2, round(np.sqrt(n)))))
-    k = min(k, n)
-    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=1024)
-    labels = km.fit_predict(x)
-    dist = km.transform(x)[np.arange(n), labels]
-    queues = [np.flatnonzero(labels == c)[np.argsort(dist[labels == c], kind="stable")] for c in range(k)]
+    proba = np.asarray(proba, dtype=np.float64)
+    obs = np.asarray(observed, dtype=bool)
+    if proba.shape != obs.shape:
+        raise ValueError(f"proba {proba.shape} and observed {obs.shape} must have the same shape")
+    n_labels = proba.shape[1]
+    k = n_labels if focus_size is None or focus_size >= n_labels else int(focus_size)
+    if k <= 0:
+        raise ValueError("focus_size must be positive (or None for all labels)")
+    if not (0.0 <= exploration <= 1.0 and 0.0 <= overlap_share <= 1.0 and exploration + overlap_share <= 1.0):
+        raise ValueError("exploration and overlap_share must be shares in [0, 1] summing to at most 1")
+    open_items = np.flatnonzero(~obs.all(1)) if n_labels else np.zeros(0, dtype=np.int64)
+    batch_size = min(int(batch_size), len(open_items))
+    if batch_size <= 0:
+        return []
     rng = np.random.default_rng(seed)
-    queues = [queues[c] for c in rng.permutation(k) if len(queues[c])]
-    order: list[int] = []
-    depth = 0
-    while len(order) < n:
-        for q in queues:
-            if depth < len(q):
-                order.append(int(q[depth]))
-        depth += 1
-    return np.asarray(order, dtype=np.int64)
+    n_explore = round(exploration * batch_size)
+    n_overlap = min(round(overlap_share * batch_size), batch_size - n_explore)
+    random_items = rng.choice(open_items, size=n_explore + n_overlap, replace=False)
+    explore_items, overlap_items = random_items[:n_explore], random_items[n_explore:]
+
+    n_uncertain = batch_size - n_explore - n_overlap
+    unc = uncertainty(proba, thresholds)
+    scores = item_scores(unc, obs, k=k)
+    # Items already taken at random and fully observed items cannot be picked again.
+    scores[random_items] = -np.inf
+    scores[obs.all(1)] = -np.inf
+    candidates = np.flatnonzero(np.isfinite(scores))
+    uncertain_items = _uncertain_picks(scores[candidates], candidates, features, n_uncertain, pool_factor, rng)
+    focus = focus_labels(unc[uncertain_items], obs[uncertain_items], k=k)
+
+    # Plain Python lists: building 100,000 picks from numpy scalars one by one is slow.
+    uncertain_picks = [
+        Pick(item, tuple(j for j in row if j >= 0), UNCERTAIN)
+        for item, row in zip(uncertain_items.tolist(), focus.tolist(), strict=True)
+    ]
+    explore_picks = [Pick(i, _unobserved(obs, i), EXPLORATION) for i in explore_items.tolist()]
+    overlap_picks = [Pick(i, _unobserved(obs, i), OVERLAP) for i in overlap_items.tolist()]
+    return _interleave(uncertain_picks, [explore_picks, overlap_picks])
+
+
+def _unobserved(obs: np.ndarray, item: int) -> tuple[int, ...]:
+    return tuple(np.flatnonzero(~obs[item]).tolist())
+
+
+def _uncertain_picks(
+    scores: np.ndarray,
+    candidates: np.ndarray,
+    features: np.ndarray | sp.spmatrix,
+    count: int,
+    pool_factor: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``count`` candidate rows: a diverse head (``diverse_batch``), then score order."""
+    count = min(count, len(candidates))
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    head = min(count, DIVERSE_LIMIT)
+    # Only the pool diverse_batch looks at needs its features, so slice those rows once.
+    pool = np.argsort(-scores, kind="stable")[: min(len(scores), max(head * pool_factor, count))]
+    feats = features[candidates[pool]] if sp.issparse(features) else np.asarray(features)[candidates[pool]]
+    picked = diverse_batch(scores[pool], feats, head, pool_factor=pool_factor, seed=int(rng.integers(2**31)))
+    if count > head:
+        rest = np.setdiff1d(np.arange(len(pool)), picked, assume_unique=True)
+        rest = rest[np.argsort(-scores[pool][rest], kind="stable")][: count - head]
+        picked = np.concatenate([picked, rest])
+    return candidates[pool[picked]]
+
+
+def _interleave(main: list[Pick], others: list[list[Pick]]) -> list[Pick]:
+    """Spread each list of ``others`` evenly through ``main``, so every prefix keeps the shares."""
+    keyed: list[tuple[float, int, Pick]] = [((i + 0.5) / max(len(main), 1), 0, p) for i, p in enumerate(main)]
+    for rank, group in enumerate(others, start=1):
+        keyed += [((i + 0.5) / len(group), rank, p) for i, p in enumerate(group)]
+    keyed.sort(key=lambda entry: (entry[0], entry[1]))
+    return [pick for _, _, pick in keyed]

@@ -6,7 +6,7 @@ import numpy as np
 
 from learner.ml.calibration import best_f1_threshold, fit_platt, tune_thresholds
 from learner.ml.rules import apply_rules
-from learner.ml.sampling import cold_start_order, diverse_batch, focus_labels, item_scores, uncertainty
+from learner.ml.sampling import diverse_batch, focus_labels, item_scores, uncertainty
 from learner.ml.split import holdout_split
 
 
@@ -30,13 +30,6 @@ def test_diverse_batch_spreads_over_clusters() -> None:
     picked = diverse_batch(scores, feats, 4, pool_factor=25)
     assert len(set(picked.tolist())) == 4
     assert len({int(i) // 25 for i in picked}) == 4
-
-
-def test_cold_start_order_is_a_diverse_permutation() -> None:
-    texts = [f"apple fruit {i}" for i in range(30)] + [f"rocket launch {i}" for i in range(30)]
-    order = cold_start_order(texts, seed=0, n_clusters=2)
-    assert sorted(order.tolist()) == list(range(60))
-    assert {int(i) // 30 for i in order[:2]} == {0, 1}
 
 
 def test_rules_implies_chain_and_excludes_keep_more_probable() -> None:
