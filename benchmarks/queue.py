@@ -75,6 +75,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--ask-mode",
+        choices=["all", "focus"],
+        default="focus",
+        help="what the project asks (docs/annotating.md); focus re-ranks in rounds, the costlier path",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="measure again on the database of an earlier run instead of rebuilding"
     )
     return parser.parse_args()
@@ -148,7 +154,9 @@ def build_project(args: argparse.Namespace) -> dict[str, Any]:
     from annotate.work.queue import build_cold_start_queue, set_queue_priorities
 
     rng = random.Random(args.seed)
-    project = Project.objects.create(name="Queue benchmark", overlap_fraction=0.2, overlap_count=2, retrain_every=0)
+    project = Project.objects.create(
+        name="Queue benchmark", overlap_fraction=0.2, overlap_count=2, retrain_every=0, ask_mode=args.ask_mode
+    )
     guideline = GuidelineVersion.objects.create(
         project=project,
         number=1,
@@ -202,6 +210,8 @@ def build_project(args: argparse.Namespace) -> dict[str, Any]:
                     created_at=now,
                     updated_at=now,
                     idempotency_key=uuid.uuid4(),
+                    # Answered in the round the re-rank above started.
+                    queue_round=1 if args.ask_mode == "focus" else 0,
                 )
             )
         if count:
@@ -234,10 +244,21 @@ def build_project(args: argparse.Namespace) -> dict[str, Any]:
     )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    # A re-rank of a project with history that asks every item other labels:
+    # in "focus" projects every entry starts a new round, which reads the
+    # judgments of every item (the worst case of set_queue_priorities).
+    rerank = [(item_id, rng.random(), rng.sample(label_ids, 3), QueueReason.UNCERTAIN) for item_id in item_ids]
+    started = time.perf_counter()
+    set_queue_priorities(project=project, entries=rerank, model_version_id=2)
+    rerank_history_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
     return {
         "project_id": project.pk,
+        "ask_mode": args.ask_mode,
         "cold_start_s": round(cold_start_s, 2),
         "set_queue_priorities_s": round(rerank_s, 2),
+        "set_queue_priorities_with_history_s": round(rerank_history_s, 2),
         "existing_annotations": len(annotations),
         "existing_judgments": Judgment.objects.filter(annotation__item__project=project).count(),
         "open_queue_entries": QueueEntry.objects.filter(project=project, completed__lt=F("required")).count(),
@@ -380,8 +401,8 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from annotate.db import next_item_call
     from annotate.models import Lease
-    from annotate.work.queue import server_call_statement
 
     user = get_user_model().objects.get(username=username)
     now = timezone.now()
@@ -394,11 +415,12 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
             cursor.execute(f"SET LOCAL auto_explain.{setting}")
         cursor.execute("SET LOCAL client_min_messages = log")
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        sql, params = server_call_statement(
-            annotator_id=user.pk,
-            project_id=project_id,
+        sql, params = next_item_call(
+            annotator=user.pk,
+            project=project_id,
             now=now,
-            expires_at=now + timedelta(minutes=30),
+            expires=now + timedelta(minutes=30),
+            exclude=[],
             own_transaction=False,
         )
         for _ in range(6):
@@ -410,7 +432,7 @@ def explain(project_id: int, username: str) -> dict[str, Any]:
     plans = [message.split("\n") for message in messages if "Query Text:" in message]
 
     def plan_of(marker: str) -> list[str]:
-        return next((plan for plan in plans if any(marker in line for line in plan[:12])), [])
+        return next((plan for plan in plans if any(marker in line for line in plan[:24])), [])
 
     candidate = plan_of("FOR UPDATE OF q SKIP LOCKED")
     result = {

@@ -28,24 +28,28 @@ from django.utils import timezone
 
 from annotate import jobs
 from annotate.curation.answers import AnswerArrays, load_answers
-from annotate.models import Item, Label, Project, QueueReason, record_audit
+from annotate.models import AskMode, Item, Judgment, Project, QueueEntry, QueueReason, record_audit
+from annotate.work.annotating import label_rules
 from annotate.work.queue import set_queue_priorities
-from learner.ml import LabelRules, TagwiseModel, TrainConfig, load_model, train_model
+from learner.ml import LabelRules, TagwiseModel, TrainConfig, config_for, load_model, train_model
 from learner.ml.embeddings import embed_texts, embeddings_available, uncached_texts
-from learner.ml.sampling import diverse_batch, focus_labels, item_scores, uncertainty
+from learner.ml.sampling import focus_labels, item_scores, rank_for_annotation, uncertainty
 from learner.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
 # Below this many items with at least one answer there is nothing to learn.
 MIN_LABELLED_ITEMS = 10
-# How many labels of an item the annotate page highlights.
+# How many labels of an item the annotate page highlights in an "all labels"
+# project ("focus labels" projects ask ``Project.focus_size``).
 FOCUS_LABELS = 3
-# One place in this many at the queue's head goes to a random item, so the
-# answers the model is later measured on are not only the hardest items.
-EXPLORE_EVERY = 10
-# The head of the queue that is picked for diversity rather than by score alone.
-DIVERSE_HEAD = 200
+# The share of random items in the ranked head of an "all labels" project, so
+# the answers the model is measured on are not only the hardest items.
+EXPLORATION_SHARE = 0.1
+# The head of the queue that the ranking picks for diversity, exploration and
+# overlap; the rest follows by score. Retrains come every few dozen answers,
+# long before a team works through it.
+RANKED_HEAD = 2000
 SCORING_CHUNK = 5000
 # Stored model files kept per project: the model in use and two before it.
 KEEP_ARTIFACTS = 3
@@ -66,7 +70,6 @@ WARM_SLOT_SECONDS = 6 * 3600
 DEFERRED = "deferred"
 # The reason stored on a retrain skipped because its answers are those of the last ready model.
 UNCHANGED_REASON = "The answers have not changed since the last ready model."
-Rules = dict[str, list[tuple[int, int]]]
 
 
 class SkipRetrain(Exception):
@@ -87,7 +90,9 @@ def create_version(*, project: Project, trigger: str, actor: Any = None) -> Mode
     ModelVersion.objects.fail_stale(project=project, now=timezone.now())
     try:
         with transaction.atomic():
-            version = ModelVersion.objects.create(project=project, trigger=trigger, config=default_config().as_dict())
+            version = ModelVersion.objects.create(
+                project=project, trigger=trigger, config=default_config(project=project).as_dict()
+            )
             record_audit(action="model.retrain", actor=actor, project=project, obj=version, after={"trigger": trigger})
     except IntegrityError:
         return None
@@ -114,8 +119,19 @@ def send_to_worker(version_id: int) -> None:
         ModelVersion.objects.fail_unsent(version_id)
 
 
-def default_config() -> TrainConfig:
-    return TrainConfig()
+def default_config(*, project: Project) -> TrainConfig:
+    """The configuration for the project's next version: ``config_for`` its size and how its answers came in.
+
+    The active-learning simulation measured the same rule (docs/learner.md):
+    a young project trains without the network, and a project whose answers
+    the queue asked (focus labels) trains without the missingness correction.
+    """
+    judgments = Judgment.objects.filter(annotation__item__project=project, annotation__skipped=False).count()
+    return config_for(
+        n_items=Item.objects.filter(project=project).count(),
+        n_observed_entries=judgments,
+        answers_from_queue=project.ask_mode == AskMode.FOCUS,
+    )
 
 
 def active_version(*, project: Project) -> ModelVersion | None:
@@ -167,7 +183,7 @@ def _train_and_score(version: ModelVersion) -> str:
     ModelVersion.objects.record_snapshot(
         version.pk, counts=counts, digest=digest, label_ids=[label.pk for label in labels]
     )
-    config = TrainConfig.from_dict(version.config) if version.config else default_config()
+    config = TrainConfig.from_dict(version.config) if version.config else default_config(project=project)
     # Sentence embeddings are costly to compute (docs/benchmarks.md); they are kept per
     # text (keyed by its hash) so that a retrain only encodes texts it has not seen.
     config.embedding_cache = config.embedding_cache or embedding_cache_path()
@@ -185,7 +201,7 @@ def _train_and_score(version: ModelVersion) -> str:
         )
 
     config.label_names = [label.name for label in labels]
-    config.rules = LabelRules.coerce(label_rules(labels=labels))
+    config.rules = LabelRules.coerce(label_rules(labels=labels).index_pairs(labels))
     if deferred:
         config.embeddings = False
     model = train_model(
@@ -209,7 +225,9 @@ def _train_and_score(version: ModelVersion) -> str:
         decisions=model.decide(proba),
         thresholds=model.thresholds,
     )
-    entries = score_items(model=model, texts=texts, answers=answers, observed=observed, seed=version.pk, proba=proba)
+    entries = score_items(
+        model=model, texts=texts, answers=answers, observed=observed, seed=version.pk, proba=proba, project=project
+    )
     with transaction.atomic():
         # Only a version that still holds the slot may publish; a version
         # marked stale meanwhile must not overwrite a newer queue.
@@ -322,22 +340,6 @@ def snapshot_hash(*, answers: AnswerArrays, targets: np.ndarray, weights: np.nda
     return digest.hexdigest()
 
 
-def label_rules(*, labels: list[Label]) -> Rules:
-    """The project's implies/excludes rules as index pairs over ``labels``."""
-    index = {label.pk: position for position, label in enumerate(labels)}
-    implies, excludes = [], []
-    for label in labels:
-        implies += [
-            (index[label.pk], index[other]) for other in label.implies.values_list("pk", flat=True) if other in index
-        ]
-        excludes += [
-            (index[label.pk], index[other])
-            for other in label.excludes.values_list("pk", flat=True)
-            if other in index and index[label.pk] < index[other]
-        ]
-    return {"implies": implies, "excludes": excludes}
-
-
 def _progress_writer(version: ModelVersion) -> Any:
     """A progress callback that writes percent and phase, at most once a second."""
     last = [0.0]
@@ -416,42 +418,100 @@ def score_items(
     observed: np.ndarray,
     seed: int,
     proba: np.ndarray | None = None,
+    project: Project | None = None,
 ) -> list[tuple[int, float, list[int], str]]:
     """Priorities, focus labels and reasons for every item, for ``set_queue_priorities``.
 
-    An item's score sums the uncertainty of its unobserved labels. The head of
-    the queue is re-ordered for diversity in the model's feature space, and a
-    share of it goes to random items (exploration) so that the answers the
-    model is measured on are not only the hardest ones. ``proba`` is the
-    model's output on ``texts`` when the caller has it already.
+    The one ranking is ``learner.ml.sampling.rank_for_annotation``: the head
+    of the queue (``RANKED_HEAD`` items) is its batch, diverse in the model's
+    feature space, with a share of random exploration items and of overlap
+    items; the rest follows by the same item score. Which entries may still
+    be asked is the queue's rule (docs/annotating.md): in a project that asks
+    focus labels, an (item, label) needs more answers while it has fewer
+    observers than its round needs; in an "all labels" project an item needs
+    more while it has fewer annotations than it requires. An item with
+    nothing left to ask gets no focus labels, which closes it in a
+    focus-label project. ``observed`` is kept for callers that rank without
+    a project (every observed entry counts as answered).
     """
     if proba is None:
         proba = score_texts(model=model, texts=texts, n_labels=len(answers.label_ids))
+    if project is None:
+        enough, overlap_open = observed.astype(bool), np.zeros(len(texts), dtype=bool)
+    else:
+        enough, overlap_open = answered_enough(project=project, answers=answers)
+    asks_focus = project is not None and project.ask_mode == AskMode.FOCUS
+    focus_size = project.focus_size if asks_focus and project is not None else FOCUS_LABELS
+    askable = np.flatnonzero(~enough.all(axis=1))
+    picks = rank_for_annotation(
+        proba,
+        enough,
+        model.features(texts),
+        batch_size=min(RANKED_HEAD, len(askable)),
+        focus_size=focus_size,
+        exploration=project.exploration_share if asks_focus and project is not None else EXPLORATION_SHARE,
+        overlap_share=project.overlap_fraction if asks_focus and project is not None else 0.0,
+        seed=seed,
+        thresholds=model.thresholds,
+    )
     unsure = uncertainty(proba, model.thresholds)
-    scores = item_scores(unsure, observed)
-    focus = focus_labels(unsure, observed, k=FOCUS_LABELS)
+    scores = item_scores(unsure, enough, k=focus_size)
+    focus = focus_labels(unsure, enough, k=focus_size)
+    # An "all labels" project asks everything; its focus labels only mark the
+    # few the model is least sure about, on exploration items too.
+    ranked = [
+        (pick.item, list(pick.focus) if asks_focus else [int(j) for j in focus[pick.item] if j >= 0], pick.reason)
+        for pick in picks
+    ]
+    # The rest of the queue, after the ranked head, by the same score.
+    in_head = np.zeros(len(texts), dtype=bool)
+    in_head[[pick.item for pick in picks]] = True
+    rest = askable[~in_head[askable]]
+    rest = rest[np.argsort(-scores[rest], kind="stable")]
+    ranked += [(int(index), [int(j) for j in focus[index] if j >= 0], QueueReason.UNCERTAIN) for index in rest]
 
-    order = np.argsort(-scores, kind="stable")
-    head_size = min(DIVERSE_HEAD, len(order))
-    head = diverse_batch(scores, model.features(texts), head_size, seed=seed) if head_size else order[:0]
-    rest = order[~np.isin(order, head)]
-    n_explore = min(head_size // EXPLORE_EVERY, len(rest))
-    explore = np.random.default_rng(seed).choice(rest, size=n_explore, replace=False)
-    rest = rest[~np.isin(rest, explore)]
-    ranked = [(int(index), QueueReason.UNCERTAIN) for index in head]
-    # Every EXPLORE_EVERY-th place of the head goes to a random item.
-    for count, index in enumerate(explore):
-        ranked.insert((count + 1) * EXPLORE_EVERY - 1, (int(index), QueueReason.EXPLORATION))
-    ranked += [(int(index), QueueReason.UNCERTAIN) for index in rest]
-
+    # An overlap round still under way stays one: its labels need their second observer.
+    ranked = [
+        (index, chosen, QueueReason.OVERLAP if overlap_open[index] else reason) for index, chosen, reason in ranked
+    ]
     label_ids = answers.label_ids
     total = len(ranked)
-    entries = []
-    for rank, (index, reason) in enumerate(ranked):
-        focus_ids = [label_ids[j] for j in focus[index] if j >= 0]
+    entries = [
         # Priorities fall with rank, so the queue's order is exactly this ranking.
-        entries.append((int(answers.item_ids[index]), float(total - rank), focus_ids, reason))
+        (int(answers.item_ids[index]), float(total - rank), [label_ids[j] for j in chosen], str(reason))
+        for rank, (index, chosen, reason) in enumerate(ranked)
+    ]
+    # Nothing left to ask: no focus labels, and last.
+    entries += [
+        (int(answers.item_ids[index]), 0.0, [], QueueReason.UNCERTAIN) for index in np.flatnonzero(enough.all(axis=1))
+    ]
     return entries
+
+
+def answered_enough(*, project: Project, answers: AnswerArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(items, labels) True where the queue's rule asks no more answers, and (items,) open overlap rounds.
+
+    "Focus labels" projects: the entry has as many observers as the item's
+    round needs (the overlap count on an open overlap round, else one), or a
+    reviewer resolved it. "All labels" projects: the item has the
+    annotations it requires (docs/annotating.md).
+    """
+    entries = {
+        item_id: (reason, required, completed)
+        for item_id, reason, required, completed in QueueEntry.objects.filter(project=project).values_list(
+            "item_id", "reason", "required", "completed"
+        )
+    }
+    rows = [entries.get(int(item_id), (QueueReason.COLD_START, 1, 0)) for item_id in answers.item_ids]
+    if project.ask_mode != AskMode.FOCUS:
+        done = np.array([completed >= required > 0 for _, required, completed in rows], dtype=bool)
+        return np.repeat(done[:, None], len(answers.label_ids), axis=1), np.zeros(len(rows), dtype=bool)
+    overlap_open = np.array(
+        [reason == QueueReason.OVERLAP and completed < required for reason, required, completed in rows], dtype=bool
+    )
+    needed = np.where(overlap_open, project.overlap_count, 1)
+    observers = (~np.isnan(answers.values)).sum(axis=2)
+    return (observers >= needed[:, None]) | ~np.isnan(answers.resolution), overlap_open
 
 
 def _json_safe(value: Any) -> Any:

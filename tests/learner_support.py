@@ -27,7 +27,7 @@ SIGNALS = {
 FILLER = ["the", "my", "order", "please", "today", "again", "still", "app", "team", "week"]
 
 
-def small_config() -> TrainConfig:
+def small_config(**_: object) -> TrainConfig:
     """Seconds to train on 40 texts, with a held-out split big enough for metrics (12 rows)."""
     return TrainConfig(
         hidden=32, max_epochs=6, patience=2, val_size=0.3, features=FeatureConfig(char_max_features=2000)
