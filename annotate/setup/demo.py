@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.models import Annotation, GuidelineVersion, Item, Judgment, Label, Membership, Project, Role
+from annotate.models import Annotation, AskMode, GuidelineVersion, Item, Judgment, Label, Membership, Project, Role
 from annotate.work.queue import build_cold_start_queue
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo_data"
@@ -79,6 +79,11 @@ def load_demo() -> tuple[Project, bool]:
             "overlap_count": 2,
             "overlap_fraction": 0.3,
             "retrain_every": 25,
+            # The demo shows what the product is for: once its first model is
+            # trained, each item asks the labels the model is least sure about
+            # (docs/annotating.md, "What annotators are asked").
+            "ask_mode": AskMode.FOCUS,
+            "focus_size": 4,
         },
     )
     Membership.objects.get_or_create(project=project, user=admin, defaults={"role": Role.MANAGER})
