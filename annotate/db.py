@@ -146,8 +146,7 @@ def _packed_rows(
     """Let PostgreSQL pack the rows into one bytea per chunk, and read it with numpy.
 
     On a project with millions of judgments, building a Python tuple per row
-    costs more than the query itself (measured: 16 s for 5.8M rows, against
-    6 s packed).
+    costs more than the query itself (docs/benchmarks.md, "Agreement").
     """
     ids = np.sort(annotation_ids)
     parts = []
@@ -171,9 +170,10 @@ def rows_with_cheap_index_probes(query: Any) -> list[Any]:
 
     With PostgreSQL's default ``random_page_cost`` (4, priced for spinning
     disks) the planner reads all judgments of the database in a parallel
-    scan for every chunk of 2,000 items (98 ms at 550k judgments) instead of
-    probing the (annotation, label) index once per annotation (6.5 ms). The
-    setting is lowered for this transaction only (``SET LOCAL``).
+    scan for every chunk of 2,000 items instead of probing the (annotation,
+    label) index once per annotation, many times slower (docs/benchmarks.md,
+    "Import and export"). The setting is lowered for this transaction only
+    (``SET LOCAL``).
     """
     if not is_postgresql():
         return list(query)

@@ -153,8 +153,8 @@ def agreement_or_latest(*, project: Project, current: str) -> tuple[dict[str, An
     """The figures to show now, and whether they are those of the current generation.
 
     The current figures when they are cached, or when the project is small
-    enough to count in the request. Otherwise the figures computed last (on
-    5.8M answers a recount takes 13 s), and the worker is asked, once
+    enough to count in the request. Otherwise the figures computed last (a
+    recount of millions of answers takes seconds: docs/benchmarks.md), and the worker is asked, once
     per generation, to compute the current ones; the page says so and
     polls until they are there.
     """

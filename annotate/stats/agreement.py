@@ -1082,9 +1082,9 @@ def agreement_report(
         sub = _take_items(answers, rows)
         sub_ver = ver[rows]
         scope = _scope(sub_ver, (len(rows), n_labels, n_raters), only=only, label_introduced=intro)
-        # The package costs about 5 ms per label and call; per version the
-        # closed form gives the same alpha (tested to 1e-12) from the sums
-        # already computed, which keeps the whole report within its budget.
+        # The package is slow per label and call (docs/benchmarks.md); per
+        # version the closed form gives the same alpha (tested to 1e-12) from
+        # the sums already computed, which keeps the report within its budget.
         return _figures(sub, scope=scope, asked=asked, seed=seed_, alpha_from_package=only is None, **options)
 
     overall = slice_figures(None, everything, seed)

@@ -176,7 +176,7 @@ def render_label_row(row: LabelRow) -> str:
     The row template reads nothing but the row, so equal rows render equally,
     and most rows repeat from item to item (same label, not answered, focus
     or not). Rendering 28 rows through the template engine was most of the
-    CPU of a submit-and-next request (7 of 8 ms of rendering).
+    CPU of a submit-and-next request (docs/annotating.md, "Speed").
     """
     return render_to_string(LABEL_ROW, {"row": row})
 

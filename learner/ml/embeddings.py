@@ -5,7 +5,7 @@ they are loaded from the package directory with ``local_files_only`` and the
 Hugging Face offline switches set, so nothing is ever downloaded at run time
 (tested with the network blocked).
 
-Encoding costs about 10 ms of CPU per short text on this machine, so a
+Encoding costs milliseconds of CPU per short text (docs/benchmarks.md), so a
 project's embeddings are meant to be computed once per text and cached:
 ``EmbeddingCache`` is a small SQLite file keyed by a hash of the model name
 and the text, holding float16 vectors. Fresh vectors are rounded to float16
