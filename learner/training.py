@@ -431,17 +431,21 @@ def score_items(
     observers than its round needs; in an "all labels" project an item needs
     more while it has fewer annotations than it requires. An item with
     nothing left to ask gets no focus labels, which closes it in a
-    focus-label project. ``observed`` is kept for callers that rank without
-    a project (every observed entry counts as answered).
+    focus-label project. In an "all labels" project (or without a
+    project) every entry in ``observed`` counts as answered, as before.
     """
     if proba is None:
         proba = score_texts(model=model, texts=texts, n_labels=len(answers.label_ids))
-    if project is None:
-        enough, overlap_open = observed.astype(bool), np.zeros(len(texts), dtype=bool)
-    else:
-        enough, overlap_open = answered_enough(project=project, answers=answers)
     asks_focus = project is not None and project.ask_mode == AskMode.FOCUS
-    focus_size = project.focus_size if asks_focus and project is not None else FOCUS_LABELS
+    if asks_focus and project is not None:
+        enough, overlap_open = answered_enough(project=project, answers=answers)
+        focus_size: int | None = project.focus_size
+        exploration, overlap_share = project.exploration_share, project.overlap_fraction
+    else:
+        # Every label is asked: an item's score sums all its unanswered labels,
+        # and its focus labels only mark the few the model is least sure about.
+        enough, overlap_open = observed.astype(bool), np.zeros(len(texts), dtype=bool)
+        focus_size, exploration, overlap_share = None, EXPLORATION_SHARE, 0.0
     askable = np.flatnonzero(~enough.all(axis=1))
     picks = rank_for_annotation(
         proba,
@@ -449,16 +453,14 @@ def score_items(
         model.features(texts),
         batch_size=min(RANKED_HEAD, len(askable)),
         focus_size=focus_size,
-        exploration=project.exploration_share if asks_focus and project is not None else EXPLORATION_SHARE,
-        overlap_share=project.overlap_fraction if asks_focus and project is not None else 0.0,
+        exploration=exploration,
+        overlap_share=overlap_share,
         seed=seed,
         thresholds=model.thresholds,
     )
     unsure = uncertainty(proba, model.thresholds)
     scores = item_scores(unsure, enough, k=focus_size)
-    focus = focus_labels(unsure, enough, k=focus_size)
-    # An "all labels" project asks everything; its focus labels only mark the
-    # few the model is least sure about, on exploration items too.
+    focus = focus_labels(unsure, enough, k=focus_size or FOCUS_LABELS)
     ranked = [
         (pick.item, list(pick.focus) if asks_focus else [int(j) for j in focus[pick.item] if j >= 0], pick.reason)
         for pick in picks
@@ -469,7 +471,6 @@ def score_items(
     rest = askable[~in_head[askable]]
     rest = rest[np.argsort(-scores[rest], kind="stable")]
     ranked += [(int(index), [int(j) for j in focus[index] if j >= 0], QueueReason.UNCERTAIN) for index in rest]
-
     # An overlap round still under way stays one: its labels need their second observer.
     ranked = [
         (index, chosen, QueueReason.OVERLAP if overlap_open[index] else reason) for index, chosen, reason in ranked
@@ -489,12 +490,11 @@ def score_items(
 
 
 def answered_enough(*, project: Project, answers: AnswerArrays) -> tuple[np.ndarray, np.ndarray]:
-    """(items, labels) True where the queue's rule asks no more answers, and (items,) open overlap rounds.
+    """(items, labels) True where a focus-label project asks no more answers, and (items,) open overlap rounds.
 
-    "Focus labels" projects: the entry has as many observers as the item's
-    round needs (the overlap count on an open overlap round, else one), or a
-    reviewer resolved it. "All labels" projects: the item has the
-    annotations it requires (docs/annotating.md).
+    An entry has enough answers when it has as many observers as the item's
+    round needs (the overlap count on an overlap round under way, else one),
+    or a reviewer resolved it (docs/annotating.md, "When an item is open").
     """
     entries = {
         item_id: (reason, required, completed)
@@ -503,9 +503,6 @@ def answered_enough(*, project: Project, answers: AnswerArrays) -> tuple[np.ndar
         )
     }
     rows = [entries.get(int(item_id), (QueueReason.COLD_START, 1, 0)) for item_id in answers.item_ids]
-    if project.ask_mode != AskMode.FOCUS:
-        done = np.array([completed >= required > 0 for _, required, completed in rows], dtype=bool)
-        return np.repeat(done[:, None], len(answers.label_ids), axis=1), np.zeros(len(rows), dtype=bool)
     overlap_open = np.array(
         [reason == QueueReason.OVERLAP and completed < required for reason, required, completed in rows], dtype=bool
     )
