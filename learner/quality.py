@@ -207,14 +207,7 @@ def worth_labelling(*, project: Project) -> WorthLabelling:
 
 def compute(*, project: Project, ready: list[ModelVersion]) -> WorthLabelling:
     """Every ready version with stored predictions tested on its exploration answers, and the curve through them."""
-    answers = load_answers(project=project)
-    created, exploring = _slot_facts(project=project, answers=answers)
-    estimates = []
-    # Oldest first: the curve runs in training order.
-    for version in sorted(ready, key=lambda version: (version.created_at, version.pk)):
-        found = version_estimate(version=version, answers=answers, created=created, exploring=exploring)
-        if found is not None:
-            estimates.append(found)
+    estimates = version_estimates(project=project, ready=ready)
     curve = [found for found in estimates if found.enough and found.macro_f1.value is not None]
     gain = quality.gain_per(
         [float(point.judgments_spent) for point in curve],
@@ -236,6 +229,18 @@ def compute(*, project: Project, ready: list[ModelVersion]) -> WorthLabelling:
         advice=advice(gain, overlapping=overlapping, estimate=headline),
         chart=curve_chart(curve) if curve else None,
     )
+
+
+def version_estimates(*, project: Project, ready: list[ModelVersion]) -> list[Estimate]:
+    """The estimate of each version that still has its stored predictions, oldest first (training order)."""
+    answers = load_answers(project=project)
+    created, exploring = _slot_facts(project=project, answers=answers)
+    estimates = []
+    for version in sorted(ready, key=lambda version: (version.created_at, version.pk)):
+        found = version_estimate(version=version, answers=answers, created=created, exploring=exploring)
+        if found is not None:
+            estimates.append(found)
+    return estimates
 
 
 def _slot_facts(*, project: Project, answers: AnswerArrays) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:

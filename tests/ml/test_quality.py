@@ -1,4 +1,4 @@
-"""The pure parts of the model page's quality estimate: counts on observed entries, scores, the learning curve's gain."""
+"""The pure parts of the model page's quality estimate: counts on observed entries, scores, the curve's gain."""
 
 from __future__ import annotations
 
