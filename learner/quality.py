@@ -56,8 +56,10 @@ CACHE_VERSION = 1
 CACHE_SECONDS = 7 * 24 * 3600
 
 # Learning-curve chart geometry, in SVG user units.
-CURVE_WIDTH = 420
-CURVE_HEIGHT = 180
+CURVE_WIDTH = 520
+CURVE_HEIGHT = 190
+# Tick labels closer than this (user units) would overlap; the later one is left out.
+TICK_GAP = 36
 CURVE_LEFT = 40
 CURVE_RIGHT = CURVE_WIDTH - 16
 CURVE_TOP = 10
@@ -391,6 +393,15 @@ def curve_chart(curve: list[Estimate]) -> CurveChart:
         points=points,
         bars=bars,
         line=" ".join(f"{point.x},{point.y}" for point in points),
-        x_ticks=[(x_of(low), "0"), (x_of(high), f"{high:,}")],
+        x_ticks=_x_ticks([(x_of(value), f"{value:,}") for value in [low, *spent]]),
         y_ticks=[(y_of(value), f"{value:g}") for value in (0.0, 0.5, 1.0)],
     )
+
+
+def _x_ticks(ticks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Ticks at 0 and at each version's judgments, leaving out any that would overlap the one before."""
+    kept: list[tuple[float, str]] = []
+    for x, text in ticks:
+        if not kept or x - kept[-1][0] >= TICK_GAP:
+            kept.append((x, text))
+    return kept

@@ -49,7 +49,13 @@ def ready_with_predictions(
         progress=1.0,
         label_ids=[label.pk for label in labels],
         thresholds=[0.5] * len(labels),
-        dataset_counts={"observed_entries": spent},
+        dataset_counts={
+            "items": len(items),
+            "labelled_items": len(items),
+            "observed_entries": spent,
+            "positive_entries": spent // 3,
+            "labels": len(labels),
+        },
         metrics={"snapshot_at": snapshot.isoformat()},
         created_at=snapshot,
         started_at=snapshot,
@@ -233,3 +239,32 @@ def test_the_section_is_cached_until_the_answers_change(project, labels, annotat
         assert quality.worth_labelling(project=project).estimate == first.estimate
     answer(items[35:], labels, truth[35:], make_user("late"), reason=EXPLORATION, at=AFTER)
     assert quality.worth_labelling(project=project).estimate.items == 40
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_section_in_chromium(page, project, labels, manager, annotator, second_annotator):
+    from playwright.sync_api import expect
+
+    from tests.conftest import login, screenshot
+
+    items = make_items(project, 90)
+    truth, rough = truth_and_guess(90, len(labels), flip=0.3, seed=2)
+    _, finer = truth_and_guess(90, len(labels), flip=0.12, seed=2)
+    finer[:, 4] = False  # "praise" is never predicted, so it shows as a label that needs answers.
+    ready_with_predictions(project, labels, items, rough, spent=1200)
+    later = SNAPSHOT + timedelta(hours=2)
+    ready_with_predictions(project, labels, items, finer, snapshot=later, spent=2400)
+    answer(items[:45], labels, truth[:45], annotator, reason=EXPLORATION, at=AFTER)
+    answer(items[45:], labels, truth[45:], annotator, reason=EXPLORATION, at=later + timedelta(hours=1))
+    answer(items[:20], labels[:2], 1 - truth[:20, :2], second_annotator, reason="uncertain", at=AFTER)
+
+    login(page, "manny")
+    page.goto(f"/projects/{project.pk}/models/")
+
+    section = page.locator("#worth-labelling")
+    expect(section.get_by_role("heading", name="Is more labelling worth it?")).to_be_visible()
+    expect(section.locator(".advice")).to_contain_text("the last 1,000 judgments")
+    expect(section.locator("figure.learning-curve circle")).to_have_count(2)
+    expect(section.locator("table.worth-labels tbody tr")).to_have_count(len(labels))
+    screenshot(page, "model-page-worth-labelling")
