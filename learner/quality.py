@@ -292,7 +292,8 @@ def version_estimate(
     except PredictionsUnavailable:
         return None
     chunk = stored.lookup(item_ids=answers.item_ids, label_ids=answers.label_ids)
-    known = np.array([label_id in set(version.label_ids) for label_id in answers.label_ids], dtype=bool)
+    trained_labels = set(version.label_ids)
+    known = np.array([label_id in trained_labels for label_id in answers.label_ids], dtype=bool)
     with np.errstate(invalid="ignore"):
         after = exploring & (created > cutoff.timestamp())
         before = created <= cutoff.timestamp()
