@@ -120,8 +120,9 @@ class ExportPredictions:
     labels it does not know come back as NaN, which the export writes as null.
     """
 
-    def __init__(self, *, project: Project) -> None:
-        version = training.latest_ready(project=project)
+    def __init__(self, *, project: Project, version: ModelVersion | None = None) -> None:
+        # The model page's quality estimate reads older ready versions this way too.
+        version = version or training.latest_ready(project=project)
         if version is None:
             raise PredictionsUnavailable(
                 "No model version is ready for this project yet: train one, or export without predictions."

@@ -168,6 +168,9 @@ def _train_and_score(version: ModelVersion) -> str:
     project = version.project
     labels = list(project.active_labels().select_related("introduced_in"))
     answers = load_answers(project=project, labels=labels)
+    # Taken after the read: an annotation created later cannot be in this
+    # snapshot, so the quality estimate may test the version on it (docs/learner.md).
+    snapshot_at = timezone.now().isoformat()
     result = answers.consensus()
     texts = _texts(answers)
     observed = ~np.isnan(result.targets)
@@ -207,6 +210,7 @@ def _train_and_score(version: ModelVersion) -> str:
     model = train_model(
         texts, result.targets, result.weights, config=config, seed=version.pk, progress=_progress_writer(version)
     )
+    model.metrics["snapshot_at"] = snapshot_at
     if deferred:
         model.metrics["embeddings"] = f"{DEFERRED}: {waiting} texts are being encoded; the next model uses them"
     path = artifact_path(version)

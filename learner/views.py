@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotate.access import project_for
 from annotate.models import Item, Project, Role
-from learner import predictions, reports, training
+from learner import predictions, quality, reports, training
 from learner.models import ModelVersion
 
 # How many versions the model page lists; the API pages through all of them.
@@ -50,6 +50,7 @@ def models_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "trend": reports.macro_f1_trend(versions),
         "current": current,
         "details": version_details(current),
+        "worth": quality.worth_labelling(project=project) if current else None,
     }
     return render(request, "learner/models.html", context)
 

@@ -37,6 +37,9 @@ Public functions
   as a JSON-ready dict for the dashboard and the API.
 - :func:`consensus` and :func:`review_order`: training targets, weights,
   disputed entries and the review queue order.
+- :func:`resampled_sums` and :func:`percentile_interval`: the item bootstrap
+  itself, for any statistic that is a ratio of sums over items (the model
+  page's quality estimate uses them too).
 
 Performance note: the bootstrap is one matrix product per chunk of resamples.
 On a machine whose cores are busy, OpenBLAS's own threads spin and can cost
@@ -534,16 +537,7 @@ def _bootstrap(
     # One row of (labels x 6) statistics per item; a single wide product is
     # several times faster than a stack of narrow ones.
     matrix = table.T[index].reshape(n_items, n_labels * _N_STATS)
-    rng = np.random.default_rng(seed)
-    boot_sums = np.empty((n_boot, n_labels * _N_STATS))
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        # Offsetting each resample's draws by its row lets one bincount build
-        # the whole (size x items) matrix of draw counts.
-        draws = rng.integers(0, n_items, size=(size, n_items))
-        draws += (np.arange(size) * n_items)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=size * n_items).reshape(size, n_items)
-        boot_sums[start : start + size] = counts.astype(matrix.dtype) @ matrix
+    boot_sums = resampled_sums(matrix, n_boot=n_boot, seed=seed, chunk=chunk)
     # Back to the (..., 6, labels) layout the formulas read.
     sums = np.swapaxes(boot_sums.reshape(n_boot, n_labels, _N_STATS), 1, 2) / scale
 
@@ -554,11 +548,41 @@ def _bootstrap(
         warnings.simplefilter("ignore", RuntimeWarning)
         macro = np.nanmean(per_label_kappa, axis=1)
     return BootstrapIntervals(
-        kappa=_percentile_interval(per_label_kappa, level),
-        alpha=_percentile_interval(_alpha_from_sums(sums), level),
-        pooled_kappa=_percentile_interval(_kappa_from_sums(_pooled(sums))[:, 0], level),
-        macro_kappa=_percentile_interval(macro, level),
+        kappa=percentile_interval(per_label_kappa, level),
+        alpha=percentile_interval(_alpha_from_sums(sums), level),
+        pooled_kappa=percentile_interval(_kappa_from_sums(_pooled(sums))[:, 0], level),
+        macro_kappa=percentile_interval(macro, level),
     )
+
+
+def resampled_sums(
+    matrix: npt.NDArray[np.floating[Any]],
+    *,
+    n_boot: int,
+    seed: int | Sequence[int],
+    chunk: int = 25,
+) -> FloatArray:
+    """The column sums of ``matrix`` (items x statistics) over ``n_boot`` resamples of its rows, (n_boot, statistics).
+
+    Rows are drawn with replacement, so a statistic that is a ratio of sums
+    over items (kappa here, precision and recall on the model page) is
+    recomputed per resample from these sums. A resample is represented by how
+    often each item was drawn, so all resamples of a chunk are one product
+    ``draw_counts @ matrix``; chunks bound the memory of the count matrix to
+    ``chunk x items``. The same ``seed`` gives the same sums.
+    """
+    n_items = matrix.shape[0]
+    rng = np.random.default_rng(seed)
+    sums = np.empty((n_boot, matrix.shape[1]))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        # Offsetting each resample's draws by its row lets one bincount build
+        # the whole (size x items) matrix of draw counts.
+        draws = rng.integers(0, n_items, size=(size, n_items))
+        draws += (np.arange(size) * n_items)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n_items).reshape(size, n_items)
+        sums[start : start + size] = counts.astype(matrix.dtype) @ matrix
+    return sums
 
 
 def _exact_table(table: FloatArray, max_observers: int, n_draws: int) -> tuple[npt.NDArray[np.floating[Any]], float]:
@@ -582,7 +606,7 @@ def _exact_table(table: FloatArray, max_observers: int, n_draws: int) -> tuple[n
     return table, 1.0
 
 
-def _percentile_interval(samples: FloatArray, level: float) -> FloatArray:
+def percentile_interval(samples: FloatArray, level: float) -> FloatArray:
     """Percentile interval over axis 0 ignoring NaN resamples; shape (..., 2)."""
     tail = (1.0 - level) / 2.0 * 100.0
     with warnings.catch_warnings():
