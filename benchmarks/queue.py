@@ -298,7 +298,7 @@ def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_
     from django.db import connections
 
     from annotate.models import Project
-    from annotate.work.annotating import Answer, answerable_labels, submit_annotation
+    from annotate.work.annotating import Answer, answerable_labels, asked_labels, earlier_answers, submit_annotation
     from annotate.work.queue import next_item
 
     connections.close_all()
@@ -317,8 +317,12 @@ def annotate_loop(project_id: int, username: str, repeat: int, seed: int, start_
         timings.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000))
         if got is None:
             break
-        item, _ = got
-        answers = {label.pk: Answer(int(rng.random() < 0.1), 0.8) for label in rng.sample(labels, 10)}
+        item, entry = got
+        # Answer up to ten of the labels the page asks (in a focus-label project, the round's open ones).
+        earlier = earlier_answers(annotator=user, item=item, entry=entry)
+        asked = asked_labels(project=project, labels=labels, entry=entry, answered=earlier.answers if earlier else ())
+        chosen = rng.sample(asked, min(10, len(asked)))
+        answers = {label.pk: Answer(int(rng.random() < 0.1), 0.8) for label in chosen}
         submit_annotation(
             annotator=user, item=item, answers=answers, idempotency_key=uuid.uuid4(), duration_ms=5000, labels=labels
         )
@@ -361,19 +365,18 @@ def measure_submit_and_next(project_id: int, username: str, repeat: int, seed: i
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from annotate.models import Label
-
     rng = random.Random(seed)
     client = Client(HTTP_HOST="localhost")
     client.force_login(get_user_model().objects.get(username=username))
-    label_ids = list(Label.objects.filter(project_id=project_id).values_list("pk", flat=True))
     page = client.get(f"/projects/{project_id}/annotate/").content.decode()
     timings = []
     for _ in range(repeat):
         action = re.search(r'hx-post="(/projects/\d+/annotate/\d+/submit/)"', page).group(1)
         key = re.search(r'name="idempotency_key" value="([0-9a-f-]+)"', page).group(1)
         data = {"idempotency_key": key, "duration_ms": "5000", "confirm_rules": "1"}
-        for label_id in rng.sample(label_ids, 10):
+        # Up to ten of the labels the page asks.
+        asked = re.findall(r'<div class="label-row[^"]*"\s+data-label="(\d+)"', page)
+        for label_id in rng.sample(asked, min(10, len(asked))):
             data[f"label-{label_id}"] = "yes" if rng.random() < 0.1 else "no"
             data[f"conf-{label_id}"] = "0.8"
         started, cpu = time.perf_counter(), time.process_time()
