@@ -56,55 +56,24 @@ def places_taken(item_id: int) -> tuple[int, int]:
         return cursor.fetchone()
 
 
-def test_parallel_annotators_never_over_assign_or_lose_work(transactional_db):
-    project = make_project("Concurrent", overlap_count=OVERLAP, retrain_every=0)
-    labels = make_labels(project, ["a", "b", "c", "d"])
-    Item.objects.bulk_create(Item(project=project, external_id=f"i{n}", text=f"text {n}") for n in range(ITEMS))
-    QueueEntry.objects.bulk_create(
-        QueueEntry(project=project, item=item, priority=random.random(), required=OVERLAP)
-        for item in Item.objects.filter(project=project)
-    )
-    users = get_user_model().objects.bulk_create(get_user_model()(username=f"parallel{n}") for n in range(ANNOTATORS))
-    Membership.objects.bulk_create(Membership(project=project, user=user) for user in users)
+def run_annotators(users, project, answer_one) -> list[tuple[int, int, int]]:
+    """Every user takes items until none is left, all at once, each in a thread with its own connection.
 
-    handed = defaultdict(list)  # annotator id -> item ids, in order
-    taken = []  # (item id, completed + live leases, required) read right after each hand-out
-    submitted = {}  # (item id, annotator id) -> {label id: (value, confidence)} or "skipped"
-    errors = []
-    start = threading.Barrier(ANNOTATORS)
-    record = threading.Lock()
+    ``answer_one(user, item, entry, rng)`` answers (or skips) one item handed
+    out. Returns what ``places_taken`` read right after each hand-out; fails
+    the test on an error in any thread or a thread that does not finish.
+    """
+    taken, errors = [], []
+    start = threading.Barrier(len(users))
 
     def work(user, seed):
         rng = random.Random(seed)
         try:
             start.wait()
-            while True:
-                got = next_item(annotator=user, project=project)
-                if got is None:
-                    break
-                item, _ = got
+            while (got := next_item(annotator=user, project=project)) is not None:
+                item, entry = got
                 taken.append((item.pk, *places_taken(item.pk)))
-                key = uuid.uuid4()
-                if rng.random() < 0.03:
-                    skip_item(annotator=user, item=item, reason="unclear", idempotency_key=key, duration_ms=10)
-                    answer = "skipped"
-                else:
-                    # At least one answer: a submit with none is refused (skip covers that).
-                    answer = {
-                        label.pk: (rng.randint(0, 1), rng.choice([0.55, 0.8, 1.0]))
-                        for label in labels
-                        if rng.random() < 0.7
-                    } or {labels[0].pk: (1, 0.8)}
-                    submit_annotation(
-                        annotator=user,
-                        item=item,
-                        answers={label_id: Answer(*pair) for label_id, pair in answer.items()},
-                        idempotency_key=key,
-                        duration_ms=10,
-                    )
-                with record:
-                    handed[user.pk].append(item.pk)
-                    submitted[(item.pk, user.pk)] = answer
+                answer_one(user, item, entry, rng)
         except Exception as error:
             errors.append(repr(error))
         finally:
@@ -117,6 +86,46 @@ def test_parallel_annotators_never_over_assign_or_lose_work(transactional_db):
         thread.join(timeout=600)
     assert not errors
     assert not any(thread.is_alive() for thread in threads)
+    return taken
+
+
+def test_parallel_annotators_never_over_assign_or_lose_work(transactional_db):
+    project = make_project("Concurrent", overlap_count=OVERLAP, retrain_every=0)
+    labels = make_labels(project, ["a", "b", "c", "d"])
+    Item.objects.bulk_create(Item(project=project, external_id=f"i{n}", text=f"text {n}") for n in range(ITEMS))
+    QueueEntry.objects.bulk_create(
+        QueueEntry(project=project, item=item, priority=random.random(), required=OVERLAP)
+        for item in Item.objects.filter(project=project)
+    )
+    users = get_user_model().objects.bulk_create(get_user_model()(username=f"parallel{n}") for n in range(ANNOTATORS))
+    Membership.objects.bulk_create(Membership(project=project, user=user) for user in users)
+
+    handed = defaultdict(list)  # annotator id -> item ids, in order
+    submitted = {}  # (item id, annotator id) -> {label id: (value, confidence)} or "skipped"
+    record = threading.Lock()
+
+    def answer_one(user, item, _entry, rng):
+        key = uuid.uuid4()
+        if rng.random() < 0.03:
+            skip_item(annotator=user, item=item, reason="unclear", idempotency_key=key, duration_ms=10)
+            answer = "skipped"
+        else:
+            # At least one answer: a submit with none is refused (skip covers that).
+            answer = {
+                label.pk: (rng.randint(0, 1), rng.choice([0.55, 0.8, 1.0])) for label in labels if rng.random() < 0.7
+            } or {labels[0].pk: (1, 0.8)}
+            submit_annotation(
+                annotator=user,
+                item=item,
+                answers={label_id: Answer(*pair) for label_id, pair in answer.items()},
+                idempotency_key=key,
+                duration_ms=10,
+            )
+        with record:
+            handed[user.pk].append(item.pk)
+            submitted[(item.pk, user.pk)] = answer
+
+    taken = run_annotators(users, project, answer_one)
 
     # No annotator got an item twice.
     for items in handed.values():
@@ -176,46 +185,24 @@ def test_parallel_annotators_on_reopened_rounds_never_ask_a_label_twice_or_too_o
     set_queue_priorities(project=project, entries=rows, model_version_id=1)
     required = dict(QueueEntry.objects.filter(project=project).values_list("item_id", "required"))
 
-    taken, errors = [], []
     added = defaultdict(set)  # (item id, label id) -> annotator ids who answered it in the new round
-    start = threading.Barrier(ANNOTATORS)
     record = threading.Lock()
 
-    def work(user, seed):
-        worker_rng = random.Random(seed)
-        try:
-            start.wait()
-            while True:
-                got = next_item(annotator=user, project=project)
-                if got is None:
-                    break
-                item, entry = got
-                taken.append((item.pk, *places_taken(item.pk)))
-                mine = set(
-                    Judgment.objects.filter(annotation__item=item, annotation__annotator=user).values_list(
-                        "label_id", flat=True
-                    )
-                )
-                asked = [label_id for label_id in entry.focus_labels if label_id not in mine]
-                assert asked, f"{user} was handed item {item.pk} with nothing left to ask"
-                answers = {label_id: Answer(worker_rng.randint(0, 1), 0.8) for label_id in asked}
-                submit_annotation(
-                    annotator=user, item=item, answers=answers, idempotency_key=uuid.uuid4(), duration_ms=5
-                )
-                with record:
-                    for label_id in asked:
-                        added[(item.pk, label_id)].add(user.pk)
-        except Exception as error:
-            errors.append(repr(error))
-        finally:
-            connection.close()
+    def answer_one(user, item, entry, rng):
+        mine = set(
+            Judgment.objects.filter(annotation__item=item, annotation__annotator=user).values_list(
+                "label_id", flat=True
+            )
+        )
+        asked = [label_id for label_id in entry.focus_labels if label_id not in mine]
+        assert asked, f"{user} was handed item {item.pk} with nothing left to ask"
+        answers = {label_id: Answer(rng.randint(0, 1), 0.8) for label_id in asked}
+        submit_annotation(annotator=user, item=item, answers=answers, idempotency_key=uuid.uuid4(), duration_ms=5)
+        with record:
+            for label_id in asked:
+                added[(item.pk, label_id)].add(user.pk)
 
-    threads = [threading.Thread(target=work, args=(user, n)) for n, user in enumerate(users)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not errors
+    taken = run_annotators(users, project, answer_one)
     assert all(count <= need for _, count, need in taken), [row for row in taken if row[1] > row[2]]
     for (item_id, label_id), annotators in added.items():
         # Nobody answered a label twice, and no label got more observers than its round needed.
