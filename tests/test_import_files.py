@@ -170,3 +170,30 @@ def test_guideline_versions_and_label_introduction_are_checked(project, labels, 
     assert "not a published guideline" in failure.value.errors[0].message
     assert "introduced in guideline version 2" in failure.value.errors[1].message
     assert not Judgment.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("created_at", "stored"),
+    [
+        ("2025-11-20T10:00:00", "2025-11-20T10:00:00+00:00"),
+        ("2025-11-20", "2025-11-20T00:00:00+00:00"),
+        ("2025-11-20T10:00:00+02:00", "2025-11-20T08:00:00+00:00"),
+    ],
+)
+def test_a_time_without_an_offset_is_read_in_the_sites_time_zone(project, labels, annotator, created_at, stored):
+    """Label Studio and spreadsheets often leave the offset out; that was a 500 before."""
+    row = {"external_id": "t1", "text": "x", "annotations": [{"annotator": "annie", "labels": {"shipping": 1}}]}
+    row["annotations"][0]["created_at"] = created_at
+    import_file(project=project, stream=jsonl(row), options=ImportOptions(format="jsonl"), actor=annotator)
+    annotation = Annotation.objects.get(item__external_id="t1")
+    assert annotation.created_at.isoformat() == stored
+
+
+@pytest.mark.django_db
+def test_a_time_without_an_offset_follows_the_configured_time_zone(project, labels, annotator, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    row = {"external_id": "t1", "text": "x", "annotations": [{"annotator": "annie", "labels": {"shipping": 1}}]}
+    row["annotations"][0]["created_at"] = "2025-11-20T10:00:00"
+    import_file(project=project, stream=jsonl(row), options=ImportOptions(format="jsonl"), actor=annotator)
+    assert Annotation.objects.get(item__external_id="t1").created_at.isoformat() == "2025-11-20T09:00:00+00:00"

@@ -13,11 +13,11 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, max_text_chars
 from annotate.models import Annotation
@@ -129,14 +129,22 @@ def as_int(value: Any, line: int, field_name: str, errors: Errors, *, minimum: i
 
 
 def as_datetime(value: Any, line: int, field_name: str, errors: Errors) -> datetime | None:
+    """An ISO 8601 date and time, or a date (its midnight); without a UTC offset, in the site's TIME_ZONE.
+
+    Exports of other tools often leave the offset out; reading such a time in
+    the configured time zone (docs/api.md) is what their users expect.
+    """
     try:
         parsed = parse_datetime(value) if isinstance(value, str) else None
+        day = parse_date(value) if isinstance(value, str) and parsed is None else None
     except ValueError:
-        parsed = None  # well formed but impossible, such as month 13
+        parsed = day = None  # well formed but impossible, such as month 13
+    if day is not None:
+        parsed = datetime.combine(day, time())
     if parsed is None:
         errors.add(line, field_name, "must be an ISO 8601 date and time")
         return None
-    parsed = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    parsed = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
     # A day of slack for clocks and time zones; an answer from next year is a typo.
     if parsed > timezone.now() + timedelta(days=1):
         errors.add(line, field_name, "is in the future")
