@@ -531,7 +531,7 @@ def write_csv(
     model_version: int | None = None,
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     header = csv_columns(labels, include_judgments=include_judgments, predictions=predictions)
     writer.writerow([escape_formula(name) for name in header])
     yield buffer.getvalue().encode()
