@@ -197,3 +197,14 @@ def test_a_time_without_an_offset_follows_the_configured_time_zone(project, labe
     row["annotations"][0]["created_at"] = "2025-11-20T10:00:00"
     import_file(project=project, stream=jsonl(row), options=ImportOptions(format="jsonl"), actor=annotator)
     assert Annotation.objects.get(item__external_id="t1").created_at.isoformat() == "2025-11-20T09:00:00+00:00"
+
+
+@pytest.mark.django_db
+def test_csv_reads_the_one_and_zero_pandas_writes(project, labels, annotator):
+    """A label column with an empty cell is a float column to pandas: it writes 1.0 and 0.0."""
+    data = b"external_id,text,annotator,shipping,refund,billing\np1,Late parcel,annie,1.0,0.0,\n"
+    import_file(project=project, stream=io.BytesIO(data), options=ImportOptions(format="csv"))
+    assert answers_of(Item.objects.get(external_id="p1"), "annie") == {
+        "shipping": (1, project.default_confidence),
+        "refund": (0, project.default_confidence),
+    }

@@ -25,8 +25,9 @@ from annotate.models import Annotation
 UNSTORABLE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
 # The largest value of the integer columns (PositiveIntegerField, 32 bits on PostgreSQL).
 MAX_STORED_INT = 2**31 - 1
-TRUE_WORDS = {"1", "true", "yes", "y"}
-FALSE_WORDS = {"0", "false", "no", "n"}
+# "1.0" and "0.0" are how pandas (and the CSV export) write a column that has empty cells.
+TRUE_WORDS = {"1", "1.0", "true", "yes", "y"}
+FALSE_WORDS = {"0", "0.0", "false", "no", "n"}
 # The longest skip reason the annotations table stores; a longer one is an
 # error, never cut short, so that an import stores what the file says.
 MAX_SKIP_REASON: int = Annotation._meta.get_field("skip_reason").max_length or 200
