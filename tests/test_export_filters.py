@@ -113,4 +113,15 @@ def test_csv_cells_are_escaped_against_formulas(project, labels):
     Item.objects.create(project=project, external_id="ok", text="plain", metadata={})
     data = b"".join(export_stream(project=project, options=ExportOptions(format="csv"))).decode()
     cells = {row["id"]: row["text"] for row in csv.DictReader(io.StringIO(data))}
-    assert cells == {"'=cmd|' /C calc'!A0": "'+1 555 0100", "'-2": "'@SUM(A1)", "tab": "'\tx", "ok": "plain"}
+    # Text is escaped; ids never are, so they match the JSONL and Parquet ids.
+    assert cells == {"=cmd|' /C calc'!A0": "'+1 555 0100", "-2": "'@SUM(A1)", "tab": "'\tx", "ok": "plain"}
+
+
+@pytest.mark.django_db
+def test_a_pipeline_turns_formula_escaping_off(project, labels):
+    from annotate.models import Item
+
+    Item.objects.create(project=project, external_id="-2", text="@SUM(A1)", metadata={})
+    options = ExportOptions(format="csv", escape_formulas=False)
+    data = b"".join(export_stream(project=project, options=options)).decode()
+    assert [(row["id"], row["text"]) for row in csv.DictReader(io.StringIO(data))] == [("-2", "@SUM(A1)")]

@@ -511,3 +511,8 @@ class ExportQuerySerializer(QuerySerializer):
         help_text="Add the latest ready model version's probabilities and predicted labels (null for items it "
         "did not score). Without a ready model the answer is 409.",
     )
+    escape_formulas = QueryBooleanField(
+        default=True,
+        help_text="CSV: prefix text and metadata cells that begin with =, +, -, @, a tab or a carriage return "
+        "with ' so spreadsheets do not run them. Turn off for pipelines; ids and headers are never altered.",
+    )

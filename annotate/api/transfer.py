@@ -242,6 +242,7 @@ class ExportView(ProjectView):
                 seed=data["seed"],
                 include_judgments=data["include_judgments"],
                 predictions=data["predictions"],
+                escape_formulas=data["escape_formulas"],
             )
         except exporting.ExportError as error:
             raise serializers.ValidationError({"detail": str(error)}) from None

@@ -159,6 +159,10 @@ class ExportOptions:
     include_judgments: bool = False
     # Add the latest ready model version's scores (see the module docstring).
     predictions: bool = False
+    # CSV: prefix text and metadata cells a spreadsheet would run as a formula
+    # with a quote. On for downloads; a pipeline turns it off to get the text
+    # as stored. Ids and headers are never altered, so they match the other formats.
+    escape_formulas: bool = True
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -529,11 +533,12 @@ def write_csv(
     include_judgments: bool,
     predictions: bool = False,
     model_version: int | None = None,
+    escape_formulas: bool = True,
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    header = csv_columns(labels, include_judgments=include_judgments, predictions=predictions)
-    writer.writerow([escape_formula(name) for name in header])
+    escape = escape_formula if escape_formulas else str
+    writer.writerow(csv_columns(labels, include_judgments=include_judgments, predictions=predictions))
     yield buffer.getvalue().encode()
     names = [label.name for label in labels]
     for chunk in chunks:
@@ -543,20 +548,21 @@ def write_csv(
         scores = _csv_label_cells(_rounded(predicted.probabilities)) if predicted is not None else None
         for index, values in enumerate(_csv_label_cells(chunk.targets)):
             cells = [
-                escape_formula(chunk.external_ids[index]),
-                escape_formula(chunk.texts[index]),
-                escape_formula(chunk.metadata[index]),
+                chunk.external_ids[index],
+                escape(chunk.texts[index]),
+                escape(chunk.metadata[index]),
                 # An unobserved entry is an empty cell, never 0.
                 *values,
             ]
             if chunk.judgments is not None:
-                cells.append(escape_formula(json.dumps(chunk.judgments[index], ensure_ascii=False)))
+                # JSON text begins with "[": never a formula.
+                cells.append(json.dumps(chunk.judgments[index], ensure_ascii=False))
             if predicted is not None and scores is not None:
                 scored = bool(predicted.scored[index])
                 chosen = [name for name, yes in zip(names, predicted.decisions[index].tolist(), strict=True) if yes]
                 # An item the version did not score has empty cells, never 0.
                 cells += scores[index]
-                cells.append(escape_formula(json.dumps(chosen, ensure_ascii=False)) if scored else None)
+                cells.append(json.dumps(chosen, ensure_ascii=False) if scored else None)
                 cells.append(model_version)
             writer.writerow(cells)
         yield buffer.getvalue().encode()
@@ -735,6 +741,7 @@ def _stream(
                 include_judgments=options.include_judgments,
                 predictions=table is not None,
                 model_version=model_version,
+                escape_formulas=options.escape_formulas,
             )
         else:
             yield from write_parquet(

@@ -32,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--include-judgments", action="store_true")
         parser.add_argument("--predictions", action="store_true", help="Add the latest ready model version's scores.")
+        parser.add_argument(
+            "--no-formula-escaping",
+            action="store_true",
+            help="CSV: write text and metadata as stored, without the quote that stops spreadsheets running formulas.",
+        )
         parser.add_argument("--user", default="", help="Username recorded as the actor in the audit trail.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -55,6 +60,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 include_judgments=options["include_judgments"],
                 predictions=options["predictions"],
+                escape_formulas=not options["no_formula_escaping"],
             )
             stream = export_stream(project=project, options=export_options, actor=actor)
         except PredictionsUnavailable as exc:
