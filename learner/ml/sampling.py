@@ -175,6 +175,7 @@ def rank_for_annotation(
     seed: int = 0,
     thresholds: np.ndarray | None = None,
     pool_factor: int = 5,
+    label_weights: np.ndarray | None = None,
 ) -> list[Pick]:
     """The next ``batch_size`` items to ask and the labels to ask on each.
 
@@ -198,6 +199,10 @@ def rank_for_annotation(
       ``focus_size`` labels they will be asked (``item_scores(k=...)``),
       chosen by ``diverse_batch`` among the ``pool_factor * n`` best, each
       asked its ``focus_size`` most uncertain unobserved labels.
+
+    ``label_weights`` (L,), optional, scales each label's uncertainty before
+    items and focus labels are chosen (e.g. ``label_need`` of the answers,
+    which favours labels with few known positives).
 
     The same arguments and ``seed`` give the same list.
     """
@@ -223,6 +228,8 @@ def rank_for_annotation(
 
     n_uncertain = batch_size - n_explore - n_overlap
     unc = uncertainty(proba, thresholds)
+    if label_weights is not None:
+        unc = unc * np.asarray(label_weights, dtype=np.float64)[None, :]
     scores = item_scores(unc, obs, k=k)
     # Items already taken at random and fully observed items cannot be picked again.
     scores[random_items] = -np.inf
@@ -276,3 +283,14 @@ def _interleave(main: list[Pick], others: list[list[Pick]]) -> list[Pick]:
         keyed += [((i + 0.5) / len(group), rank, p) for i, p in enumerate(group)]
     keyed.sort(key=lambda entry: (entry[0], entry[1]))
     return [pick for _, _, pick in keyed]
+
+
+def label_need(positives: np.ndarray) -> np.ndarray:
+    """(L,) label weights in (0, 1] for ``rank_for_annotation``: ``1 / sqrt(1 + positives)``, scaled to max 1.
+
+    ``positives`` counts the positive answers each label has. Macro-F1
+    weighs every label alike, and a rare label whose few positives are
+    known is where one more answer teaches the model most.
+    """
+    weights = 1.0 / np.sqrt(1.0 + np.asarray(positives, dtype=np.float64))
+    return weights / weights.max() if len(weights) else weights
