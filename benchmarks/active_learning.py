@@ -312,6 +312,24 @@ def summarize(runs: list[dict[str, Any]], budget: int) -> dict[str, Any]:
     return {"random_macro_f1_at_budget": None if target is None else round(target, 4), "strategies": summary}
 
 
+def rank_speed(n: int = 100_000, n_labels: int = 28) -> dict[str, float]:
+    """Seconds ``rank_for_annotation`` takes on a synthetic n x L pool (TF-IDF-like sparse features)."""
+    rng = np.random.default_rng(0)
+    proba = rng.random((n, n_labels)) ** 3
+    observed = rng.random((n, n_labels)) < 0.05
+    nnz = 30
+    features = sp.csr_matrix(
+        (rng.random(n * nnz).astype(np.float32), rng.integers(0, 100_000, n * nnz), np.arange(0, n * nnz + 1, nnz)),
+        shape=(n, 100_000),
+    )
+    out = {}
+    for batch in (200, 2000, n):
+        started = time.perf_counter()
+        rank_for_annotation(proba, observed, features, batch_size=batch, focus_size=5, exploration=0.05, seed=1)
+        out[f"batch_{batch}"] = round(time.perf_counter() - started, 2)
+    return out
+
+
 def plot(runs: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> None:
     """Macro-F1 against judgments: one line per strategy (mean over seeds), seeds as thin lines."""
     import matplotlib
@@ -439,6 +457,7 @@ def main() -> None:
             if path.exists():
                 runs.append(json.loads(path.read_text()))
     report = {
+        "rank_seconds_100k_x_28": rank_speed(),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()[0]},
         "budget": args.budget,
         "pool_limit": args.pool_limit or None,
