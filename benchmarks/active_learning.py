@@ -64,16 +64,18 @@ import scipy.sparse as sp  # noqa: E402
 from annotate.stats.cold_start import diverse_order  # noqa: E402
 from learner.ml import config_for, prepare_features, train_model  # noqa: E402
 from learner.ml.metrics import macro_f1  # noqa: E402
-from learner.ml.sampling import label_need, rank_for_annotation  # noqa: E402
+from learner.ml.sampling import (  # noqa: E402
+    DEFAULT_EXPLORATION,
+    DEFAULT_FOCUS_SIZE,
+    label_need,
+    rank_for_annotation,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "goemotions"
 DEFAULT_CACHE = ROOT / "data" / "embeddings.sqlite"
 DEFAULT_OUT = ROOT / "data" / "al_runs"
 COLD_START = 200
-# The product defaults this simulation chose (docs/learner.md).
-DEFAULT_FOCUS_SIZE = 5
-DEFAULT_EXPLORATION = 0.1
 # Early rounds are smaller: the first models change most per answer.
 EARLY_ROUNDS = (2000, 4000)
 ROUND = 6000
