@@ -62,7 +62,10 @@ class Project(models.Model):
     # ``exploration_share`` of random items asked every label they still need.
     ask_mode = models.CharField(max_length=8, choices=AskMode.choices, default=AskMode.ALL)
     focus_size = models.PositiveSmallIntegerField(default=5)
-    exploration_share = models.FloatField(default=0.1)
+    # 5%: the share the active-learning simulation chose (docs/learner.md,
+    # "Active learning: ranking and proof"), counting each exploration item's
+    # judgments as cost.
+    exploration_share = models.FloatField(default=0.05)
     # Retrain after this many new annotations; 0 turns the trigger off.
     retrain_every = models.PositiveIntegerField(default=50)
     # New annotations since the last retrain was requested. Submits add one;

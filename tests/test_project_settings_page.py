@@ -30,7 +30,7 @@ def test_a_manager_switches_to_focus_labels_and_a_retrain_follows(
     project.refresh_from_db()
     assert (project.ask_mode, project.focus_size, project.exploration_share) == (AskMode.FOCUS, 4, 0.15)
     event = AuditEvent.objects.get(action="project.settings")
-    assert event.before == {"ask_mode": "all", "focus_size": 5, "exploration_share": 0.1}
+    assert event.before == {"ask_mode": "all", "focus_size": 5, "exploration_share": 0.05}
     assert event.after == {"ask_mode": "focus", "focus_size": 4, "exploration_share": 0.15}
     assert sent_tasks == [("learner.tasks.retrain", (), {"project_id": project.pk, "trigger": "settings"})]
 

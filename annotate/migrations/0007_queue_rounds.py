@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="project",
             name="exploration_share",
-            field=models.FloatField(default=0.1),
+            field=models.FloatField(default=0.05),
         ),
         migrations.AddField(
             model_name="project",

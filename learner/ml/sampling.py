@@ -4,8 +4,9 @@ Typical use by the app::
 
     proba = model.predict_proba(texts)
     picks = rank_for_annotation(
-        proba, observed, model.features(texts), batch_size=200, focus_size=5,
-        exploration=0.1, seed=version_id, thresholds=model.thresholds,
+        proba, observed, model.features(texts), batch_size=200,
+        focus_size=DEFAULT_FOCUS_SIZE, exploration=DEFAULT_EXPLORATION,
+        seed=version_id, thresholds=model.thresholds,
     )                                                      # list[Pick]
 
 ``rank_for_annotation`` is the one ranking of the product (docs/learner.md,
@@ -35,6 +36,14 @@ EXPLORATION = "exploration"
 OVERLAP = "overlap"
 COLD_START = "cold_start"
 REASONS = (UNCERTAIN, EXPLORATION, OVERLAP, COLD_START)
+# The product's defaults, chosen with benchmarks/active_learning.py
+# (docs/learner.md, "Active learning: ranking and proof"): five focus labels
+# per item, and one item in twenty asked every label at random. An
+# exploration item costs all its labels (28 on GoEmotions against 5), so at
+# 5 % it takes about a quarter of the judgments; 10 % took 40 % and saved
+# fewer judgments, 2 % left the thresholds too few unbiased answers.
+DEFAULT_FOCUS_SIZE = 5
+DEFAULT_EXPLORATION = 0.05
 # The uncertain picks beyond this many are taken in score order: the
 # k-means++-style diversity pass costs one distance computation per pick, and
 # the head of the queue is all that people reach before the next retrain.
@@ -170,11 +179,12 @@ def rank_for_annotation(
     *,
     batch_size: int,
     focus_size: int | None,
-    exploration: float = 0.1,
+    exploration: float = DEFAULT_EXPLORATION,
     overlap_share: float = 0.0,
     seed: int = 0,
     thresholds: np.ndarray | None = None,
     pool_factor: int = 5,
+    label_weights: np.ndarray | None = None,
 ) -> list[Pick]:
     """The next ``batch_size`` items to ask and the labels to ask on each.
 
@@ -198,6 +208,10 @@ def rank_for_annotation(
       ``focus_size`` labels they will be asked (``item_scores(k=...)``),
       chosen by ``diverse_batch`` among the ``pool_factor * n`` best, each
       asked its ``focus_size`` most uncertain unobserved labels.
+
+    ``label_weights`` (L,), optional, scales each label's uncertainty before
+    items and focus labels are chosen (e.g. ``label_need`` of the answers,
+    which favours labels with few known positives).
 
     The same arguments and ``seed`` give the same list.
     """
@@ -223,6 +237,8 @@ def rank_for_annotation(
 
     n_uncertain = batch_size - n_explore - n_overlap
     unc = uncertainty(proba, thresholds)
+    if label_weights is not None:
+        unc = unc * np.asarray(label_weights, dtype=np.float64)[None, :]
     scores = item_scores(unc, obs, k=k)
     # Items already taken at random and fully observed items cannot be picked again.
     scores[random_items] = -np.inf
@@ -276,3 +292,14 @@ def _interleave(main: list[Pick], others: list[list[Pick]]) -> list[Pick]:
         keyed += [((i + 0.5) / len(group), rank, p) for i, p in enumerate(group)]
     keyed.sort(key=lambda entry: (entry[0], entry[1]))
     return [pick for _, _, pick in keyed]
+
+
+def label_need(positives: np.ndarray) -> np.ndarray:
+    """(L,) label weights in (0, 1] for ``rank_for_annotation``: ``1 / sqrt(1 + positives)``, scaled to max 1.
+
+    ``positives`` counts the positive answers each label has. Macro-F1
+    weighs every label alike, and a rare label whose few positives are
+    known is where one more answer teaches the model most.
+    """
+    weights = 1.0 / np.sqrt(1.0 + np.asarray(positives, dtype=np.float64))
+    return weights / weights.max() if len(weights) else weights

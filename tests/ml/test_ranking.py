@@ -191,3 +191,21 @@ def macro_f1_of(pred: np.ndarray, y: np.ndarray) -> float:
     from learner.ml.metrics import macro_f1
 
     return macro_f1(y, pred)
+
+
+def test_label_weights_steer_focus_to_labels_with_few_positives() -> None:
+    from learner.ml.sampling import label_need
+
+    weights = label_need(np.array([0, 3, 99]))
+    assert weights[0] == 1.0 and weights[0] > weights[1] > weights[2] > 0
+    # Two equally uncertain labels: the one with fewer known positives is asked.
+    proba = np.full((30, 3), 0.02)
+    proba[:, 1:] = 0.5
+    features = np.random.default_rng(0).normal(size=(30, 4))
+    observed = np.zeros_like(proba, dtype=bool)
+    plain = rank_for_annotation(proba, observed, features, batch_size=10, focus_size=1, exploration=0.0)
+    weighted = rank_for_annotation(
+        proba, observed, features, batch_size=10, focus_size=1, exploration=0.0, label_weights=label_need([5, 50, 0])
+    )
+    assert {pick.focus for pick in plain} == {(1,)}
+    assert {pick.focus for pick in weighted} == {(2,)}
