@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -324,8 +325,9 @@ def _first_row(sql: str, params: Mapping[str, Any] | Sequence[Any]) -> tuple[Any
         return row
 
 
+@cache
 def _row_columns() -> tuple[list[str], list[str]]:
-    """The entry's and the item's concrete columns, in their models' field order."""
+    """The entry's and the item's concrete columns, in their models' field order (fixed at run time)."""
     from annotate.models import Item, QueueEntry
 
     return (
@@ -419,12 +421,16 @@ def next_item_call(
     expiry does; annotations are never committed that way), and only then
     does it wait behind a re-rank that holds every candidate row.
     """
+    return _next_item_call_sql(), [annotator, project, now, expires, list(exclude), own_transaction]
+
+
+@cache
+def _next_item_call_sql() -> str:
     entry_columns, item_columns = _row_columns()
     columns = [f"(r.entry).{column}" for column in entry_columns] + [f"(r.item).{column}" for column in item_columns]
-    sql = (
+    return (
         f"SELECT r.outcome, r.entry_id, {', '.join(columns)} FROM tagwise_next_item(%s, %s, %s, %s, %s::bigint[], %s) r"
     )
-    return sql, [annotator, project, now, expires, list(exclude), own_transaction]
 
 
 def _claim_on_server(
