@@ -29,7 +29,7 @@ class SettingsForm(forms.ModelForm):
     lease_minutes = forms.IntegerField(
         min_value=1, max_value=24 * 60, label="Minutes an item is held for its annotator"
     )
-    ask_mode = forms.ChoiceField(choices=AskMode.choices, widget=forms.RadioSelect, label="What annotators are asked")
+    ask_mode = forms.ChoiceField(choices=AskMode.choices, widget=forms.RadioSelect, label="Ask")
     focus_size = forms.IntegerField(min_value=1, max_value=50, label="Focus labels per item")
     exploration_share = forms.FloatField(
         min_value=0, max_value=1, label="Share of random items asked every label (exploration)"
