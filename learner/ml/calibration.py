@@ -24,7 +24,8 @@ class PlattScaler:
 
     def transform(self, logits: np.ndarray) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64) * self.a + self.b
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        proba: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return proba
 
 
 def _fit_platt_one(z: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-3) -> tuple[float, float]:

@@ -16,6 +16,7 @@ that partially labelled data never crashes and never produces NaN:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ def subset_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float((~wrong[rows]).mean()) if rows.any() else 0.0
 
 
-def _ranking_rows(y_true: np.ndarray, scores: np.ndarray):
+def _ranking_rows(y_true: np.ndarray, scores: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (truth, scores) restricted to observed labels of each usable row."""
     mask = observed_mask(y_true)
     truth = binarize(y_true).astype(bool)

@@ -164,7 +164,8 @@ class ColumnScorer:
         return block.toarray() if self.dense else block.tocsr()
 
     def logits(self, x: sp.csr_matrix) -> np.ndarray:
-        return self.inner.logits(self._cols(x))
+        out: np.ndarray = self.inner.logits(self._cols(x))
+        return out
 
     def hidden(self, x: sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
         return self.inner.hidden(self._cols(x)) if hasattr(self.inner, "hidden") else self._cols(x)
@@ -198,7 +199,8 @@ class BlendScorer:
             w * p.transform(m.logits(x)) for m, p, w in zip(self.members, self.platts, self.weights, strict=True)
         )
         proba = np.clip(proba / sum(self.weights), 1e-7, 1 - 1e-7)
-        return np.log(proba / (1 - proba))
+        out: np.ndarray = np.log(proba / (1 - proba))
+        return out
 
     def hidden(self, x: sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
         for member in self.members:
@@ -210,10 +212,11 @@ class BlendScorer:
 
     def input_gradient_weights(self, x_sample: sp.csr_matrix) -> np.ndarray:
         # Each member's explanation in calibrated-logit units (Platt slope).
-        return sum(
+        out: np.ndarray = sum(
             w * m.input_gradient_weights(x_sample) * p.a[None, :]
             for m, p, w in zip(self.members, self.platts, self.weights, strict=True)
         ) / sum(self.weights)
+        return out
 
 
 class EnsembleScorer:
@@ -223,13 +226,16 @@ class EnsembleScorer:
         self.members = members
 
     def logits(self, x: sp.csr_matrix) -> np.ndarray:
-        return np.mean([m.logits(x) for m in self.members], axis=0)
+        out: np.ndarray = np.mean([m.logits(x) for m in self.members], axis=0)
+        return out
 
     def hidden(self, x: sp.csr_matrix) -> np.ndarray:
-        return self.members[0].hidden(x)
+        out: np.ndarray = self.members[0].hidden(x)
+        return out
 
     def input_gradient_weights(self, x_sample: sp.csr_matrix) -> np.ndarray:
-        return np.mean([m.input_gradient_weights(x_sample) for m in self.members], axis=0)
+        out: np.ndarray = np.mean([m.input_gradient_weights(x_sample) for m in self.members], axis=0)
+        return out
 
 
 class TagwiseModel:
@@ -261,7 +267,8 @@ class TagwiseModel:
 
     @property
     def label_pair_confusions(self) -> list[dict[str, Any]]:
-        return self.metrics.get("label_pair_confusions", [])
+        confusions: list[dict[str, Any]] = self.metrics.get("label_pair_confusions", [])
+        return confusions
 
     def features(self, texts: list[str]) -> sp.csr_matrix:
         """TF-IDF features (CSR) of ``texts``, e.g. for diversity sampling."""
@@ -281,7 +288,8 @@ class TagwiseModel:
         return self.scorer.hidden(x) if hasattr(self.scorer, "hidden") else x
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        return self.scorer.logits(self.features(texts))
+        out: np.ndarray = self.scorer.logits(self.features(texts))
+        return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """(n, L) calibrated probabilities."""
@@ -559,7 +567,8 @@ def _weak_negative(pos: np.ndarray, neg: np.ndarray, config: TrainConfig) -> np.
     # it is capped at 0.5: an unanswered entry is never assumed more likely
     # positive than negative.
     prior = np.minimum((pos + 1.0) / (pos + neg + 2.0), 0.5)
-    return config.weak_negative * (1.0 - prior)
+    weak: np.ndarray = config.weak_negative * (1.0 - prior)
+    return weak
 
 
 def _macro_f1_tuned(logits: np.ndarray, y_eval: np.ndarray, w_eval: np.ndarray | None = None) -> float:
@@ -583,7 +592,7 @@ def train_model(
     config: TrainConfig | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
-    rules: LabelRules | dict | None = None,
+    rules: LabelRules | dict[str, Any] | None = None,
     featurized: tuple[TextFeaturizer, sp.csr_matrix] | None = None,
 ) -> TagwiseModel:
     """Train a model on partially observed multi-label targets.
@@ -714,7 +723,10 @@ def _fit_scorer(
             y_net, w_net, info["distilled_entries"] = _distill_targets(
                 x, y, w, train_rows, val_rows, y_eval, linear, config
             )
-    members, epochs, histories = [], [], []
+    members: list[Any] = []
+    epochs: list[int] = []
+    histories: list[list[float]] = []
+    scorer: NetScorer | EnsembleScorer | BlendScorer
     for m in range(config.n_models):
 
         def member_progress(f: float, m: int = m) -> None:

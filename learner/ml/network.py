@@ -34,6 +34,9 @@ class TagNet(nn.Module):
     ``C`` initialised at zero so it starts as the plain network.
     """
 
+    # Registered as a buffer in ``__init__`` when ``correlation`` is on.
+    offdiag: torch.Tensor
+
     def __init__(
         self, n_features: int, n_labels: int, hidden: int, dropout: float, correlation: bool, wide: bool = False
     ) -> None:
@@ -58,7 +61,7 @@ class TagNet(nn.Module):
 
     def forward(self, pre: torch.Tensor) -> torch.Tensor:
         """Logits from the pre-activation ``X @ input_weight`` (hidden part, then wide part)."""
-        z1 = self.out(self.dropout(self.hidden_from_pre(pre)))
+        z1: torch.Tensor = self.out(self.dropout(self.hidden_from_pre(pre)))
         if self.wide:
             z1 = z1 + pre[:, self.n_hidden :]
         if self.correlation is None:
@@ -247,7 +250,7 @@ class NetScorer:
         active = (self.hidden(x_sample) > 0).mean(0)
         mix = active[:, None] * self.net.out.weight.detach().numpy().T
         weight = self.net.input_weight.detach().numpy()
-        out = weight[:, : self.net.n_hidden] @ mix
+        out: np.ndarray = weight[:, : self.net.n_hidden] @ mix
         return out + weight[:, self.net.n_hidden :] if self.net.wide else out
 
     def compact(self) -> None:
@@ -298,7 +301,7 @@ def train_network(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = TagNet(x.shape[1], y.shape[1], settings.hidden, settings.dropout, settings.correlation, settings.wide)
-    dense_params = [p for p in net.parameters() if p is not net.input_weight]
+    dense_params: list[torch.Tensor] = [p for p in net.parameters() if p is not net.input_weight]
     opt_rows = RowAdam(net.input_weight.data, lr=settings.lr, weight_decay=settings.weight_decay)
     opt_dense = DenseAdam(dense_params, lr=settings.lr)
     mask_all = ~np.isnan(y)
@@ -326,7 +329,9 @@ def train_network(
                 torch.from_numpy(has_obs[rows]),
             )
             opt_dense.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+            # sparse_input returns ``pre`` with requires_grad, so backward() always fills its grad.
+            assert pre.grad is not None
             grad_rows = torch.from_numpy(np.asarray(x_local.T @ pre.grad.numpy(), dtype=np.float32))
             opt_rows.step(uniq, grad_rows)
             opt_dense.step()

@@ -79,7 +79,8 @@ def _mean_where(values: FloatArray, keep: npt.NDArray[np.bool_]) -> FloatArray:
     """
     n = keep.sum(axis=-1)
     total = np.where(keep, values, 0.0).sum(axis=-1)
-    return np.divide(total, n, out=np.full(np.shape(total), np.nan), where=n > 0)
+    mean: FloatArray = np.divide(total, n, out=np.full(np.shape(total), np.nan), where=n > 0)
+    return mean
 
 
 def gain_per(judgments: list[float], values: list[float], *, per: float = 1000.0) -> float | None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class LabelRules:
     excludes: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
-    def coerce(cls, rules: LabelRules | dict | None) -> LabelRules:
+    def coerce(cls, rules: LabelRules | dict[str, Any] | None) -> LabelRules:
         """Accept ``None``, a ``LabelRules`` or ``{"implies": [...], "excludes": [...]}``."""
         if rules is None:
             return cls()
@@ -35,7 +36,7 @@ class LabelRules:
         return {"implies": [list(p) for p in self.implies], "excludes": [list(p) for p in self.excludes]}
 
 
-def apply_rules(decisions: np.ndarray, proba: np.ndarray, rules: LabelRules | dict | None) -> np.ndarray:
+def apply_rules(decisions: np.ndarray, proba: np.ndarray, rules: LabelRules | dict[str, Any] | None) -> np.ndarray:
     """Return a copy of the (n, L) 0/1 ``decisions`` with the rules enforced.
 
     Implications are propagated to a fixed point (so chains a->b->c work),

@@ -61,7 +61,8 @@ def uncertainty(proba: np.ndarray, thresholds: np.ndarray | None = None) -> np.n
     t = np.full(p.shape[1], 0.5) if thresholds is None else np.clip(np.asarray(thresholds, float), 1e-6, 1 - 1e-6)
     below = 1.0 - (t - p) / t
     above = 1.0 - (p - t) / (1.0 - t)
-    return np.clip(np.where(p < t, below, above), 0.0, 1.0)
+    out: np.ndarray = np.clip(np.where(p < t, below, above), 0.0, 1.0)
+    return out
 
 
 def item_scores(unc: np.ndarray, observed: np.ndarray, k: int | None = None) -> np.ndarray:
@@ -72,11 +73,14 @@ def item_scores(unc: np.ndarray, observed: np.ndarray, k: int | None = None) -> 
     by many mildly uncertain labels nobody will be asked about.
     """
     masked = np.where(np.asarray(observed, dtype=bool), 0.0, np.asarray(unc, dtype=np.float64))
+    out: np.ndarray
     if k is None or k >= masked.shape[1]:
-        return masked.sum(1)
+        out = masked.sum(1)
+        return out
     if k <= 0:
         return np.zeros(masked.shape[0])
-    return np.partition(masked, masked.shape[1] - k, axis=1)[:, masked.shape[1] - k :].sum(1)
+    out = np.partition(masked, masked.shape[1] - k, axis=1)[:, masked.shape[1] - k :].sum(1)
+    return out
 
 
 def focus_labels(unc: np.ndarray, observed: np.ndarray, k: int = 3) -> np.ndarray:
@@ -129,7 +133,8 @@ def diverse_batch(
         pick = int(rng.choice(len(pool), p=prob / prob.sum()))
         chosen.append(pick)
         nearest = np.minimum(nearest, _sq_dist(feats, feats[pick]))
-    return pool[np.asarray(chosen)]
+    picks: np.ndarray = pool[np.asarray(chosen)]
+    return picks
 
 
 # Rows wider than this are randomly projected to it before the diversity pass.
@@ -153,7 +158,8 @@ def _project(feats: np.ndarray | sp.spmatrix, rng: np.random.Generator) -> np.nd
         feats = feats[:, used]
     proj = rng.standard_normal((feats.shape[1], PROJECTED_DIM)).astype(np.float32) / np.sqrt(PROJECTED_DIM)
     out = feats @ proj
-    return normalize(np.asarray(out, dtype=np.float64))
+    projected: np.ndarray = normalize(np.asarray(out, dtype=np.float64))
+    return projected
 
 
 def _sq_dist(feats: np.ndarray | sp.spmatrix, row: np.ndarray | sp.spmatrix) -> np.ndarray:
@@ -282,7 +288,8 @@ def _uncertain_picks(
         rest = np.setdiff1d(np.arange(len(pool)), picked, assume_unique=True)
         rest = rest[np.argsort(-scores[pool][rest], kind="stable")][: count - head]
         picked = np.concatenate([picked, rest])
-    return candidates[pool[picked]]
+    rows: np.ndarray = candidates[pool[picked]]
+    return rows
 
 
 def _interleave(main: list[Pick], others: list[list[Pick]]) -> list[Pick]:
