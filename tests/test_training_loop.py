@@ -74,7 +74,11 @@ def test_a_version_trains_stores_its_metrics_and_reranks_the_queue(project, labe
     texts = [Item.objects.get(pk=pk).text for pk in answers.item_ids]
     scores = item_scores(uncertainty(model.predict_proba(texts), model.thresholds), observed)
     top = entries.order_by("-priority").first()
-    assert top.item_id == answers.item_ids[int(np.argmax(scores))]
+    # The head is a most uncertain item. Two items can tie to within rounding
+    # (the reloaded model reads its embeddings from the float cache), so the
+    # head's score is compared with the best, not its index with argmax's.
+    head_score = scores[int(np.searchsorted(answers.item_ids, top.item_id))]
+    assert head_score == pytest.approx(scores.max(), rel=1e-4), (head_score, scores.max())
     assert top.reason == QueueReason.UNCERTAIN
 
 
