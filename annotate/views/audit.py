@@ -55,13 +55,17 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
     errors: list[str] = []
     since = _date(request.GET.get("since", ""), "From", errors)
     until = _date(request.GET.get("until", ""), "Until", errors)
+    for name, value in (("Action", action), ("Actor", actor)):
+        if "\x00" in value:
+            # PostgreSQL refuses a NUL in any string; no action or username holds one.
+            errors.append(f"{name}: contains a NUL character.")
     if errors:
         # Listing the trail without the filter the manager asked for would
         # look like an answer to it; show the form with the error instead.
         events = events.none()
-    if action:
+    if action and not errors:
         events = events.filter(action=action)
-    if actor:
+    if actor and not errors:
         events = events.filter(actor__username=actor)
     if since:
         events = events.filter(created_at__gte=_start_of(since))

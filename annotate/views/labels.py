@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -204,10 +204,15 @@ def label_merge(request: HttpRequest, project_id: int, label_id: int) -> HttpRes
     source = _label(project, label_id)
     targets = [label for label in project.active_labels() if label.pk != source.pk]
     if request.method == "POST" and request.POST.get("target"):
-        target = get_object_or_404(Label, pk=request.POST["target"], project=project)
+        try:
+            target_id = int(request.POST["target"])
+            expected = json.loads(request.POST.get("expected") or "null")
+        except ValueError:
+            # A hand-made request (the form sends an id and the counts it showed).
+            return HttpResponseBadRequest("Malformed merge form: target must be a label id, expected JSON counts.")
+        target = get_object_or_404(Label, pk=target_id, project=project)
         try:
             if _confirmed(request):
-                expected = json.loads(request.POST.get("expected") or "null")
                 plan = labelset.merge_labels(source=source, target=target, actor=request.user, expected=expected)
                 messages.success(request, plan.message)
                 return redirect("labels", project.pk)
