@@ -125,3 +125,40 @@ def test_a_pipeline_turns_formula_escaping_off(project, labels):
     options = ExportOptions(format="csv", escape_formulas=False)
     data = b"".join(export_stream(project=project, options=options)).decode()
     assert [(row["id"], row["text"]) for row in csv.DictReader(io.StringIO(data))] == [("-2", "@SUM(A1)")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("count", "test_size", "reason"),
+    [(1, 0.2, "at least 2 items"), (3, 0.99, "leaves the train side empty")],
+)
+def test_a_split_that_cannot_be_made_is_refused_before_any_byte(project, labels, count, test_size, reason):
+    from annotate.dataset.export import SplitError
+    from annotate.models import Item
+
+    Item.objects.bulk_create(Item(project=project, external_id=f"s{n}", text=f"text {n}") for n in range(count))
+    options = ExportOptions(format="csv", split="train", test_size=test_size)
+    with pytest.raises(SplitError, match=reason):
+        export_stream(project=project, options=options)
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_split_it_cannot_make_with_a_400(project, labels, manager):
+    from annotate.models import Item
+    from tests.api_support import api, client_for
+
+    Item.objects.create(project=project, external_id="only", text="one item")
+    answer = client_for(manager).get(api("/export", project), {"format": "csv", "split": "train"})
+    assert answer.status_code == 400
+    assert "at least 2 items" in answer.json()["split"][0]
+
+
+@pytest.mark.django_db
+def test_the_command_leaves_no_file_when_the_split_cannot_be_made(project, labels, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    target = tmp_path / "train.csv"
+    with pytest.raises(CommandError, match="at least 2 items"):
+        call_command("export", str(project.pk), "--format", "csv", "--split", "train", "--output", str(target))
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []

@@ -250,6 +250,8 @@ class ExportView(ProjectView):
             stream = exporting.export_stream(project=project, options=options, actor=request.user)
         except exporting.NotInProject as error:
             raise NotFound(str(error)) from None
+        except exporting.SplitError as error:
+            raise serializers.ValidationError({"split": [str(error)]}) from None
         except exporting.PredictionsUnavailable as error:
             # The request is valid; the project's state cannot answer it yet. The
             # learner's prediction endpoints answer the same 409 without a model.

@@ -51,6 +51,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -97,6 +98,10 @@ class NotInProject(ExportError):
     An export filtered on something that does not exist would be an empty
     file, which looks like an answer; it is refused instead.
     """
+
+
+class SplitError(ExportError):
+    """The requested train/validation split cannot be made from these items; the message says why."""
 
 
 class PredictionsUnavailable(Exception):
@@ -427,11 +432,19 @@ def split_ids(
     for ids, chunk in iter_chunks(project=project, options=options, labels=labels, chunk_size=chunk_size):
         all_ids.extend(ids)
         blocks.append(np.nan_to_num(chunk.targets, nan=0.0) >= 0.5)
-    if len(all_ids) < 2:
-        return set(all_ids) if options.split == "train" else set()
+    n_items = len(all_ids)
+    if n_items < 2:
+        raise SplitError(f"A split needs at least 2 items; the filters leave {n_items}.")
+    # The splitter's own sizes: the validation side is the rounded-up share.
+    n_validation = math.ceil(options.test_size * n_items)
+    if n_validation >= n_items:
+        raise SplitError(f"test_size {options.test_size} of {n_items} items leaves the train side empty.")
     y = np.concatenate(blocks).astype(np.int8) if blocks else np.zeros((0, len(labels)), dtype=np.int8)
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=options.test_size, random_state=options.seed)
-    train, validation = next(splitter.split(np.zeros((len(all_ids), 1)), y))
+    try:
+        train, validation = next(splitter.split(np.zeros((n_items, 1)), y))
+    except ValueError as error:
+        raise SplitError(f"These items cannot be split: {error}") from None
     chosen = train if options.split == "train" else validation
     return {all_ids[index] for index in chosen.tolist()}
 
@@ -703,7 +716,20 @@ def export_stream(
     table = None
     if options.predictions:
         table = (predictions or predictions_source())(project=project)
-    return _stream(project=project, options=options, labels=labels, actor=actor, chunk_size=chunk_size, table=table)
+    # The split is decided before the first byte, so a split that cannot be
+    # made is an error the caller can answer (a 400, no file), not a broken download.
+    keep_ids = (
+        split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size) if options.split else None
+    )
+    return _stream(
+        project=project,
+        options=options,
+        labels=labels,
+        actor=actor,
+        chunk_size=chunk_size,
+        table=table,
+        keep_ids=keep_ids,
+    )
 
 
 def _stream(
@@ -714,14 +740,12 @@ def _stream(
     actor: Any,
     chunk_size: int,
     table: PredictionTable | None,
+    keep_ids: set[int] | None,
 ) -> Iterator[bytes]:
     stats = ExportStats(labels=[label.name for label in labels])
     model_version = stats.model_version = table.version_id if table is not None else None
     label_ids = [label.pk for label in labels]
     try:
-        keep_ids = None
-        if options.split is not None:
-            keep_ids = split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size)
 
         def counted() -> Iterator[Chunk]:
             for ids, chunk in iter_chunks(

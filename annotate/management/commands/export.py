@@ -73,7 +73,15 @@ class Command(BaseCommand):
                 out.write(part)
             out.flush()
             return
-        with Path(options["output"]).open("wb") as out:
-            for part in stream:
-                out.write(part)
+        # Written beside the target and renamed at the end, so a failure never
+        # leaves a partial or empty file under the name asked for.
+        target = Path(options["output"])
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("wb") as out:
+                for part in stream:
+                    out.write(part)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
         self.stderr.write(self.style.SUCCESS(f"Wrote {options['output']}"))
