@@ -208,3 +208,17 @@ def test_csv_reads_the_one_and_zero_pandas_writes(project, labels, annotator):
         "shipping": (1, project.default_confidence),
         "refund": (0, project.default_confidence),
     }
+
+
+@pytest.mark.django_db
+def test_an_import_creates_only_usernames_django_accepts(project, labels, annotator):
+    """A name with a space would be a user nobody can log in as or filter by (issue 16)."""
+    row = {"external_id": "u1", "text": "x", "annotations": [{"annotator": "Jane Doe", "labels": {"shipping": 1}}]}
+    options = ImportOptions(format="jsonl", create_annotators=True)
+    with pytest.raises(ImportFailed) as failed:
+        import_file(project=project, stream=jsonl(row), options=options, actor=annotator)
+    assert "cannot create the annotator 'Jane Doe'" in str(failed.value.errors[0].message)
+    assert not get_user_model().objects.filter(username="Jane Doe").exists()
+    row["annotations"][0]["annotator"] = "jane.doe"
+    import_file(project=project, stream=jsonl(row), options=options, actor=annotator)
+    assert get_user_model().objects.filter(username="jane.doe").exists()

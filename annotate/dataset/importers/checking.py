@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 
 from annotate.dataset.importers.base import (
     WRITE_BATCH,
@@ -159,6 +161,16 @@ class Checker:
             self.errors.add(
                 line, where, f"unknown annotator: {ref.describe()} (import with create_annotators=true to create them)"
             )
+        elif person.user_id is None and not _valid_username(person.username):
+            # A new account gets the name as its username, which must follow
+            # Django's rules to be used anywhere else (login, admin, API filters).
+            self.errors.add(
+                line,
+                where,
+                f"cannot create the annotator {person.username!r}: a username has letters, digits and @ . + - _ "
+                "only (map it to an existing user, or rename it in the file)",
+            )
+            return None
         elif person.needs_membership and not self.options.create_annotators:
             self.errors.add(line, where, f"{ref.describe()} is not a member of this project")
             return None
@@ -210,3 +222,14 @@ def read_and_check(
     if not items:
         raise ImportFailed([RowError(line=0, field="", message="the file holds no items")], 1)
     return items, checker
+
+
+_USERNAME_RULE = UnicodeUsernameValidator()
+
+
+def _valid_username(name: str) -> bool:
+    try:
+        _USERNAME_RULE(name)
+    except ValidationError:
+        return False
+    return bool(name)
