@@ -92,3 +92,26 @@ def test_unknown_annotators_and_choices_are_errors(project, labels, annotator):
     stream = io.BytesIO(json.dumps(tasks[:1]).encode())
     import_file(project=project, stream=stream, options=ImportOptions("labelstudio", annotator_map={"42": "annie"}))
     assert Annotation.objects.get(item__external_id="1").annotator == annotator
+
+
+@pytest.mark.django_db
+def test_a_second_import_reuses_the_annotator_the_first_one_created(project, labels, annotator):
+    """It used to answer 500 (the username existed) with create_annotators, and 'unknown user' without (issue 15)."""
+
+    def task(task_id: int) -> dict:
+        choice = {"type": "choices", "from_name": "t", "value": {"choices": ["shipping"]}}
+        return {
+            "id": task_id,
+            "data": {"text": f"text {task_id}"},
+            "annotations": [{"completed_by": 42, "result": [choice]}],
+        }
+
+    def run_import(task_id: int, **options) -> None:
+        stream = io.BytesIO(json.dumps([task(task_id)]).encode())
+        import_file(project=project, stream=stream, options=ImportOptions("labelstudio", **options))
+
+    run_import(1, create_annotators=True)
+    run_import(2, create_annotators=True)
+    run_import(3)
+    people = set(Annotation.objects.filter(item__project=project).values_list("annotator__username", flat=True))
+    assert people == {"labelstudio-42"}

@@ -184,6 +184,10 @@ class Checker:
             if mapped:
                 user = users.filter(username=mapped).first()
                 ref = AnnotatorRef(username=mapped)
+            else:
+                # The account an earlier import created for this Label Studio
+                # user is reused, so one person stays one annotator.
+                user = users.filter(username=labelstudio_username(ref.labelstudio_id)).first()
         elif ref.email:
             matches = list(users.filter(email__iexact=ref.email)[:2])
             user = matches[0] if len(matches) == 1 else users.filter(username=ref.email).first()
@@ -194,7 +198,7 @@ class Checker:
             return _Person(user_id=user.pk, username=user.get_username(), needs_membership=not member)
         if not self.options.create_annotators:
             return None
-        username = ref.username or ref.email or f"labelstudio-{ref.labelstudio_id}"
+        username = ref.username or ref.email or labelstudio_username(ref.labelstudio_id)
         return _Person(user_id=None, username=username[:150], email=ref.email, needs_membership=True)
 
 
@@ -233,3 +237,8 @@ def _valid_username(name: str) -> bool:
     except ValidationError:
         return False
     return bool(name)
+
+
+def labelstudio_username(labelstudio_id: object) -> str:
+    """The username an import gives a Label Studio user it creates, and finds again on later imports."""
+    return f"labelstudio-{labelstudio_id}"
