@@ -37,3 +37,15 @@ def test_sqlite_runs_in_wal_mode(db):
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
     assert settings.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_the_container_health_check_passes_with_production_settings(client, db, settings):
+    """docker-compose calls http://127.0.0.1:8000/healthz; it was redirected to https or refused by host."""
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["tagwise.example.com"]
+    answer = client.get("/healthz", HTTP_HOST="127.0.0.1:8000")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+    # Every other path still goes through both checks.
+    assert client.get("/", HTTP_HOST="127.0.0.1:8000").status_code == 400

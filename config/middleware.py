@@ -1,0 +1,29 @@
+"""Middleware of the site as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from config.views import healthz
+
+HEALTH_PATH = "/healthz"
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz before anything checks the Host header or redirects to https.
+
+    The container's own health check calls http://127.0.0.1:8000/healthz:
+    with production settings the host is not in ALLOWED_HOSTS and plain http
+    is redirected, so the check would fail on a healthy server. The answer
+    says only whether the process and the database are up.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)
