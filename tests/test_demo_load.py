@@ -36,3 +36,14 @@ def test_demo_password_logs_in(db, client, monkeypatch):
     response = client.get("/")
     assert response.status_code == 200
     assert "Demo: support inbox" in response.content.decode()
+
+
+def test_the_demo_starts_with_no_item_over_its_target(db):
+    """Its two demo annotators answered the same items; those are its overlap items (issue 16)."""
+    from django.db.models import F
+
+    from annotate.models import QueueEntry
+    from annotate.setup.demo import load_demo
+
+    load_demo()
+    assert not QueueEntry.objects.filter(completed__gt=F("required")).exists()

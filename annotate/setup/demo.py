@@ -149,7 +149,7 @@ def _seed_annotations(
     and is less sure on the flipped ones, so agreement is high but not
     perfect and some entries are disputed.
     """
-    from annotate.models import QueueEntry
+    from annotate.models import QueueEntry, QueueReason
 
     user_model = get_user_model()
     items = {item.external_id: item for item in Item.objects.filter(project=project)}
@@ -177,4 +177,10 @@ def _seed_annotations(
                 confidence = 0.55 if flipped else rng.choice([0.8, 0.8, 1.0])
                 judgments.append(Judgment(annotation=annotation, label=label, value=value, confidence=confidence))
             Judgment.objects.bulk_create(judgments)
-            QueueEntry.objects.filter(item=item).update(completed=item.annotations.filter(skipped=False).count())
+            # Both demo annotators answer these items, so they are the demo's
+            # overlap items: never over their target (the agreement figures use them).
+            QueueEntry.objects.filter(item=item).update(
+                completed=item.annotations.filter(skipped=False).count(),
+                required=max(project.overlap_count, len(DEMO_ANNOTATORS)),
+                reason=QueueReason.OVERLAP,
+            )
