@@ -27,3 +27,28 @@ class HealthCheckMiddleware:
         if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             return healthz(request)
         return self.get_response(request)
+
+
+# Browser features the app never uses, switched off for its pages.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+
+class PrivateResponsesMiddleware:
+    """Keep signed-in pages, API answers and exports out of shared and browser caches.
+
+    A page or an export seen by one user must never be served from a cache to
+    another (a proxy, or the next person at a shared computer pressing Back
+    after logging out). Responses that say how to cache themselves (static
+    files) keep their own header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+        if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
