@@ -62,6 +62,7 @@ import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
 from annotate.stats.cold_start import diverse_order  # noqa: E402
+from benchmarks.partial_labels import read_split  # noqa: E402
 from learner.ml import config_for, prepare_features, train_model  # noqa: E402
 from learner.ml.metrics import macro_f1  # noqa: E402
 from learner.ml.sampling import (  # noqa: E402
@@ -80,20 +81,6 @@ COLD_START = 200
 EARLY_ROUNDS = (2000, 4000)
 ROUND = 6000
 STRATEGIES = ("random", "uncertain", "product", "mml")
-
-
-def read_split(path: Path, n_labels: int) -> tuple[list[str], np.ndarray]:
-    """Read a GoEmotions TSV (text, comma-separated label ids, id)."""
-    texts, rows = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) < 2:
-            continue
-        texts.append(parts[0])
-        y = np.zeros(n_labels)
-        y[[int(i) for i in parts[1].split(",") if i.strip()]] = 1.0
-        rows.append(y)
-    return texts, np.asarray(rows)
 
 
 def strategy_settings(name: str) -> dict[str, Any]:
