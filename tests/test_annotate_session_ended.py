@@ -36,6 +36,7 @@ def test_without_htmx_the_login_redirect_stays(client, project, queue):
 def test_other_htmx_redirects_pass_through(client, project, queue, labels, annotator):
     # A logged-in htmx request that redirects elsewhere is not a login redirect.
     client.force_login(annotator)
+    client.get(reverse("annotate", args=[project.pk]))  # the queue hands out the item (a lease)
     data = {"idempotency_key": str(uuid.uuid4()), f"label-{labels[0].pk}": "yes"}
     response = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data)
     assert response.status_code == 302

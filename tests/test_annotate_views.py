@@ -210,3 +210,22 @@ def test_label_keys_prefer_shortcuts_and_avoid_reserved_keys(db):
     assert keys[labels[2].pk] == "3"
     assert keys[labels[0].pk] not in {"c", "n", "s", "u"}
     assert len(set(keys.values())) == 12
+
+
+def test_answers_to_an_item_the_queue_did_not_hand_out_are_refused_with_409(client, project, queue, labels, annotator):
+    """An item id typed into the form is not a way past the overlap: nothing is stored (issue 16)."""
+    from annotate.models import Annotation
+
+    client.force_login(annotator)
+    client.get(reverse("annotate", args=[project.pk]))  # hands out queue[0]
+    data = {"idempotency_key": str(uuid.uuid4()), f"label-{labels[0].pk}": "yes"}
+    response = client.post(reverse("annotate-submit", args=[project.pk, queue[3].pk]), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409
+    assert "was not handed to you" in response.content.decode()
+    assert not Annotation.objects.exists()
+    # The item it did hand out is accepted, and a replay of that submit too.
+    ok = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200
+    again = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data, HTTP_HX_REQUEST="true")
+    assert again.status_code == 200
+    assert Annotation.objects.count() == 1

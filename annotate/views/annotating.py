@@ -33,6 +33,7 @@ from annotate.types import UserRequest
 from annotate.work.annotating import (
     SKIP_REASONS,
     Answer,
+    NotHandedOut,
     RulesBroken,
     RulesByLabelId,
     RuleWarning,
@@ -352,7 +353,11 @@ def submit(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
             focus_only=form.focus_only,
             labels=labels,
             rules=None if form.confirm_rules else rules,
+            handed_out_only=True,
         )
+    except NotHandedOut as refused:
+        context = item_context(**shown, entry=queue_entry(item), form=form, error=refused)
+        return render_work(request, context, status=409)
     except SubmitRefused as refused:
         context = item_context(**shown, entry=queue_entry(item), form=form, error=refused)
         return render_work(request, context, status=422)

@@ -91,6 +91,16 @@ class RuleWarning:
     fix: Label | None = None
 
 
+class NotHandedOut(SubmitRefused):
+    """The queue did not hand this item to this annotator (no lease, live or expired); nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This item was not handed to you, so your answers were not stored. "
+            "Take the next item from the annotate page."
+        )
+
+
 class RulesBroken(Exception):
     """The answers break label rules the annotator has not confirmed yet; nothing was stored."""
 
@@ -394,6 +404,7 @@ def submit_annotation(
     focus_only: bool = False,
     labels: Sequence[Label] | None = None,
     rules: RulesByLabelId | None = None,
+    handed_out_only: bool = False,
     now: datetime | None = None,
 ) -> Stored:
     """Store the annotator's answers for an item; a repeated idempotency key stores nothing new.
@@ -402,7 +413,10 @@ def submit_annotation(
     them already. Raises SubmitRefused when the answers cannot be stored (no
     answer at all, a required label unanswered, the item already answered, a
     label no longer active), and RulesBroken when ``rules`` are given and the
-    answers break one.
+    answers break one. With ``handed_out_only`` (the annotate page) the
+    annotator must hold a lease on the item, live or expired (a late answer
+    is kept, docs/annotating.md); otherwise NotHandedOut, a 409: an item id
+    typed into a form is not a way past the queue's overlap.
     """
     now = now or timezone.now()
     project = item.project
@@ -429,6 +443,7 @@ def submit_annotation(
                 answers=answers,
                 duration_ms=duration_ms,
                 focus_only=focus_only,
+                handed_out_only=handed_out_only,
                 now=now,
             )
         # The labels still to answer first: naming them helps more than "answer something".
@@ -439,6 +454,9 @@ def submit_annotation(
         _refuse_empty(answers=answers)
         # Released first: the transaction puts it back if the submit is refused.
         leased_at = release_lease(annotator=annotator, item=item)
+        replayed = Annotation.objects.filter(annotator=annotator, idempotency_key=idempotency_key).exists()
+        if handed_out_only and leased_at is None and not replayed:
+            raise NotHandedOut()
         annotation, created = _create_annotation(
             idempotency_key=idempotency_key,
             item=item,
@@ -488,6 +506,7 @@ def _add_to_annotation(
     duration_ms: int | None,
     focus_only: bool,
     now: datetime,
+    handed_out_only: bool = False,
 ) -> Stored:
     """Add the answers of a later round of the item to the annotator's existing annotation; never remove one.
 
@@ -519,6 +538,8 @@ def _add_to_annotation(
     _refuse_empty(answers=new)
     before = annotation_state(annotation)
     leased_at = release_lease(annotator=annotation.annotator, item=item)
+    if handed_out_only and leased_at is None:
+        raise NotHandedOut()
     Judgment.objects.bulk_create(
         [
             Judgment(annotation=annotation, label_id=label_id, value=answer.value, confidence=answer.confidence)
