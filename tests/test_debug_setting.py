@@ -19,7 +19,11 @@ PROBE = (
 
 
 def settings_with(tmp_path, **env: str) -> dict:
-    environment = {"PATH": "/usr/bin:/bin", "TAGWISE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "TAGWISE_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env={**environment, **env}, capture_output=True, text=True, check=True
     )

@@ -1,4 +1,4 @@
-"""Repeated wrong passwords lock the HTML login per account and per client, and forged X-Forwarded-For changes nothing."""
+"""Wrong passwords lock the HTML login per account and per client; a forged X-Forwarded-For changes nothing."""
 
 from __future__ import annotations
 

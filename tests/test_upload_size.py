@@ -1,4 +1,4 @@
-"""An upload over TAGWISE_IMPORT_MAX_BYTES is refused from its Content-Length before the body is read; chunked gets 411."""
+"""An upload over TAGWISE_IMPORT_MAX_BYTES is refused from its Content-Length before it is read; chunked gets 411."""
 
 from __future__ import annotations
 

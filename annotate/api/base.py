@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import generics, serializers, status
 from knox.auth import TokenAuthentication
+from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import DefaultContentNegotiation
