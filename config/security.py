@@ -62,7 +62,7 @@ def lockout_message() -> str:
     minutes = cool_off_minutes()
     return (
         f"Too many failed logins for this account or from this address. Logging in is paused for "
-        f"{minutes} minutes after the last failed attempt, even with the right password. "
+        f"{minutes} minutes, even with the right password. "
         "If you have forgotten your password, ask a manager of your project to reset it."
     )
 

@@ -296,7 +296,7 @@ TAGWISE_TRUSTED_PROXIES = env_int("TAGWISE_TRUSTED_PROXIES", 1 if env_bool("TAGW
 # Login throttling with django-axes: after TAGWISE_LOGIN_FAILURE_LIMIT wrong
 # passwords for one account, or from one client address, logins are refused
 # (even with the right password) until TAGWISE_LOGIN_COOLOFF_MINUTES have
-# passed since the last failure. The HTML login and the API token endpoint
+# passed since the failure that reached the limit. The HTML login and the API token endpoint
 # share the count. Attempts live in the database, so the embedded mode and
 # PostgreSQL behave alike.
 AUTHENTICATION_BACKENDS = [
@@ -307,6 +307,9 @@ AXES_FAILURE_LIMIT = env_int("TAGWISE_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("TAGWISE_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lockout do not extend it: the pause ends the
+# cool-off after the failure that caused it, as the message says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 # Successful logins are not logged with their address and browser: that log

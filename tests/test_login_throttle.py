@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt
 from django.test import RequestFactory
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -101,3 +105,16 @@ def test_the_login_throttle_and_drf_see_the_same_client(proxies, forwarded, expe
     request = RequestFactory().post("/api/auth/token", **headers)
     assert client_ip(request) == expected
     assert SimpleRateThrottle.get_ident(SimpleRateThrottle.__new__(SimpleRateThrottle), request) == expected
+
+
+@pytest.mark.django_db
+def test_the_pause_ends_after_the_cool_off_and_refused_attempts_do_not_extend_it(client, annotator, limit, settings):
+    for _ in range(limit):
+        log_in(client, "annie", "wrong")
+    locked_at = set(AccessAttempt.objects.values_list("attempt_time", flat=True))
+    assert log_in(client, "annie", "wrong").status_code == 429
+    assert log_in(client, "annie", "pw-annie").status_code == 429
+    assert set(AccessAttempt.objects.values_list("attempt_time", flat=True)) == locked_at
+    # The cool-off passes (moved back in time rather than waited for).
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+    assert log_in(client, "annie", "pw-annie").status_code == 302
