@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -112,10 +113,17 @@ class ErrorSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
     password = StrictCharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.TAGWISE_TOKEN_MAX_DAYS,
+        help_text="Days until the token expires (TAGWISE_TOKEN_DAYS, 90, by default).",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown only in this answer; the server keeps a digest.")
+    expiry = serializers.DateTimeField()
 
 
 class ProjectSerializer(serializers.ModelSerializer):

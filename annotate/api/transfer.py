@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -32,10 +31,6 @@ from annotate.models import ImportJob, Project, Role
 # ---------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------
-
-
-class PayloadTooLarge(Exception):
-    pass
 
 
 class RawUpload(BaseParser):
@@ -83,7 +78,10 @@ class ImportView(ProjectView):
             201: s.ImportResultSerializer,
             202: s.ImportJobSerializer,
             400: OpenApiResponse(s.ImportErrorsSerializer, description="The file has errors; nothing was written."),
-            413: OpenApiResponse(s.ErrorSerializer, description="The file is larger than TAGWISE_IMPORT_MAX_BYTES."),
+            411: OpenApiResponse(s.ErrorSerializer, description="A chunked body without a Content-Length."),
+            413: OpenApiResponse(
+                s.ErrorSerializer, description="The body is larger than TAGWISE_IMPORT_MAX_BYTES (from Content-Length)."
+            ),
         },
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -99,9 +97,6 @@ class ImportView(ProjectView):
             )
         try:
             upload, name, size = self._payload(request)
-        except PayloadTooLarge:
-            limit = settings.TAGWISE_IMPORT_MAX_BYTES
-            return Response({"detail": f"The file is larger than {limit:,} bytes."}, status=413)
         except (serializers.ValidationError, ParseError) as error:
             detail = error.detail[0] if isinstance(error.detail, list) else error.detail
             return self._bad_request(str(detail), [])
@@ -137,26 +132,22 @@ class ImportView(ProjectView):
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     def _payload(self, request: Request) -> tuple[IO[bytes], str, int]:
-        """The uploaded file (seekable), its name and size; raise PayloadTooLarge over the limit."""
-        limit = settings.TAGWISE_IMPORT_MAX_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > limit + 64 * 1024:
-            raise PayloadTooLarge
+        """The uploaded file (seekable), its name and size.
+
+        The body's size was checked against TAGWISE_IMPORT_MAX_BYTES from its
+        Content-Length before the view ran (config.middleware.RequestSizeMiddleware),
+        and Django reads no further than that length.
+        """
         if request.content_type.startswith("multipart/form-data"):
             upload = request.FILES.get("file")
             if upload is None:
                 raise serializers.ValidationError("Send the file as the multipart field 'file'.")
-            if upload.size > limit:
-                raise PayloadTooLarge
             return upload, upload.name or "", upload.size
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - handed to the caller, who closes it
         size = 0
         stream = request.stream
         while stream is not None and (chunk := stream.read(1 << 20)):
             size += len(chunk)
-            if size > limit:
-                spool.close()
-                raise PayloadTooLarge
             spool.write(chunk)
         if size == 0:
             spool.close()

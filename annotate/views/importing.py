@@ -1,4 +1,4 @@
-"""The import page (managers), the export page (reviewers) and the API token page (everyone).
+"""The import page (managers), the export page (reviewers) and the API tokens page (everyone).
 
 The import page takes a file and the same options as the API. A small file is
 imported in the request; a big one becomes an ImportJob whose row polls its
@@ -9,6 +9,8 @@ downloads with its session.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -17,9 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from annotate.access import project_for
+from annotate.api.tokens import issue_token, live_tokens, revoke_tokens
 from annotate.dataset.export import FORMATS as EXPORT_FORMATS
 from annotate.dataset.export import SPLITS, PredictionsUnavailable, predictions_source
 from annotate.dataset.importers import ImportFailed, ImportOptions, format_for_filename, import_or_queue
@@ -49,8 +52,8 @@ class ImportForm(forms.Form):
         upload = data.get("file")
         if upload is None:
             return data
-        if upload.size > settings.TAGWISE_IMPORT_MAX_BYTES:
-            self.add_error("file", f"The file is larger than {settings.TAGWISE_IMPORT_MAX_BYTES:,} bytes.")
+        # The size limit was enforced from Content-Length before the body was
+        # read (config.middleware.RequestSizeMiddleware).
         if not data.get("format"):
             data["format"] = format_for_filename(upload.name)
             if data["format"] is None:
@@ -134,25 +137,46 @@ def export_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotate/importing/export.html", context)
 
 
+TOKEN_DAY_CHOICES = (7, 30, 90, 365)
+
+
+class TokenForm(forms.Form):
+    days = forms.TypedChoiceField(coerce=int, label="Expires in", initial=90)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = sorted(
+            {d for d in (*TOKEN_DAY_CHOICES, settings.TAGWISE_TOKEN_DAYS) if d <= settings.TAGWISE_TOKEN_MAX_DAYS}
+        )
+        self.fields["days"].choices = [(d, f"{d} days") for d in choices]
+        self.fields["days"].initial = settings.TAGWISE_TOKEN_DAYS
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens_page(request: HttpRequest) -> HttpResponse:
-    """Create, show and revoke your API token. A new token is shown in full once; later only its start."""
-    token = Token.objects.filter(user=request.user).first()
+    """Create, list and revoke your API tokens. A new token is shown in full once, in the answer to its creation.
+
+    The new token is rendered straight into that answer, never kept in the
+    session or anywhere else: the database holds only its digest.
+    """
+    form = TokenForm(request.POST if request.POST.get("action") == "create" else None)
+    new_token = None
+    status = 200
     if request.method == "POST":
         action = request.POST.get("action")
-        if action in ("create", "regenerate"):
-            Token.objects.filter(user=request.user).delete()
-            token = Token.objects.create(user=request.user)
-            request.session["new_token"] = token.key
-            messages.success(request, "Your new token is below. Copy it now: it is shown in full only this once.")
-        elif action == "revoke" and token is not None:
-            token.delete()
-            messages.success(request, "Your token is revoked; scripts that used it can no longer log in.")
-        return redirect("tokens")
-    new_key = request.session.pop("new_token", None)
-    context = {"token": token, "new_key": new_key if token is not None and new_key == token.key else None}
-    return render(request, "annotate/importing/tokens.html", context)
+        if action == "create" and form.is_valid():
+            token, text = issue_token(user=request.user, days=form.cleaned_data["days"])
+            new_token = {"text": text, "expiry": token.expiry}
+        elif action == "revoke":
+            chosen = AuthToken.objects.filter(token_key=request.POST.get("token", ""))
+            if revoke_tokens(user=request.user, tokens=chosen):
+                messages.success(request, "The token is revoked; scripts that used it can no longer log in.")
+            return redirect("tokens")
+        else:
+            status = 400
+    context = {"tokens": live_tokens(request.user), "new_token": new_token, "form": form}
+    return render(request, "annotate/importing/tokens.html", context, status=status)
 
 
 urlpatterns = [
