@@ -115,6 +115,8 @@ class ImportView(ProjectView):
                 unticked=query.validated_data["unticked"],
                 create_annotators=query.validated_data["create_annotators"],
                 annotator_map=query.validated_data.get("annotator_map") or {},
+                text_key=query.validated_data.get("text_key", ""),
+                choices_control=query.validated_data.get("choices_control", ""),
             )
             try:
                 outcome = importers.import_or_queue(

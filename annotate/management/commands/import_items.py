@@ -34,7 +34,13 @@ class Command(BaseCommand):
         parser.add_argument("--unticked", choices=UNTICKED_CHOICES, default="unobserved", help="Label Studio only.")
         parser.add_argument("--create-annotators", action="store_true", help="Create unknown annotators.")
         parser.add_argument(
-            "--annotator-map", default="", help="Label Studio only: completed_by ids to usernames, e.g. 7:ann1,9:ann2."
+            "--annotator-map",
+            default="",
+            help="Label Studio only: completed_by ids or emails to usernames, e.g. 7:ann1,9:ann2.",
+        )
+        parser.add_argument("--text-key", default="", help="Label Studio only: the data key that holds the text.")
+        parser.add_argument(
+            "--choices-control", default="", help="Label Studio only: the choices control whose ticks are labels."
         )
         parser.add_argument("--user", default="", help="Username recorded as the actor in the audit trail.")
 
@@ -55,6 +61,8 @@ class Command(BaseCommand):
             unticked=options["unticked"],
             create_annotators=options["create_annotators"],
             annotator_map={str(key): str(value) for key, value in mapping.items()},
+            text_key=options["text_key"],
+            choices_control=options["choices_control"],
         )
         try:
             with options["file"].open("rb") as stream:
@@ -63,6 +71,6 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {options['file']}") from exc
         except ImportFailed as failure:
             for error in failure.errors:
-                self.stderr.write(f"line {error.line}: {error.field or '(row)'}: {error.message}")
+                self.stderr.write(f"{error.where() or 'the file'}: {error.message}")
             raise CommandError(f"{failure.total} error(s); nothing was imported.") from None
         self.stdout.write(self.style.SUCCESS(json.dumps(result.as_dict())))
