@@ -30,8 +30,11 @@ from __future__ import annotations
 from annotate.dataset.importers.background import (
     background_thresholds,
     count_rows,
+    discard_staged,
     import_or_queue,
     run_import_job,
+    stage_upload,
+    staged_path,
     start_import_job,
 )
 from annotate.dataset.importers.base import (
@@ -46,7 +49,8 @@ from annotate.dataset.importers.base import (
     format_for_filename,
     max_text_chars,
 )
-from annotate.dataset.importers.checking import read_and_check
+from annotate.dataset.importers.checking import labelstudio_username, read_and_check
+from annotate.dataset.importers.labelstudio import FoundUser, Survey, survey_file
 from annotate.dataset.importers.validate import UNSTORABLE, unstorable_in
 from annotate.dataset.importers.writing import import_file, write_checked
 
@@ -56,19 +60,26 @@ __all__ = [
     "MAX_ERRORS",
     "UNSTORABLE",
     "UNTICKED_CHOICES",
+    "FoundUser",
     "ImportFailed",
     "ImportOptions",
     "ImportResult",
     "RowError",
+    "Survey",
     "background_thresholds",
     "count_rows",
+    "discard_staged",
     "format_for_filename",
     "import_file",
     "import_or_queue",
+    "labelstudio_username",
     "max_text_chars",
     "read_and_check",
     "run_import_job",
+    "stage_upload",
+    "staged_path",
     "start_import_job",
+    "survey_file",
     "unstorable_in",
     "write_checked",
 ]
