@@ -53,6 +53,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -72,15 +73,16 @@ from annotate.models import Annotation, Item, Judgment, Label, Project, Resoluti
 from annotate.stats.agreement import consensus
 from annotate.stats.answer_arrays import answer_cubes, slots_within_items
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("jsonl", "csv", "parquet", "hf")
 SPLITS = ("train", "validation")
 CHUNK_SIZE = 2000
 CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
+    "hf": "application/zip",
 }
-EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "hf": "zip"}
 CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments", "predicted_labels", "prediction_model_version")
 # Probabilities are stored as float32 and exported with this many decimals,
 # the precision they carry; 0.25 reads 0.25 instead of 0.25000000372529.
@@ -417,7 +419,15 @@ def _label_positions(label_index: dict[int, int], label_ids: np.ndarray) -> np.n
 def split_ids(
     *, project: Project, options: ExportOptions, labels: list[Label], chunk_size: int = CHUNK_SIZE
 ) -> set[int]:
-    """The item ids on the requested side of a seeded iterative-stratification split.
+    """The item ids on the requested side of a seeded iterative-stratification split (see ``split_sides``)."""
+    train, validation = split_sides(project=project, options=options, labels=labels, chunk_size=chunk_size)
+    return train if options.split == "train" else validation
+
+
+def split_sides(
+    *, project: Project, options: ExportOptions, labels: list[Label], chunk_size: int = CHUNK_SIZE
+) -> tuple[set[int], set[int]]:
+    """The item ids of the train and the validation side of a seeded iterative-stratification split.
 
     The split is computed over every item that passes the other filters, so
     the train and validation exports made with the same options and seed
@@ -445,8 +455,7 @@ def split_ids(
         train, validation = next(splitter.split(np.zeros((n_items, 1)), y))
     except ValueError as error:
         raise SplitError(f"These items cannot be split: {error}") from None
-    chosen = train if options.split == "train" else validation
-    return {all_ids[index] for index in chosen.tolist()}
+    return {all_ids[index] for index in train.tolist()}, {all_ids[index] for index in validation.tolist()}
 
 
 # ---------------------------------------------------------------------------
@@ -689,6 +698,103 @@ def write_parquet(
 
 
 # ---------------------------------------------------------------------------
+# The Hugging Face folder: a dataset card that declares the features, and the data
+# ---------------------------------------------------------------------------
+
+
+def _yaml_feature(name: str, body: list[str], indent: str) -> list[str]:
+    return [f"{indent}- name: {json.dumps(name, ensure_ascii=False)}", *(f"{indent}  {line}" for line in body)]
+
+
+def _yaml_struct(names: list[str], dtype: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    for name in names:
+        lines += _yaml_feature(name, [f"dtype: {dtype}"], indent)
+    return lines
+
+
+def dataset_features(labels: list[Label], *, include_judgments: bool, predictions: bool) -> list[str]:
+    """The ``dataset_info.features`` of a dataset card, as YAML lines, for the JSONL this module writes.
+
+    Declared features are what let the ``datasets`` loader read several files
+    together: without them it guesses each file's types, and a label that is
+    unobserved on every row of one file is typed null there and double in the
+    next, which it cannot combine.
+    """
+    names = [label.name for label in labels]
+    lines = [*_yaml_struct(["id", "text", "metadata"], "string", "")]
+    if names:
+        lines += ["- name: labels", "  struct:", *_yaml_struct(names, "float64", "  ")]
+    if include_judgments:
+        judgment = [
+            *_yaml_struct(["annotator", "label"], "string", "  "),
+            *_yaml_struct(["value"], "int8", "  "),
+            *_yaml_struct(["confidence"], "float64", "  "),
+            *_yaml_struct(["guideline_version"], "int32", "  "),
+        ]
+        lines += ["- name: judgments", "  list:", *judgment]
+    if predictions:
+        if names:
+            lines += ["- name: prediction", "  struct:", *_yaml_struct(names, "float64", "  ")]
+        lines += [
+            "- name: predicted_labels",
+            "  sequence: string",
+            "- name: prediction_model_version",
+            "  dtype: int64",
+        ]
+    return lines
+
+
+def dataset_card(*, project: Project, labels: list[Label], options: ExportOptions, splits: list[str]) -> str:
+    """README.md for the Hugging Face folder: YAML with the features and files, then the labels and the three states."""
+    features = dataset_features(labels, include_judgments=options.include_judgments, predictions=options.predictions)
+    # A glob, so that later exports of the project dropped beside the first load with the same features.
+    files = [f"    - split: {name}\n      path: data/{name}*.jsonl" for name in splits]
+    label_lines = [f"| {label.name} | {label.description or ''} |".replace("\n", " ") for label in labels]
+    return "\n".join(
+        [
+            "---",
+            "dataset_info:",
+            "  features:",
+            *(f"  {line}" for line in features),
+            "configs:",
+            "- config_name: default",
+            "  data_files:",
+            *files,
+            "---",
+            "",
+            f"# {project.name}",
+            "",
+            "Exported from Tagwise: one row per item with `id`, `text`, `metadata` (a JSON string) and, under",
+            "`labels`, one value per label: the reviewer's resolution (0 or 1), else the confidence-weighted mean",
+            "of the annotators' answers (between 0 and 1), else **null: nobody answered**. Null is not 0:",
+            "an unobserved label is neither a yes nor a no, and a loss should mask it out.",
+            "",
+            'Load it with `datasets.load_dataset("path/to/this/folder")`; the features above keep every label',
+            "a float column, even in a file where nobody answered it.",
+            "",
+            "| label | description |",
+            "|---|---|",
+            *label_lines,
+            "",
+        ]
+    )
+
+
+def write_zip(members: list[tuple[str, Iterator[bytes]]]) -> Iterator[bytes]:
+    """A zip archive streamed as it is written, one member after another, each from its own byte stream."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, parts in members:
+            with archive.open(name, "w", force_zip64=True) as member:
+                for part in parts:
+                    member.write(part)
+                    if sink.parts:
+                        yield sink.take()
+    yield sink.take()
+
+
+# ---------------------------------------------------------------------------
 # The export as a whole
 # ---------------------------------------------------------------------------
 
@@ -718,9 +824,14 @@ def export_stream(
         table = (predictions or predictions_source())(project=project)
     # The split is decided before the first byte, so a split that cannot be
     # made is an error the caller can answer (a 400, no file), not a broken download.
-    keep_ids = (
-        split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size) if options.split else None
-    )
+    sides: list[tuple[str, set[int] | None]] = [("train", None)]
+    if options.split:
+        train, validation = split_sides(project=project, options=options, labels=labels, chunk_size=chunk_size)
+        if options.format == "hf":
+            # A Hugging Face folder holds both sides, so one download loads as a DatasetDict.
+            sides = [("train", train), ("validation", validation)]
+        else:
+            sides = [(options.split, train if options.split == "train" else validation)]
     return _stream(
         project=project,
         options=options,
@@ -728,7 +839,7 @@ def export_stream(
         actor=actor,
         chunk_size=chunk_size,
         table=table,
-        keep_ids=keep_ids,
+        sides=sides,
     )
 
 
@@ -740,14 +851,14 @@ def _stream(
     actor: Any,
     chunk_size: int,
     table: PredictionTable | None,
-    keep_ids: set[int] | None,
+    sides: list[tuple[str, set[int] | None]],
 ) -> Iterator[bytes]:
     stats = ExportStats(labels=[label.name for label in labels])
     model_version = stats.model_version = table.version_id if table is not None else None
     label_ids = [label.pk for label in labels]
     try:
 
-        def counted() -> Iterator[Chunk]:
+        def counted(keep_ids: set[int] | None = sides[0][1]) -> Iterator[Chunk]:
             for ids, chunk in iter_chunks(
                 project=project, options=options, labels=labels, chunk_size=chunk_size, keep_ids=keep_ids
             ):
@@ -758,6 +869,13 @@ def _stream(
 
         if options.format == "jsonl":
             yield from write_jsonl(counted(), labels, model_version=model_version)
+        elif options.format == "hf":
+            card = dataset_card(project=project, labels=labels, options=options, splits=[name for name, _ in sides])
+            files = [
+                (f"data/{name}.jsonl", write_jsonl(counted(keep), labels, model_version=model_version))
+                for name, keep in sides
+            ]
+            yield from write_zip([("README.md", iter([card.encode()])), *files])
         elif options.format == "csv":
             yield from write_csv(
                 counted(),
