@@ -434,7 +434,7 @@ class ImportOptionsSerializer(QuerySerializer):
     unticked = serializers.ChoiceField(
         choices=UNTICKED_CHOICES,
         default="unobserved",
-        help_text="Label Studio only: what an unticked label means.",
+        help_text="Label Studio and doccano: what a label the file does not list means.",
     )
     create_annotators = QueryBooleanField(
         default=False, help_text="Create unknown annotators and add missing annotator memberships."
@@ -452,6 +452,11 @@ class ImportOptionsSerializer(QuerySerializer):
         r"^[^\x00]{1,200}$",
         required=False,
         help_text="Label Studio only: the data key that holds the text (default: text, or the one text key).",
+    )
+    annotator = serializers.RegexField(
+        r"^[\w.@+-]{1,150}$",
+        required=False,
+        help_text="doccano (and Prodigy lines without _annotator_id): the username credited with the answers.",
     )
     choices_control = serializers.CharField(
         required=False,

@@ -108,7 +108,8 @@ class ImportView(ProjectView):
         with upload:
             file_format = query.validated_data.get("format") or importers.format_for_filename(name)
             if file_format is None:
-                return self._bad_request("Give format=jsonl, csv or labelstudio.", [])
+                formats = ", ".join(importers.FORMATS)
+                return self._bad_request(f"Give the format: one of {formats}.", [])
             options = importers.ImportOptions(
                 format=file_format,
                 update=query.validated_data["update"],
@@ -117,6 +118,7 @@ class ImportView(ProjectView):
                 annotator_map=query.validated_data.get("annotator_map") or {},
                 text_key=query.validated_data.get("text_key", ""),
                 choices_control=query.validated_data.get("choices_control", ""),
+                annotator=query.validated_data.get("annotator", ""),
             )
             try:
                 outcome = importers.import_or_queue(

@@ -73,7 +73,10 @@ from annotate.models import Annotation, Item, Judgment, Label, Project, Resoluti
 from annotate.stats.agreement import consensus
 from annotate.stats.answer_arrays import answer_cubes, slots_within_items
 
-FORMATS = ("jsonl", "csv", "parquet", "hf")
+FORMATS = ("jsonl", "csv", "parquet", "hf", "doccano", "prodigy", "labelstudio")
+# Formats of other tools, written per annotation (Prodigy, Label Studio) or per
+# item with its consensus (doccano); docs/formats.md says how each carries the three states.
+TOOL_FORMATS = ("doccano", "prodigy", "labelstudio")
 SPLITS = ("train", "validation")
 CHUNK_SIZE = 2000
 CONTENT_TYPES = {
@@ -81,8 +84,19 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
     "hf": "application/zip",
+    "doccano": "application/x-ndjson",
+    "prodigy": "application/x-ndjson",
+    "labelstudio": "application/json",
 }
-EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "hf": "zip"}
+EXTENSIONS = {
+    "jsonl": "jsonl",
+    "csv": "csv",
+    "parquet": "parquet",
+    "hf": "zip",
+    "doccano": "jsonl",
+    "prodigy": "jsonl",
+    "labelstudio": "json",
+}
 CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments", "predicted_labels", "prediction_model_version")
 # Probabilities are stored as float32 and exported with this many decimals,
 # the precision they carry; 0.25 reads 0.25 instead of 0.25000000372529.
@@ -199,9 +213,27 @@ class Chunk:
     targets: np.ndarray  # (items, labels), NaN where unobserved
     judgments: list[list[dict[str, Any]]] | None = None
     predictions: ChunkPredictions | None = None
+    # Per item, its annotations (Prodigy and Label Studio exports).
+    annotations: list[list[ExportedAnnotation]] | None = None
 
     def __len__(self) -> int:
         return len(self.external_ids)
+
+
+@dataclass
+class ExportedAnnotation:
+    """One annotator's annotation of an item, for the formats that keep who answered what."""
+
+    pk: int
+    annotator_id: int
+    username: str
+    email: str
+    skipped: bool
+    duration_ms: int
+    created_at: datetime
+    updated_at: datetime
+    # Label name -> 1 or 0, in the labels' order; an unobserved label is absent.
+    answers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -698,6 +730,165 @@ def write_parquet(
 
 
 # ---------------------------------------------------------------------------
+# Other tools' formats: doccano, Prodigy, Label Studio (docs/formats.md)
+# ---------------------------------------------------------------------------
+
+# Keys of a doccano line that metadata cannot take.
+DOCCANO_KEYS = ("id", "text", "label")
+# The names the Label Studio export gives its choices control and text, for its labeling config.
+LABEL_STUDIO_CONTROL = "label"
+LABEL_STUDIO_TEXT = "text"
+
+
+def chunk_annotations(*, ids: list[int], labels: list[Label], options: ExportOptions) -> list[list[ExportedAnnotation]]:
+    """Per item of a chunk (in the order of ``ids``), its annotations with their answers on the exported labels."""
+    position = {item_id: index for index, item_id in enumerate(ids)}
+    names = {label.pk: label.name for label in labels}
+    order = {label.name: index for index, label in enumerate(labels)}
+    annotations = Annotation.objects.filter(item_id__in=ids)
+    if options.guideline_version is not None:
+        annotations = annotations.filter(guideline_version__number=options.guideline_version)
+    by_pk: dict[int, ExportedAnnotation] = {}
+    per_item: list[list[ExportedAnnotation]] = [[] for _ in ids]
+    for pk, item_id, user_id, username, email, skipped, duration, created, updated in annotations.order_by(
+        "item_id", "annotator__username"
+    ).values_list(
+        "pk",
+        "item_id",
+        "annotator_id",
+        "annotator__username",
+        "annotator__email",
+        "skipped",
+        "duration_ms",
+        "created_at",
+        "updated_at",
+    ):
+        exported = ExportedAnnotation(pk, user_id, username, email, skipped, duration, created, updated)
+        by_pk[pk] = exported
+        per_item[position[item_id]].append(exported)
+    judgments = Judgment.objects.filter(annotation_id__in=list(by_pk), label_id__in=list(names))
+    for annotation_id, label_id, value in sorted(
+        judgments.values_list("annotation_id", "label_id", "value"), key=lambda row: order[names[row[1]]]
+    ):
+        by_pk[annotation_id].answers[names[label_id]] = int(value)
+    return per_item
+
+
+def _metadata(text: str, reserved: tuple[str, ...]) -> dict[str, Any]:
+    data = json.loads(text)
+    return {key: value for key, value in data.items() if key not in reserved} if isinstance(data, dict) else {}
+
+
+def _json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_doccano(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """doccano's text classification JSONL: per item, the labels whose consensus is at least 0.5.
+
+    doccano stores only the labels an item has: a no and an unobserved label
+    both leave the label out (docs/formats.md). Metadata keys become keys of
+    the line, as doccano reads them, except ``id``, ``text`` and ``label``.
+    """
+    names = [label.name for label in labels]
+    for chunk in chunks:
+        lines = []
+        for index, row in enumerate(chunk.targets.tolist()):
+            # NaN (unobserved) compares false, so it is never listed.
+            positives = [name for name, value in zip(names, row, strict=True) if value >= 0.5]
+            record = {"id": chunk.external_ids[index], "text": chunk.texts[index], "label": positives}
+            record.update(_metadata(chunk.metadata[index], DOCCANO_KEYS))
+            lines.append(_json_line(record) + "\n")
+        yield "".join(lines).encode()
+
+
+def write_prodigy(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """Prodigy's choice JSONL (``textcat_multilabel``), a line per annotation, as ``prodigy db-out`` writes it.
+
+    ``options`` lists the labels the annotator answered, ``accept`` the yes
+    among them: a no is an option not accepted, and a label that is not an
+    option is unobserved. A skip is ``answer: ignore``. An item nobody
+    annotated is a task without an answer, offering every label.
+    """
+    every = [{"id": label.name, "text": label.name} for label in labels]
+    for chunk in chunks:
+        assert chunk.annotations is not None
+        lines = []
+        for index, answered in enumerate(chunk.annotations):
+            meta = {"id": chunk.external_ids[index], **_metadata(chunk.metadata[index], ("id",))}
+            task = {"text": chunk.texts[index], "meta": meta}
+            if not answered:
+                lines.append(_json_line({**task, "options": every}) + "\n")
+            for annotation in answered:
+                answer = {
+                    **task,
+                    "options": [{"id": name, "text": name} for name in annotation.answers],
+                    "accept": [name for name, value in annotation.answers.items() if value == 1],
+                    "answer": "ignore" if annotation.skipped else "accept",
+                    "_annotator_id": annotation.username,
+                    "_session_id": annotation.username,
+                    "_timestamp": int(annotation.created_at.timestamp()),
+                }
+                lines.append(_json_line(answer) + "\n")
+        yield "".join(lines).encode()
+
+
+def write_labelstudio(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """Label Studio's JSON export: a list of tasks with each annotator's annotation.
+
+    A yes is a ticked choice of the control ``label``; Label Studio stores
+    only ticks, so a no and an unobserved label are both unticked
+    (docs/formats.md). A skip is a cancelled annotation.
+    """
+    yield b"["
+    first = True
+    for chunk in chunks:
+        assert chunk.annotations is not None
+        tasks = []
+        for index, answered in enumerate(chunk.annotations):
+            data = {
+                LABEL_STUDIO_TEXT: chunk.texts[index],
+                "external_id": chunk.external_ids[index],
+                **_metadata(chunk.metadata[index], (LABEL_STUDIO_TEXT, "external_id")),
+            }
+            task = {
+                "data": data,
+                "annotations": [_labelstudio_annotation(annotation) for annotation in answered],
+                "predictions": [],
+            }
+            tasks.append(_json_line(task))
+        if tasks:
+            yield (("\n" if first else ",\n") + ",\n".join(tasks)).encode()
+            first = False
+    yield b"\n]\n"
+
+
+def _labelstudio_annotation(annotation: ExportedAnnotation) -> dict[str, Any]:
+    ticked = [name for name, value in annotation.answers.items() if value == 1]
+    result = [
+        {
+            "id": f"tagwise-{annotation.pk}",
+            "type": "choices",
+            "from_name": LABEL_STUDIO_CONTROL,
+            "to_name": LABEL_STUDIO_TEXT,
+            "origin": "manual",
+            "value": {"choices": ticked},
+        }
+    ]
+    return {
+        "id": annotation.pk,
+        # The username rides along so that Tagwise finds the annotator again when no email is set.
+        "completed_by": {"id": annotation.annotator_id, "email": annotation.email, "username": annotation.username},
+        "result": result if ticked else [],
+        "was_cancelled": annotation.skipped,
+        "ground_truth": False,
+        "lead_time": annotation.duration_ms / 1000,
+        "created_at": annotation.created_at.isoformat(),
+        "updated_at": annotation.updated_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------------
 # The Hugging Face folder: a dataset card that declares the features, and the data
 # ---------------------------------------------------------------------------
 
@@ -864,11 +1055,19 @@ def _stream(
             ):
                 if table is not None:
                     chunk.predictions = table.lookup(item_ids=np.asarray(ids, dtype=np.int64), label_ids=label_ids)
+                if options.format in ("prodigy", "labelstudio"):
+                    chunk.annotations = chunk_annotations(ids=ids, labels=labels, options=options)
                 stats.rows += len(chunk)
                 yield chunk
 
         if options.format == "jsonl":
             yield from write_jsonl(counted(), labels, model_version=model_version)
+        elif options.format == "doccano":
+            yield from write_doccano(counted(), labels)
+        elif options.format == "prodigy":
+            yield from write_prodigy(counted(), labels)
+        elif options.format == "labelstudio":
+            yield from write_labelstudio(counted(), labels)
         elif options.format == "hf":
             card = dataset_card(project=project, labels=labels, options=options, splits=[name for name, _ in sides])
             files = [
@@ -909,4 +1108,6 @@ def _stream(
 def filename(project: Project, options: ExportOptions) -> str:
     stem = re.sub(r"[^a-z0-9_]+", "-", project.name.lower()).strip("-") or "project"
     suffix = f"-{options.split}" if options.split else ""
+    if options.format in TOOL_FORMATS:
+        suffix += f"-{options.format}"
     return f"{stem}{suffix}.{EXTENSIONS[options.format]}"

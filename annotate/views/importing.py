@@ -48,6 +48,8 @@ FORMAT_CHOICES = [
     ("jsonl", "JSONL"),
     ("csv", "CSV"),
     ("labelstudio", "Label Studio JSON"),
+    ("doccano", "doccano JSONL (text classification)"),
+    ("prodigy", "Prodigy JSONL (textcat)"),
 ]
 
 
@@ -58,9 +60,15 @@ class ImportForm(forms.Form):
     unticked = forms.ChoiceField(
         choices=UNTICKED_FIELD_CHOICES,
         initial="unobserved",
-        label="Label Studio: an unticked label means",
+        label="Label Studio, doccano: a label the file does not tick means",
     )
     create_annotators = forms.BooleanField(required=False, label="Create annotators the project does not know yet")
+    annotator = forms.RegexField(
+        r"^[\w.@+-]{1,150}$",
+        required=False,
+        label="doccano, Prodigy: who answered (a username)",
+        help_text="These files do not always say who answered; their answers are credited to this user.",
+    )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -220,6 +228,7 @@ def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
                 update=data["update"],
                 unticked=data["unticked"],
                 create_annotators=data["create_annotators"],
+                annotator=data.get("annotator") or "",
             )
             try:
                 with upload:

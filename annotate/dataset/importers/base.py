@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-FORMATS = ("jsonl", "csv", "labelstudio")
+FORMATS = ("jsonl", "csv", "labelstudio", "doccano", "prodigy")
 # The format a file name's extension stands for, for the import page and the API.
 FORMAT_BY_EXTENSION = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
 UNTICKED_CHOICES = ("unobserved", "negative")
@@ -51,6 +51,9 @@ class ImportOptions:
     # Label Studio: the ``from_name`` of the choices control whose ticks are
     # the labels; empty means the file's only choices control.
     choices_control: str = ""
+    # doccano (and Prodigy lines without an annotator id): the username the
+    # answers are credited to, since those files do not say who answered.
+    annotator: str = ""
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -140,6 +143,8 @@ class ParsedAnnotation:
     # row), and how its format names fields there, for the checker's errors.
     where: str = ""
     spelling: Spelling | None = None
+    # Prodigy: the line of this answer, when it is not the item's first line.
+    line: int = 0
     # Label Studio: the result that ticked each label, such as "annotations[0].result[1]".
     label_spots: dict[str, str] | None = None
     # Filled by validation.

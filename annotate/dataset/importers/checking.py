@@ -24,8 +24,10 @@ from annotate.dataset.importers.base import (
     RowError,
 )
 from annotate.dataset.importers.csv_reader import read_csv
+from annotate.dataset.importers.doccano import read_doccano
 from annotate.dataset.importers.jsonl import read_jsonl
 from annotate.dataset.importers.labelstudio import read_labelstudio
+from annotate.dataset.importers.prodigy import read_prodigy
 from annotate.dataset.importers.validate import JSON_SPELLING
 from annotate.models import GuidelineVersion, Item, Project
 
@@ -99,6 +101,7 @@ class Checker:
             ok = False
         annotators: set[str] = set()
         for annotation in item.annotations:
+            line = annotation.line or item.line
             where = annotation.where
             spelling = annotation.spelling or JSON_SPELLING
             person = self._person(annotation.annotator, line, spelling.name(where, "annotator"))
@@ -221,7 +224,7 @@ class Checker:
     def _find_person(self, ref: AnnotatorRef) -> _Person | None:
         users = get_user_model().objects
         user = None
-        mapped = self.options.annotator_map.get(ref.labelstudio_id or ref.email) if not ref.username else None
+        mapped = self.options.annotator_map.get(ref.labelstudio_id or ref.email or ref.username)
         if mapped:
             user = users.filter(username=mapped).first()
             ref = AnnotatorRef(username=mapped)
@@ -254,6 +257,10 @@ def read_and_check(
         rows = read_jsonl(stream, errors)
     elif options.format == "csv":
         rows = read_csv(stream, errors)
+    elif options.format == "doccano":
+        rows = read_doccano(stream, errors, unticked=options.unticked, annotator=options.annotator)
+    elif options.format == "prodigy":
+        rows = read_prodigy(stream, errors, annotator=options.annotator)
     else:
         rows = read_labelstudio(
             stream,

@@ -45,7 +45,7 @@ def _annotation_from_mapping(raw: Any, line: int, where: str, errors: Errors) ->
     return parse_annotation(raw, line=line, where=where, errors=errors)
 
 
-def _whole_file_hint(first_line: bytes) -> str:
+def whole_file_hint(first_line: bytes) -> str:
     """Why a file's first line is not a JSON object, when the cause is the whole file's shape."""
     content = first_line.removeprefix(b"\xef\xbb\xbf").strip()
     if content[:1] == b"[":
@@ -70,14 +70,14 @@ def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
             # drops a byte order mark, which json.loads of bytes accepted too.
             row = json.loads(raw.decode("utf-8-sig"))
         except ValueError as exc:
-            if first and (hint := _whole_file_hint(raw)):
+            if first and (hint := whole_file_hint(raw)):
                 errors.add(line, "", hint)
                 return
             errors.add(line, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}")
             first = False
             continue
         if not isinstance(row, dict):
-            if first and (hint := _whole_file_hint(raw)):
+            if first and (hint := whole_file_hint(raw)):
                 errors.add(line, "", hint)
                 return
             errors.add(line, "", "each line must be a JSON object")

@@ -217,6 +217,9 @@ def completed_by(value: Any) -> AnnotatorRef | None:
     if isinstance(value, dict):
         if isinstance(value.get("email"), str) and value["email"].strip():
             return AnnotatorRef(email=value["email"].strip())
+        # Tagwise's own Label Studio export adds the username for users without an email.
+        if isinstance(value.get("username"), str) and value["username"].strip():
+            return AnnotatorRef(username=value["username"].strip())
         if value.get("id") is not None:
             return AnnotatorRef(labelstudio_id=str(value["id"]))
     elif isinstance(value, int) and not isinstance(value, bool):

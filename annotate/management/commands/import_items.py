@@ -1,4 +1,4 @@
-"""manage.py import_items PROJECT FILE --format jsonl|csv|labelstudio: the API import, from the shell."""
+"""manage.py import_items PROJECT FILE --format FORMAT: the API import (every import format), from the shell."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def find_project(ref: str) -> Project:
 
 
 class Command(BaseCommand):
-    help = "Import items (and their annotations) from a JSONL, CSV or Label Studio JSON file. All or nothing."
+    help = "Import items (and their annotations) from JSONL, CSV, Label Studio, doccano or Prodigy. All or nothing."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("project", help="Project id or name.")
@@ -37,6 +37,9 @@ class Command(BaseCommand):
             "--annotator-map",
             default="",
             help="Label Studio only: completed_by ids or emails to usernames, e.g. 7:ann1,9:ann2.",
+        )
+        parser.add_argument(
+            "--annotator", default="", help="doccano (and Prodigy without _annotator_id): who answered."
         )
         parser.add_argument("--text-key", default="", help="Label Studio only: the data key that holds the text.")
         parser.add_argument(
@@ -63,6 +66,7 @@ class Command(BaseCommand):
             annotator_map={str(key): str(value) for key, value in mapping.items()},
             text_key=options["text_key"],
             choices_control=options["choices_control"],
+            annotator=options["annotator"],
         )
         try:
             with options["file"].open("rb") as stream:
