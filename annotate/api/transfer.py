@@ -212,13 +212,16 @@ class ExportView(ProjectView):
             "(CSV). Streamed; every export writes an `export` audit event when the stream ends. With "
             "`predictions=true` each row also has the latest ready model version's probabilities "
             "(`prediction`, or `pred:<label>` columns in CSV), `predicted_labels` and `prediction_model_version`; "
-            "without a ready model the answer is 409, before anything is streamed."
+            "without a ready model the answer is 409, before anything is streamed. `format=hf` is a zip with a "
+            "dataset card; `doccano`, `prodigy` and `labelstudio` are those tools' formats (docs/formats.md)."
         ),
         parameters=[s.ExportQuerySerializer],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.BINARY,
             409: OpenApiResponse(
                 s.ErrorSerializer, description="predictions=true, but the project has no ready model version."
             ),

@@ -38,6 +38,13 @@ from annotate.dataset.importers import (
 )
 from annotate.models import ImportJob, Project, Role
 
+# The export page's names of the formats.
+EXPORT_FORMAT_NAMES = {
+    "hf": "Hugging Face folder (zip with a dataset card)",
+    "doccano": "doccano JSONL",
+    "prodigy": "Prodigy JSONL (one line per annotation)",
+    "labelstudio": "Label Studio JSON (tasks with each annotation)",
+}
 # The session keeps the tokens of the Label Studio files this user staged, so
 # that a token names a file only for the person who uploaded it.
 STAGED_SESSION_KEY = "staged_imports"
@@ -279,7 +286,7 @@ def export_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "role": role,
         "prediction_version": prediction_version,
         "no_predictions": no_predictions,
-        "formats": EXPORT_FORMATS,
+        "formats": [(name, EXPORT_FORMAT_NAMES.get(name, name.upper())) for name in EXPORT_FORMATS],
         "splits": SPLITS,
         "labels": project.active_labels(),
         "versions": project.guideline_versions.filter(published_at__isnull=False).order_by("number"),
