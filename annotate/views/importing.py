@@ -9,6 +9,8 @@ downloads with its session.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -103,8 +105,8 @@ class LabelStudioForm(forms.Form):
         required=False, label="Create the users left on automatic that the project does not know yet"
     )
 
-    def __init__(self, *args: object, found: Survey, members: list[str], existing: set[str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, found: Survey, members: list[str], existing: set[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.found = found
         self.fields["text_key"].choices = [
             (key, f"{key} (text in {count} of {found.tasks} tasks)") for key, count in found.text_keys.items()
@@ -142,7 +144,7 @@ class LabelStudioForm(forms.Form):
         )
 
 
-def _labelstudio_form(request: HttpRequest, project: Project, token: str, **kwargs: object) -> LabelStudioForm | None:
+def _labelstudio_form(request: HttpRequest, project: Project, token: str, **kwargs: Any) -> LabelStudioForm | None:
     """The second step's form for a staged file, or None when the token is not this user's or its file is gone."""
     path = staged_path(token)
     if path is None or token not in request.session.get(STAGED_SESSION_KEY, []):
