@@ -28,6 +28,13 @@ def test_a_csv_error_names_the_line_and_the_column_header(project, labels, annot
 
 
 @pytest.mark.django_db
+def test_a_label_named_like_a_fixed_column_is_located_by_its_header(project, labels, annotator):
+    body = b"external_id,text,annotator,label:text\nc1,Late,annie,1\n"
+    (error,) = failure_of(project, body, "csv").errors
+    assert error.location == "line 2, column 'label:text'" and "unknown label 'text'" in error.message
+
+
+@pytest.mark.django_db
 def test_a_csv_label_column_matches_whatever_its_case(project, labels, annotator):
     body = b"external_id,text,annotator,Shipping,REFUND \nc1,Late,annie,1,0\n"
     import_file(project=project, stream=io.BytesIO(body), options=ImportOptions("csv"))

@@ -131,9 +131,14 @@ def test_what_each_format_keeps_of_the_three_states(annotator, second_annotator)
 
 @pytest.mark.django_db
 def test_doccano_without_an_annotator_and_with_spans_is_refused(project, labels):
-    body = b'{"id": 1, "text": "a", "label": ["shipping"]}\n{"id": 2, "text": "b", "label": [[0, 1, "shipping"]]}\n'
+    body = (
+        b'{"id": 1, "text": "a", "label": ["shipping"]}\n{"id": 2, "text": "b", "label": [[0, 1, "shipping"]]}\n'
+        b'{"id": 3, "text": "c", "label": ["refund"]}\n'
+    )
     with pytest.raises(ImportFailed) as failure:
         import_file(project=project, stream=io.BytesIO(body), options=ImportOptions("doccano"))
+    # The missing annotator is said once, not on every line with labels.
+    assert failure.value.total == 2
     messages = {error.location: error.message for error in failure.value.errors}
     assert "doccano files do not say who answered" in messages["line 1, annotator"]
     assert "sequence labelling" in messages["line 2, label"]

@@ -112,6 +112,7 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
         for index, name in enumerate(columns)
         if name not in CSV_RESERVED or name.startswith("label:")
     }
+    headers = {name: columns[index] for index, name in label_columns.items()}
     index_of = {name: index for index, name in enumerate(columns) if name in CSV_RESERVED}
     id_column = index_of.get("external_id", index_of.get("id"))
     line = 1
@@ -142,6 +143,9 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
         text = as_text(cell("text"), line, errors)
         metadata = as_metadata(cell("metadata"), line, errors)
         annotation = _csv_annotation(cells, cell, label_columns, line, errors)
+        if annotation:
+            # One dict for every row: errors about a label name its column's header.
+            annotation.label_spots = headers
         if external_id is None or text is None or metadata is None or annotation is False:
             continue
         yield ParsedItem(line, external_id, text, metadata, [annotation] if annotation else [])

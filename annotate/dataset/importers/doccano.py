@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from annotate.dataset.importers.base import Errors, ParsedItem, max_text_chars
+from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedItem, max_text_chars
 from annotate.dataset.importers.jsonl import whole_file_hint
 from annotate.dataset.importers.validate import (
     UNSTORABLE,
@@ -32,6 +32,7 @@ def read_doccano(stream: IO[bytes], errors: Errors, *, unticked: str, annotator:
     """
     limit = max_text_chars()
     first = True
+    reported = False
     for line, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
@@ -51,14 +52,23 @@ def read_doccano(stream: IO[bytes], errors: Errors, *, unticked: str, annotator:
         if (where := unstorable_in(row)) is not None:
             errors.add(line, where, UNSTORABLE)
             continue
-        item = _doccano_row(row, line, errors, limit, unticked=unticked, annotator=annotator)
-        if item is not None:
-            yield item
+        item = _doccano_row(row, line, errors, limit, unticked=unticked)
+        if item is None or not item.annotations:
+            if item is not None:
+                yield item
+            continue
+        if not annotator:
+            # Said once for the file, instead of on every line with labels.
+            if not reported:
+                errors.add(line, "annotator", f"is required: {DOCCANO_SPELLING.annotator}")
+                reported = True
+            continue
+        item.annotations[0].annotator = AnnotatorRef(username=annotator)
+        yield item
 
 
-def _doccano_row(
-    row: dict[str, Any], line: int, errors: Errors, limit: int, *, unticked: str, annotator: str
-) -> ParsedItem | None:
+def _doccano_row(row: dict[str, Any], line: int, errors: Errors, limit: int, *, unticked: str) -> ParsedItem | None:
+    """The line's item, with an annotation credited to nobody yet when it has labels (or unticked=negative)."""
     external_id = as_external_id(row.get("external_id", row.get("id")), line, errors)
     text = as_text(row.get("text"), line, errors, limit)
     key = next((name for name in LABEL_KEYS if name in row), "label")
@@ -77,7 +87,8 @@ def _doccano_row(
         return None
     if not names and unticked != "negative":
         return ParsedItem(line, external_id, text, metadata, [])
-    raw = {"annotator": annotator, "labels": dict.fromkeys(names, 1)}
+    # The annotator is the caller's to fill; a placeholder passes the shared rules.
+    raw = {"annotator": "doccano", "labels": dict.fromkeys(names, 1)}
     annotation = parse_annotation(raw, line=line, where="", errors=errors, spelling=DOCCANO_SPELLING)
     if annotation is None:
         return None
