@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotate.dataset.importers import staged_path
-from annotate.models import Annotation, Item
+from annotate.dataset.importers import run_import_job, staged_path
+from annotate.models import Annotation, ImportJob, Item
 from tests.factories import add_member, make_user
 
 EXPORT = Path(__file__).parent / "fixtures" / "labelstudio_1x_reviews.json"
@@ -90,3 +90,27 @@ def test_a_staged_file_is_only_its_uploaders(client, project, labels, manager):
     )
     assert "no longer waiting" in answer.content.decode()
     assert not Item.objects.filter(project=project).exists()
+
+
+@pytest.mark.django_db
+def test_a_big_label_studio_file_runs_in_the_background_with_the_choices_made(
+    client, project, labels, annotator, second_annotator, manager, settings, django_capture_on_commit_callbacks
+):
+    settings.TAGWISE_IMPORT_BACKGROUND_BYTES = 1000
+    client.force_login(manager)
+    token, _ = upload_step(client, project)
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = client.post(
+            f"/projects/{project.pk}/import/",
+            {"staged": token, "text_key": "review", "unticked": "unobserved", "user_0": "annie", "user_1": "arthur"},
+            follow=True,
+        )
+    assert b"imported in the background" in answer.content
+    job = ImportJob.objects.get()
+    assert job.options["text_key"] == "review" and job.options["annotator_map"] == {"7": "annie", "9": "arthur"}
+    assert staged_path(token) is None
+    run_import_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.errors
+    assert job.options["result"]["notes"]["predictions"] == 1
+    assert Annotation.objects.filter(item__project=project).count() == 5
