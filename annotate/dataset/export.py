@@ -1,4 +1,4 @@
-"""Streaming export of a project's curated dataset: JSONL, CSV and Parquet.
+"""Streaming export of a project's curated dataset: JSONL, CSV, Parquet, and other tools' formats.
 
 One row per item: its external id, text, metadata and, for every exported
 label, the consensus value computed by ``annotate.stats.agreement.consensus`` (the
@@ -24,6 +24,11 @@ Formats
   leading ``'`` so that spreadsheets do not run them as formulas.
 - Parquet: the same columns as JSONL; ``labels`` is a struct of nullable
   doubles and ``judgments`` a list of structs. Written one row group per chunk.
+- hf: a zip of the JSONL (both sides of a split) with a dataset card whose
+  YAML declares the features, so that ``datasets`` loads several files together.
+- doccano (consensus of at least 0.5 as its label list), Prodigy and Label
+  Studio (each annotator's annotation): docs/formats.md says what each keeps
+  of the three states.
 
 Predictions
 -----------
