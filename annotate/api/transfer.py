@@ -103,13 +103,17 @@ class ImportView(ProjectView):
         with upload:
             file_format = query.validated_data.get("format") or importers.format_for_filename(name)
             if file_format is None:
-                return self._bad_request("Give format=jsonl, csv or labelstudio.", [])
+                formats = ", ".join(importers.FORMATS)
+                return self._bad_request(f"Give the format: one of {formats}.", [])
             options = importers.ImportOptions(
                 format=file_format,
                 update=query.validated_data["update"],
                 unticked=query.validated_data["unticked"],
                 create_annotators=query.validated_data["create_annotators"],
                 annotator_map=query.validated_data.get("annotator_map") or {},
+                text_key=query.validated_data.get("text_key", ""),
+                choices_control=query.validated_data.get("choices_control", ""),
+                annotator=query.validated_data.get("annotator", ""),
             )
             try:
                 outcome = importers.import_or_queue(
@@ -199,13 +203,16 @@ class ExportView(ProjectView):
             "(CSV). Streamed; every export writes an `export` audit event when the stream ends. With "
             "`predictions=true` each row also has the latest ready model version's probabilities "
             "(`prediction`, or `pred:<label>` columns in CSV), `predicted_labels` and `prediction_model_version`; "
-            "without a ready model the answer is 409, before anything is streamed."
+            "without a ready model the answer is 409, before anything is streamed. `format=hf` is a zip with a "
+            "dataset card; `doccano`, `prodigy` and `labelstudio` are those tools' formats (docs/formats.md)."
         ),
         parameters=[s.ExportQuerySerializer],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.BINARY,
             409: OpenApiResponse(
                 s.ErrorSerializer, description="predictions=true, but the project has no ready model version."
             ),
