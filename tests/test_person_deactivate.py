@@ -49,3 +49,18 @@ def test_managers_cannot_deactivate_themselves(client, project, manager):
     client.post(reverse("person-active", args=[project.pk, membership.pk]), {"active": "0"})
     manager.refresh_from_db()
     assert manager.is_active
+
+
+def test_the_admin_action_deactivates_and_releases_leases_too(client, project, queue, annotator):
+    from tests.factories import make_user
+
+    root = make_user("root", is_superuser=True, is_staff=True)
+    assert next_item(annotator=annotator, project=project) is not None
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:auth_user_changelist"), {"action": "deactivate_people", "_selected_action": [annotator.pk]}
+    )
+    assert response.status_code == 302
+    annotator.refresh_from_db()
+    assert not annotator.is_active
+    assert not Lease.objects.filter(annotator=annotator).exists()
