@@ -33,3 +33,14 @@ def test_members_and_audit_pages_show_full_names_and_the_api_keeps_usernames(
         client_for(manager).get(api("/export", project), {"include_judgments": "true"}).streaming_content
     )
     assert b"annie" in exported and b"Lindqvist" not in exported
+
+
+def test_the_guideline_history_names_its_authors(client, project, annotator, manager):
+    from tests.factories import make_guideline
+
+    manager.first_name, manager.last_name = "Manfred", "Ost"
+    manager.save()
+    make_guideline(project, 1, author=manager)
+    client.force_login(annotator)
+    page = client.get(reverse("guideline", args=[project.pk])).content.decode()
+    assert "Manfred Ost" in page
