@@ -40,10 +40,13 @@ include-operation-id = "projects_import_create"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 429]
 
 # Creating or cloning a project with a name that is taken, or with both `labels` and `label_config`, a
-# delete whose `confirm` is not the project's name, and adding a user name that has no account are
+# delete whose `confirm` is not the project's name, adding a user name that has no account, and creating
+# an account whose user name is taken are
 # client errors (400) the schema cannot express.
 [[operations]]
-include-operation-id = ["projects_create", "projects_clone_create", "projects_destroy", "projects_members_create"]
+include-operation-id = [
+  "projects_create", "projects_clone_create", "projects_destroy", "projects_members_create", "projects_people_create"
+]
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
 
 # A split of a project with fewer than two items (the run creates empty projects) is refused with 400.

@@ -37,6 +37,14 @@ from annotate.models import (
     Resolution,
     Role,
 )
+from annotate.setup.accounts import (
+    AccountError,
+    PasswordLink,
+    create_person,
+    deactivate_person,
+    issue_password_link,
+    reactivate_person,
+)
 from annotate.setup.members import MembershipError, add_member, change_role, remove_member
 from annotate.setup.project_settings import change_settings
 from annotate.setup.projects import (
@@ -244,6 +252,13 @@ class MemberScope(ProjectView):
     def scoped(self, project: Project, role: str) -> QuerySet[Membership]:
         return project.memberships.select_related("user")
 
+    def get_object(self) -> Membership:
+        """The membership of the user in the path (``user_id``), or 404."""
+        membership = self.get_queryset().filter(user_id=self.kwargs["user_id"]).first()
+        if membership is None:
+            raise Http404
+        return membership
+
 
 class MemberList(MemberScope, generics.ListAPIView):
     @extend_schema(summary="List members (managers)")
@@ -275,12 +290,6 @@ class MemberList(MemberScope, generics.ListAPIView):
 
 class MemberDetail(MemberScope):
     pagination_class = None
-
-    def get_object(self) -> Membership:
-        membership = self.get_queryset().filter(user_id=self.kwargs["user_id"]).first()
-        if membership is None:
-            raise Http404
-        return membership
 
     @extend_schema(responses=s.MemberSerializer, summary="Read a member (managers)")
     def get(self, request: Request, project_id: int, user_id: int) -> Response:
@@ -319,6 +328,96 @@ class MemberDetail(MemberScope):
         except MembershipError as error:
             raise Conflict(str(error)) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _link_answer(request: Request, link: PasswordLink, code: int) -> Response:
+    data = {
+        "user_id": link.user.pk,
+        "username": link.user.get_username(),
+        "password_link": request.build_absolute_uri(link.path),
+        "emailed": link.emailed,
+    }
+    return Response(s.PasswordLinkSerializer(data).data, status=code)
+
+
+def _account_errors(error: AccountError) -> serializers.ValidationError:
+    return serializers.ValidationError({error.field or "detail": [str(error)]})
+
+
+class PersonCreate(ProjectView):
+    serializer_class = s.PersonCreateSerializer
+    pagination_class = None
+    minimum_role = Role.MANAGER
+
+    @extend_schema(
+        request=s.PersonCreateSerializer,
+        responses={201: s.PasswordLinkSerializer},
+        summary="Create an account for a new person and add them (managers)",
+        description="The account has no password; the answer holds a one-time link to set one, to pass on "
+        "(also e-mailed when e-mail is configured and `email` is given). A taken user name is 400.",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project()
+        form = s.PersonCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            link = create_person(
+                project=project,
+                actor=request.user,
+                base_url=request.build_absolute_uri("/")[:-1],
+                **form.validated_data,
+            )
+        except AccountError as error:
+            raise _account_errors(error) from None
+        return _link_answer(request, link, status.HTTP_201_CREATED)
+
+
+class MemberPasswordLink(MemberScope):
+    pagination_class = None
+
+    @extend_schema(
+        request=None,
+        responses={200: s.PasswordLinkSerializer},
+        summary="Issue a new one-time password link for a member (managers)",
+        description="Only for a person whose every project you manage and who is not an admin (else 403).",
+    )
+    def post(self, request: Request, project_id: int, user_id: int) -> Response:
+        project, _ = self.project()
+        membership = self.get_object()
+        try:
+            link = issue_password_link(
+                person=membership.user,
+                actor=request.user,
+                project=project,
+                base_url=request.build_absolute_uri("/")[:-1],
+            )
+        except AccountError as error:
+            raise PermissionDenied(str(error)) from None
+        return _link_answer(request, link, status.HTTP_200_OK)
+
+
+class MemberActive(MemberScope):
+    pagination_class = None
+
+    @extend_schema(
+        request=s.ActiveSerializer,
+        responses={200: s.MemberSerializer},
+        summary="Deactivate or reactivate a member's account (managers)",
+        description="Deactivating stops logins and tokens and gives back the items they hold; answers stay. "
+        "Only for a person whose every project you manage and who is not an admin (else 403).",
+    )
+    def post(self, request: Request, project_id: int, user_id: int) -> Response:
+        membership = self.get_object()
+        form = s.ActiveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            if form.validated_data["active"]:
+                reactivate_person(person=membership.user, actor=request.user)
+            else:
+                deactivate_person(person=membership.user, actor=request.user)
+        except AccountError as error:
+            raise PermissionDenied(str(error)) from None
+        return Response(s.MemberSerializer(membership).data)
 
 
 # ---------------------------------------------------------------------------
@@ -500,6 +599,13 @@ urlpatterns = [
     path("projects/<int:project_id>/guidelines/<int:version_id>", GuidelineDetail.as_view(), name="api-guideline"),
     path("projects/<int:project_id>/members", MemberList.as_view(), name="api-members"),
     path("projects/<int:project_id>/members/<int:user_id>", MemberDetail.as_view(), name="api-member"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/password-link",
+        MemberPasswordLink.as_view(),
+        name="api-member-password-link",
+    ),
+    path("projects/<int:project_id>/members/<int:user_id>/active", MemberActive.as_view(), name="api-member-active"),
+    path("projects/<int:project_id>/people", PersonCreate.as_view(), name="api-people"),
     path("projects/<int:project_id>/items", ItemList.as_view(), name="api-items"),
     path("projects/<int:project_id>/items/<int:item_id>", ItemDetail.as_view(), name="api-item"),
     path("projects/<int:project_id>/annotations", AnnotationList.as_view(), name="api-annotations"),

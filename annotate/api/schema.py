@@ -10,6 +10,8 @@ CLOSED_REQUESTS = [
     "CloneRequest",
     "ArchiveRequest",
     "MemberAddRequest",
+    "PersonCreateRequest",
+    "ActiveRequest",
 ]
 
 

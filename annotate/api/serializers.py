@@ -300,6 +300,31 @@ class MemberAddSerializer(StrictSerializer):
         return value
 
 
+class PersonCreateSerializer(StrictSerializer):
+    username = StrictCharField(max_length=150, help_text="The new account's user name.")
+    full_name = StrictCharField(allow_blank=True, required=False, default="", max_length=300)
+    email = StrictCharField(
+        allow_blank=True, required=False, default="", max_length=254, help_text="The link is also e-mailed when set."
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_role(self, value: Any) -> str:
+        if not isinstance(self.initial_data.get("role"), str):
+            raise serializers.ValidationError("Must be a string.")
+        return value
+
+
+class PasswordLinkSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    password_link = serializers.URLField(help_text="One-time link to set a password; shown once, never stored.")
+    emailed = serializers.BooleanField(help_text="Whether the link was also e-mailed.")
+
+
+class ActiveSerializer(StrictSerializer):
+    active = StrictBooleanField(help_text="false deactivates the account (held items go back); true reactivates.")
+
+
 class LabelSerializer(serializers.ModelSerializer):
     introduced_in = serializers.IntegerField(
         source="introduced_in.number", allow_null=True, read_only=True, help_text="Guideline version number."
