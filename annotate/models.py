@@ -36,9 +36,6 @@ class ProjectQuerySet(models.QuerySet["Project"]):
             return self.all()
         return self.filter(memberships__user=user).distinct()
 
-    def active(self) -> ProjectQuerySet:
-        return self.filter(archived_at__isnull=True)
-
 
 class AskMode(models.TextChoices):
     """What annotators are asked of an item (docs/annotating.md, "What annotators are asked")."""
