@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotate", "0009_annotation_queue_reason"),
+        ("annotate", "0010_hash_api_tokens"),
     ]
 
     operations = [
