@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from annotate.models import (
@@ -19,6 +22,27 @@ from annotate.models import (
     QueueEntry,
     Resolution,
 )
+from annotate.setup.accounts import AccountError, deactivate_person
+
+
+@admin.action(description="Deactivate the selected people (their held items go back to the queue; answers stay)")
+def deactivate_people(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    # Unticking "active" in the form would keep their leases until they expire; this action gives them back.
+    released = 0
+    for person in queryset:
+        try:
+            released += deactivate_person(person=person, actor=request.user)
+        except AccountError as error:
+            modeladmin.message_user(request, str(error), messages.WARNING)
+    modeladmin.message_user(request, f"Deactivated; {released} held item(s) went back to the queue.")
+
+
+class PersonAdmin(UserAdmin):
+    actions = [deactivate_people]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PersonAdmin)
 
 
 class MembershipInline(admin.TabularInline):
@@ -29,7 +53,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "overlap_count", "overlap_fraction", "require_all_labels", "retrain_every", "created_at"]
+    list_display = [
+        "name",
+        "overlap_count",
+        "overlap_fraction",
+        "require_all_labels",
+        "retrain_every",
+        "archived_at",
+        "created_at",
+    ]
     search_fields = ["name"]
     inlines = [MembershipInline]
 

@@ -74,6 +74,9 @@ class Project(models.Model):
     annotations_since_retrain = models.PositiveIntegerField(default=0)
     default_confidence = models.FloatField(default=0.8)
     lease_minutes = models.PositiveIntegerField(default=30)
+    # An archived project is read-only: the queue hands out nothing and no
+    # answer is stored, but it can still be read and exported (docs/projects.md).
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 
@@ -98,6 +101,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     def role_of(self, user: Any) -> str | None:
         """The user's role in this project; superusers act as managers everywhere."""

@@ -1,6 +1,7 @@
 """HTML routes of the annotate app. Each view module owns its own routes."""
 
 from annotate.views import (
+    accounts,
     annotating,
     audit,
     dashboard,
@@ -23,6 +24,7 @@ urlpatterns = [
     *labels.urlpatterns,
     *members.urlpatterns,
     *privacy.urlpatterns,
+    *accounts.urlpatterns,
     *audit.urlpatterns,
     *importing.urlpatterns,
     *settings.urlpatterns,

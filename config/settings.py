@@ -9,6 +9,7 @@ Every variable is listed in docs/configuration.md.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.management.utils import get_random_secret_key
@@ -199,6 +200,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# One-time links to set a password (docs/projects.md, "People") work for three days.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+
+
+def _email_settings(url: str) -> dict[str, object]:
+    """EMAIL_URL such as smtp+tls://user:password@mail.example.org:587 as Django's EMAIL_* settings."""
+    parts = urlsplit(url)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtp+ssl" else 587 if parts.scheme == "smtp+tls" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
+        "EMAIL_USE_SSL": parts.scheme == "smtp+ssl",
+    }
+
+
+# E-mail is optional: without EMAIL_URL (or EMAIL_HOST) the app shows one-time
+# links for a manager to pass on, and sends nothing.
+if env("EMAIL_URL"):
+    globals().update(_email_settings(env("EMAIL_URL")))
+elif env("EMAIL_HOST"):
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "tagwise@localhost")
+EMAIL_CONFIGURED = bool(env("EMAIL_URL") or env("EMAIL_HOST"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")

@@ -24,17 +24,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotate.access import role_allows
 from annotate.models import Annotation, ImportJob, Membership, Project, Resolution, Role
+from annotate.setup.projects import CREATE_PERMISSION
 from tests.factories import add_member, annotate_item, make_guideline, make_items, make_labels, make_user
 
 PUBLIC = "public"  # anyone, logged in or not
 USER = "user"  # anyone logged in; no project involved
 ANNOTATOR, REVIEWER, MANAGER = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER
 SUPERUSER = "superuser"
+# Anyone logged in who holds the site permission to create projects (superusers do).
+CREATOR = "creator"
 
 # Routes the matrix does not cover: the admin has its own permission system,
 # and the API schema and its UI are public documentation.
@@ -123,6 +127,8 @@ class Check:
     data: dict[str, Any] | Callable[[World], dict[str, Any]] = field(default_factory=dict)
     ok: int | tuple[int, ...] | None = None
     htmx: bool = False
+    # Besides the project role, the site permission to create projects (cloning makes one).
+    needs_permission: bool = False
 
 
 MATRIX: dict[str, Check | tuple[Check, ...]] = {
@@ -133,6 +139,25 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "logout": Check(PUBLIC, "post", args=no_args),
     "home": Check(USER, args=no_args),
     "project": Check(ANNOTATOR),
+    # Passwords (issue 14): change your own; set one with a one-time link.
+    "password_change": Check(USER, args=no_args),
+    "password_change_done": Check(USER, args=no_args),
+    "password_reset": Check(PUBLIC, args=no_args),
+    "password_reset_done": Check(PUBLIC, args=no_args),
+    "password_reset_confirm": Check(PUBLIC, args=lambda w: ["MQ", "not-a-token"]),
+    "password_reset_complete": Check(PUBLIC, args=no_args),
+    # A project's life (issue 14). Empty forms pass the access check and are then refused.
+    "project-new": (Check(CREATOR, args=no_args), Check(CREATOR, "post", args=no_args, ok=400)),
+    "project-clone": (
+        Check(MANAGER, needs_permission=True),
+        Check(MANAGER, "post", needs_permission=True, ok=400),
+    ),
+    "project-archive": Check(MANAGER, "post"),
+    "project-delete": (Check(MANAGER), Check(MANAGER, "post", ok=400)),
+    # People (issue 14): a new account's link page, a new link, deactivation.
+    "person-create": Check(MANAGER, "post"),
+    "person-password-link": Check(MANAGER, "post", args=membership_args, ok=200),
+    "person-active": Check(MANAGER, "post", args=membership_args),
     # Annotating (issue 4)
     "annotate": Check(ANNOTATOR),
     # An empty form passes the access check and is then refused as a bad request.
@@ -182,17 +207,24 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "item-predictions": Check(REVIEWER, args=item_args),
     # REST API (issue 8)
     "api-token": (Check(PUBLIC, "post", args=no_args, ok=400), Check(USER, "delete", args=no_args, ok=204)),
-    "api-projects": Check(USER, args=no_args),
-    "api-project": (Check(ANNOTATOR), Check(MANAGER, "patch", data={})),
+    "api-projects": (Check(USER, args=no_args), Check(CREATOR, "post", args=no_args, ok=400)),
+    # A delete without the confirming name is refused.
+    "api-project": (Check(ANNOTATOR), Check(MANAGER, "patch", data={}), Check(MANAGER, "delete", ok=400)),
+    "api-project-archive": Check(MANAGER, "post", ok=400),
+    "api-project-clone": Check(MANAGER, "post", needs_permission=True, ok=400),
     "api-labels": Check(ANNOTATOR),
     "api-label": Check(ANNOTATOR, args=label_args),
     "api-guidelines": Check(ANNOTATOR),
     "api-guideline": Check(ANNOTATOR, args=guideline_args),
-    "api-members": Check(MANAGER),
+    "api-members": (Check(MANAGER), Check(MANAGER, "post", ok=400)),
     "api-member": (
         Check(MANAGER, args=member_user_args),
         Check(MANAGER, "patch", args=member_user_args, data={"role": "reviewer"}),
+        Check(MANAGER, "delete", args=member_user_args, ok=204),
     ),
+    "api-member-password-link": Check(MANAGER, "post", args=member_user_args, ok=200),
+    "api-member-active": Check(MANAGER, "post", args=member_user_args, ok=400),
+    "api-people": Check(MANAGER, "post", ok=400),
     "api-items": (Check(REVIEWER), Check(MANAGER, "post", ok=400)),
     "api-item": Check(REVIEWER, args=item_args),
     "api-annotations": Check(ANNOTATOR),
@@ -276,6 +308,8 @@ def worlds(project, other_project, annotator, reviewer, manager, outsider):
     add_member(other_project, b_member, Role.ANNOTATOR)
     own = _world_objects(project, manager, [annotator, reviewer, manager], superuser)
     other = _world_objects(other_project, outsider, [outsider, b_member], superuser)
+    # The manager may also create projects; the other members may not.
+    manager.user_permissions.add(Permission.objects.get(content_type__app_label="annotate", codename="add_project"))
     own["member"] = Membership.objects.get(project=project, user=annotator)
     other["member"] = Membership.objects.get(project=other_project, user=b_member)
     users = {
@@ -299,9 +333,14 @@ def expected_status(check: Check, user: Any, project: Project, *, api: bool) -> 
         return ok
     if check.minimum == SUPERUSER:
         return 403
+    may_create = user.has_perm(CREATE_PERMISSION)
+    if check.minimum == CREATOR:
+        return ok if may_create else 403
     role = project.role_of(user)
     if role is None:
         return 404
+    if check.needs_permission and not may_create:
+        return 403
     return ok if role_allows(role, check.minimum) else 403
 
 

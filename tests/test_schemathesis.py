@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from knox.models import AuthToken
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -37,6 +38,21 @@ allow-x00 = false
 [[operations]]
 include-operation-id = "projects_import_create"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 429]
+
+# Creating or cloning a project with a name that is taken, or with both `labels` and `label_config`, a
+# delete whose `confirm` is not the project's name, adding a user name that has no account, and creating
+# an account whose user name is taken are
+# client errors (400) the schema cannot express.
+[[operations]]
+include-operation-id = [
+  "projects_create", "projects_clone_create", "projects_destroy", "projects_members_create", "projects_people_create"
+]
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
+
+# A split of a project with fewer than two items (the run creates empty projects) is refused with 400.
+[[operations]]
+include-operation-id = "projects_export_retrieve"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
 
 # A valid but out-of-date `expected` state is refused with 409 by design.
 [[operations]]
@@ -59,6 +75,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server,
     annotate_item(items[0], annotator, {labels[0]: 1, labels[1]: (0, 0.6)}, guideline=guideline)
     Resolution.objects.create(item=items[0], label=labels[1], value=0, reviewer=manager)
     ImportJob.objects.create(project=project, created_by=manager, format="jsonl", path="/nonexistent")
+    # The manager may create projects, so the create and clone operations get past the permission check.
+    manager.user_permissions.add(Permission.objects.get(content_type__app_label="annotate", codename="add_project"))
     _, token = AuthToken.objects.create(user=manager)
     # Throttling is tested elsewhere; here it would only cut the run short.
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "100000/min", "expensive": "100000/min"})

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -36,16 +37,37 @@ from annotate.models import (
     Resolution,
     Role,
 )
-from annotate.setup.members import MembershipError, change_role
+from annotate.setup.accounts import (
+    AccountError,
+    PasswordLink,
+    create_person,
+    deactivate_person,
+    issue_password_link,
+    reactivate_person,
+)
+from annotate.setup.members import MembershipError, add_member, change_role, remove_member
 from annotate.setup.project_settings import change_settings
+from annotate.setup.projects import (
+    ProjectError,
+    archive_project,
+    clone_project,
+    create_project,
+    delete_project,
+    may_create_projects,
+    unarchive_project,
+)
 
 # ---------------------------------------------------------------------------
 # Projects
 # ---------------------------------------------------------------------------
 
 
+def _project_errors(error: ProjectError) -> serializers.ValidationError:
+    return serializers.ValidationError({error.field or "detail": [str(error)]})
+
+
 class ProjectList(ApiView, generics.ListAPIView):
-    """The projects you are a member of."""
+    """The projects you are a member of; archived ones only where you review or manage."""
 
     serializer_class = s.ProjectSerializer
     queryset = Project.objects.none()
@@ -53,7 +75,39 @@ class ProjectList(ApiView, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Project]:
         if getattr(self, "swagger_fake_view", False):
             return Project.objects.none()
-        return Project.objects.for_user(self.request.user)
+        user = self.request.user
+        found = Project.objects.for_user(user)
+        if not user.is_superuser:
+            annotator_only = Membership.objects.filter(project=OuterRef("pk"), user=user, role=Role.ANNOTATOR)
+            found = found.exclude(Q(archived_at__isnull=False) & Exists(annotator_only))
+        return found
+
+    @extend_schema(
+        request=s.ProjectCreateSerializer,
+        responses={201: s.ProjectSerializer},
+        summary="Create a project (users with the permission to)",
+        description="Creates the project, its labels and (if `guideline` is given) guideline version 1, and makes "
+        "you its manager, in one transaction. Needs the site permission `annotate.add_project` (superusers have "
+        "it); without it the answer is 403. Bad input answers 400 and creates nothing.",
+    )
+    def post(self, request: Request) -> Response:
+        if not may_create_projects(request.user):
+            raise PermissionDenied("Creating projects needs the permission annotate.add_project.")
+        form = s.ProjectCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            project = create_project(
+                creator=request.user,
+                name=data["name"],
+                description=data["description"],
+                labels=data["labels"],
+                guideline=data["guideline"],
+                settings={name: data[name] for name in s.ProjectCreateSerializer.SETTINGS if name in data},
+            )
+        except ProjectError as error:
+            raise _project_errors(error) from None
+        return Response(s.ProjectSerializer(project, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectDetail(ProjectView):
@@ -74,6 +128,70 @@ class ProjectDetail(ProjectView):
         form.is_valid(raise_exception=True)
         change_settings(project=project, actor=request.user, changes=form.validated_data)
         return Response(s.ProjectSerializer(project, context={"request": request}).data)
+
+    @extend_schema(
+        parameters=[s.DeleteQuerySerializer],
+        responses={204: None},
+        summary="Delete a project and everything in it (managers)",
+        description="`confirm` must be the project's exact name (else 400). Export first: nothing is kept but a "
+        "site-level `project.delete` audit event.",
+    )
+    def delete(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project(Role.MANAGER)
+        query = s.DeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            delete_project(project=project, actor=request.user, confirmation=query.validated_data["confirm"])
+        except ProjectError as error:
+            raise _project_errors(error) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectArchive(ProjectView):
+    serializer_class = s.ArchiveSerializer
+    pagination_class = None
+    minimum_role = Role.MANAGER
+
+    @extend_schema(
+        request=s.ArchiveSerializer,
+        responses=s.ProjectSerializer,
+        summary="Archive or un-archive a project (managers)",
+        description="An archived project is read-only: the queue hands out nothing and no answer is stored; it can "
+        "still be read and exported, and annotators no longer see it in their list.",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project()
+        form = s.ArchiveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if form.validated_data["archived"]:
+            archive_project(project=project, actor=request.user)
+        else:
+            unarchive_project(project=project, actor=request.user)
+        return Response(s.ProjectSerializer(project, context={"request": request}).data)
+
+
+class ProjectClone(ProjectView):
+    serializer_class = s.CloneSerializer
+    pagination_class = None
+    minimum_role = Role.MANAGER
+
+    @extend_schema(
+        request=s.CloneSerializer,
+        responses={201: s.ProjectSerializer},
+        summary="Clone a project's settings, labels and guideline into a new empty project (managers)",
+        description="Needs the manager role in this project and the permission to create projects.",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project()
+        if not may_create_projects(request.user):
+            raise PermissionDenied("Creating projects needs the permission annotate.add_project.")
+        form = s.CloneSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            clone = clone_project(source=project, creator=request.user, name=form.validated_data["name"])
+        except ProjectError as error:
+            raise _project_errors(error) from None
+        return Response(s.ProjectSerializer(clone, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 # ---------------------------------------------------------------------------
@@ -134,19 +252,44 @@ class MemberScope(ProjectView):
     def scoped(self, project: Project, role: str) -> QuerySet[Membership]:
         return project.memberships.select_related("user")
 
-
-class MemberList(MemberScope, generics.ListAPIView):
-    pass
-
-
-class MemberDetail(MemberScope):
-    pagination_class = None
-
     def get_object(self) -> Membership:
+        """The membership of the user in the path (``user_id``), or 404."""
         membership = self.get_queryset().filter(user_id=self.kwargs["user_id"]).first()
         if membership is None:
             raise Http404
         return membership
+
+
+class MemberList(MemberScope, generics.ListAPIView):
+    @extend_schema(summary="List members (managers)")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.MemberAddSerializer,
+        responses={201: s.MemberSerializer, 409: s.ErrorSerializer},
+        summary="Add an existing account as a member (managers)",
+        description="Writes a `member.add` audit event. An unknown user name answers 400; a member already in the "
+        "project answers 409 (change their role instead).",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project()
+        form = s.MemberAddSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        username = form.validated_data["username"]
+        if not get_user_model().objects.filter(username=username.strip()).exists():
+            raise serializers.ValidationError({"username": [f"There is no user called “{username.strip()}”."]})
+        try:
+            membership = add_member(
+                project=project, username=username, role=form.validated_data["role"], actor=request.user
+            )
+        except MembershipError as error:
+            raise Conflict(str(error)) from None
+        return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetail(MemberScope):
+    pagination_class = None
 
     @extend_schema(responses=s.MemberSerializer, summary="Read a member (managers)")
     def get(self, request: Request, project_id: int, user_id: int) -> Response:
@@ -170,6 +313,110 @@ class MemberDetail(MemberScope):
             membership = change_role(membership=membership, role=form.validated_data["role"], actor=request.user)
         except MembershipError as error:
             raise Conflict(str(error)) from None
+        return Response(s.MemberSerializer(membership).data)
+
+    @extend_schema(
+        responses={204: None, 409: s.ErrorSerializer},
+        summary="Remove a member (managers)",
+        description="Writes a `member.remove` audit event and gives back the items they hold; their annotations "
+        "stay. Removing the last manager answers 409.",
+    )
+    def delete(self, request: Request, project_id: int, user_id: int) -> Response:
+        membership = self.get_object()
+        try:
+            remove_member(membership=membership, actor=request.user)
+        except MembershipError as error:
+            raise Conflict(str(error)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _link_answer(request: Request, link: PasswordLink, code: int) -> Response:
+    data = {
+        "user_id": link.user.pk,
+        "username": link.user.get_username(),
+        "password_link": request.build_absolute_uri(link.path),
+        "emailed": link.emailed,
+    }
+    return Response(s.PasswordLinkSerializer(data).data, status=code)
+
+
+def _account_errors(error: AccountError) -> serializers.ValidationError:
+    return serializers.ValidationError({error.field or "detail": [str(error)]})
+
+
+class PersonCreate(ProjectView):
+    serializer_class = s.PersonCreateSerializer
+    pagination_class = None
+    minimum_role = Role.MANAGER
+
+    @extend_schema(
+        request=s.PersonCreateSerializer,
+        responses={201: s.PasswordLinkSerializer},
+        summary="Create an account for a new person and add them (managers)",
+        description="The account has no password; the answer holds a one-time link to set one, to pass on "
+        "(also e-mailed when e-mail is configured and `email` is given). A taken user name is 400.",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = self.project()
+        form = s.PersonCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            link = create_person(
+                project=project,
+                actor=request.user,
+                base_url=request.build_absolute_uri("/")[:-1],
+                **form.validated_data,
+            )
+        except AccountError as error:
+            raise _account_errors(error) from None
+        return _link_answer(request, link, status.HTTP_201_CREATED)
+
+
+class MemberPasswordLink(MemberScope):
+    pagination_class = None
+
+    @extend_schema(
+        request=None,
+        responses={200: s.PasswordLinkSerializer},
+        summary="Issue a new one-time password link for a member (managers)",
+        description="Only for a person whose every project you manage and who is not an admin (else 403).",
+    )
+    def post(self, request: Request, project_id: int, user_id: int) -> Response:
+        project, _ = self.project()
+        membership = self.get_object()
+        try:
+            link = issue_password_link(
+                person=membership.user,
+                actor=request.user,
+                project=project,
+                base_url=request.build_absolute_uri("/")[:-1],
+            )
+        except AccountError as error:
+            raise PermissionDenied(str(error)) from None
+        return _link_answer(request, link, status.HTTP_200_OK)
+
+
+class MemberActive(MemberScope):
+    pagination_class = None
+
+    @extend_schema(
+        request=s.ActiveSerializer,
+        responses={200: s.MemberSerializer},
+        summary="Deactivate or reactivate a member's account (managers)",
+        description="Deactivating stops logins and tokens and gives back the items they hold; answers stay. "
+        "Only for a person whose every project you manage and who is not an admin (else 403).",
+    )
+    def post(self, request: Request, project_id: int, user_id: int) -> Response:
+        membership = self.get_object()
+        form = s.ActiveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            if form.validated_data["active"]:
+                reactivate_person(person=membership.user, actor=request.user)
+            else:
+                deactivate_person(person=membership.user, actor=request.user)
+        except AccountError as error:
+            raise PermissionDenied(str(error)) from None
         return Response(s.MemberSerializer(membership).data)
 
 
@@ -344,12 +591,21 @@ class AuditList(ProjectView, generics.ListAPIView):
 urlpatterns = [
     path("projects", ProjectList.as_view(), name="api-projects"),
     path("projects/<int:project_id>", ProjectDetail.as_view(), name="api-project"),
+    path("projects/<int:project_id>/archive", ProjectArchive.as_view(), name="api-project-archive"),
+    path("projects/<int:project_id>/clone", ProjectClone.as_view(), name="api-project-clone"),
     path("projects/<int:project_id>/labels", LabelList.as_view(), name="api-labels"),
     path("projects/<int:project_id>/labels/<int:label_id>", LabelDetail.as_view(), name="api-label"),
     path("projects/<int:project_id>/guidelines", GuidelineList.as_view(), name="api-guidelines"),
     path("projects/<int:project_id>/guidelines/<int:version_id>", GuidelineDetail.as_view(), name="api-guideline"),
     path("projects/<int:project_id>/members", MemberList.as_view(), name="api-members"),
     path("projects/<int:project_id>/members/<int:user_id>", MemberDetail.as_view(), name="api-member"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/password-link",
+        MemberPasswordLink.as_view(),
+        name="api-member-password-link",
+    ),
+    path("projects/<int:project_id>/members/<int:user_id>/active", MemberActive.as_view(), name="api-member-active"),
+    path("projects/<int:project_id>/people", PersonCreate.as_view(), name="api-people"),
     path("projects/<int:project_id>/items", ItemList.as_view(), name="api-items"),
     path("projects/<int:project_id>/items/<int:item_id>", ItemDetail.as_view(), name="api-item"),
     path("projects/<int:project_id>/annotations", AnnotationList.as_view(), name="api-annotations"),

@@ -3,7 +3,16 @@
 from typing import Any
 
 # Request bodies whose serializer refuses fields it does not know.
-CLOSED_REQUESTS = ["PatchedProjectSettingsRequest"]
+CLOSED_REQUESTS = [
+    "PatchedProjectSettingsRequest",
+    "ProjectCreateRequest",
+    "NewLabelRequest",
+    "CloneRequest",
+    "ArchiveRequest",
+    "MemberAddRequest",
+    "PersonCreateRequest",
+    "ActiveRequest",
+]
 
 
 def closed_request_bodies(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

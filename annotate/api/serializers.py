@@ -30,6 +30,8 @@ from annotate.models import (
     Role,
 )
 from annotate.setup import project_settings as settings_rules
+from annotate.setup import projects as project_rules
+from annotate.setup.accounts import display_name
 
 # The largest value a database id can hold; larger ids in a request are not found.
 MAX_ID = 2**63 - 1
@@ -147,6 +149,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "ask_mode",
             "focus_size",
             "exploration_share",
+            "archived_at",
             "role",
         ]
         read_only_fields = fields
@@ -209,6 +212,119 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
         fields = list(settings_rules.CHANGEABLE)
 
 
+class StrictSerializer(serializers.Serializer):
+    """A request body whose unknown fields are an error, not silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class NewLabelSerializer(StrictSerializer):
+    name = StrictCharField(max_length=project_rules.LABEL_NAME_MAX_CHARS)
+    description = StrictCharField(
+        allow_blank=True, required=False, default="", max_length=project_rules.LABEL_DESCRIPTION_MAX_CHARS
+    )
+
+
+class ProjectCreateSerializer(StrictSerializer):
+    """A new project. Give the labels as a list, or as a Label Studio labelling config (its <Choice> values)."""
+
+    name = StrictCharField(max_length=project_rules.NAME_MAX_CHARS)
+    description = StrictCharField(
+        allow_blank=True, required=False, default="", max_length=settings_rules.DESCRIPTION_MAX_CHARS
+    )
+    labels = NewLabelSerializer(many=True, required=False, max_length=project_rules.MAX_LABELS)
+    label_config = StrictCharField(
+        required=False,
+        max_length=project_rules.LABEL_CONFIG_MAX_CHARS,
+        help_text="A Label Studio labelling config; its <Choice> values become the labels (instead of `labels`).",
+    )
+    guideline = StrictCharField(
+        allow_blank=True,
+        required=False,
+        default="",
+        trim_whitespace=False,
+        max_length=200_000,
+        help_text="Markdown, published as guideline version 1.",
+    )
+    overlap_count = StrictIntegerField(
+        min_value=settings_rules.OVERLAP_COUNT[0], max_value=settings_rules.OVERLAP_COUNT[1], required=False
+    )
+    overlap_fraction = StrictFloatField(
+        min_value=settings_rules.OVERLAP_FRACTION[0], max_value=settings_rules.OVERLAP_FRACTION[1], required=False
+    )
+    retrain_every = StrictIntegerField(
+        min_value=settings_rules.RETRAIN_EVERY[0], max_value=settings_rules.RETRAIN_EVERY[1], required=False
+    )
+    require_all_labels = StrictBooleanField(required=False)
+
+    SETTINGS = ("overlap_count", "overlap_fraction", "retrain_every", "require_all_labels")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "labels" in data and "label_config" in data:
+            raise serializers.ValidationError({"label_config": ["Give `labels` or `label_config`, not both."]})
+        if "label_config" in data:
+            try:
+                data["labels"] = project_rules.parse_label_studio_config(data.pop("label_config"))
+            except project_rules.ProjectError as error:
+                raise serializers.ValidationError({"label_config": [str(error)]}) from None
+        else:
+            data["labels"] = [project_rules.LabelSpec(**label) for label in data.get("labels", [])]
+        return data
+
+
+class CloneSerializer(StrictSerializer):
+    name = StrictCharField(max_length=project_rules.NAME_MAX_CHARS, help_text="The new project's name.")
+
+
+class ArchiveSerializer(StrictSerializer):
+    archived = StrictBooleanField(help_text="true archives the project (read-only); false opens it again.")
+
+
+class DeleteQuerySerializer(QuerySerializer):
+    confirm = serializers.CharField(
+        max_length=project_rules.NAME_MAX_CHARS + 10, help_text="The project's exact name, to confirm."
+    )
+
+
+class MemberAddSerializer(StrictSerializer):
+    username = StrictCharField(max_length=150, help_text="An existing account's user name.")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_role(self, value: Any) -> str:
+        if not isinstance(self.initial_data.get("role"), str):
+            raise serializers.ValidationError("Must be a string.")
+        return value
+
+
+class PersonCreateSerializer(StrictSerializer):
+    username = StrictCharField(max_length=150, help_text="The new account's user name.")
+    full_name = StrictCharField(allow_blank=True, required=False, default="", max_length=300)
+    email = StrictCharField(
+        allow_blank=True, required=False, default="", max_length=254, help_text="The link is also e-mailed when set."
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_role(self, value: Any) -> str:
+        if not isinstance(self.initial_data.get("role"), str):
+            raise serializers.ValidationError("Must be a string.")
+        return value
+
+
+class PasswordLinkSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    password_link = serializers.URLField(help_text="One-time link to set a password; shown once, never stored.")
+    emailed = serializers.BooleanField(help_text="Whether the link was also e-mailed.")
+
+
+class ActiveSerializer(StrictSerializer):
+    active = StrictBooleanField(help_text="false deactivates the account (held items go back); true reactivates.")
+
+
 class LabelSerializer(serializers.ModelSerializer):
     introduced_in = serializers.IntegerField(
         source="introduced_in.number", allow_null=True, read_only=True, help_text="Guideline version number."
@@ -252,11 +368,16 @@ class GuidelineVersionSerializer(serializers.ModelSerializer):
 class MemberSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
+    name = serializers.SerializerMethodField(help_text="Full name, else the user name.")
+    is_active = serializers.BooleanField(source="user.is_active", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["id", "user_id", "username", "role", "created_at"]
+        fields = ["id", "user_id", "username", "name", "is_active", "role", "created_at"]
         read_only_fields = fields
+
+    def get_name(self, membership: Membership) -> str:
+        return display_name(membership.user)
 
 
 class RoleChangeSerializer(serializers.Serializer):

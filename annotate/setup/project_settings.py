@@ -55,7 +55,7 @@ class ProjectSettingsError(ValueError):
     """A setting that cannot be changed, or a value outside its range; the message is for the user."""
 
 
-def _check(changes: Mapping[str, Any]) -> None:
+def check_settings(changes: Mapping[str, Any]) -> None:
     for name, value in changes.items():
         if name not in CHANGEABLE:
             raise ProjectSettingsError(f"“{name}” is not a setting that can be changed.")
@@ -75,7 +75,7 @@ def change_settings(*, project: Project, actor: Any, changes: Mapping[str, Any])
     A change to what the ranking reads (what annotators are asked, the
     overlap) asks for a retrain, so the queue follows it (docs/annotating.md).
     """
-    _check(changes)
+    check_settings(changes)
     changed = {name: value for name, value in changes.items() if getattr(project, name) != value}
     if not changed:
         return changed

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from annotate.access import project_for
 from annotate.models import AuditEvent, Role
+from annotate.setup.accounts import display_name
 
 PAGE_SIZE = 50
 
@@ -86,7 +87,10 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
             for event in page.object_list
         ],
         "actions": list(trail.order_by("action").values_list("action", flat=True).distinct()),
-        "actors": sorted(get_user_model().objects.filter(pk__in=actor_ids).values_list("username", flat=True)),
+        # (username, shown name): the filter keeps the stable username, the page shows the name.
+        "actors": sorted(
+            (user.get_username(), display_name(user)) for user in get_user_model().objects.filter(pk__in=actor_ids)
+        ),
         "filters": {"action": action, "actor": actor, "since": since, "until": until},
         "errors": errors,
         "query": query.urlencode(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotate.access import project_for
 from annotate.models import Membership, Role
 from annotate.setup import members
+from annotate.setup.accounts import display_name, email_configured
 from annotate.setup.members import MembershipError
 
 
@@ -20,7 +22,14 @@ from annotate.setup.members import MembershipError
 def members_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     memberships = project.memberships.select_related("user").order_by("user__username")
-    context = {"project": project, "role": role, "memberships": memberships, "roles": Role.choices}
+    context = {
+        "project": project,
+        "role": role,
+        "memberships": memberships,
+        "roles": Role.choices,
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        "email_configured": email_configured(),
+    }
     return render(request, "annotate/members/members.html", context)
 
 
@@ -35,7 +44,7 @@ def member_add(request: HttpRequest, project_id: int) -> HttpResponse:
             role=request.POST.get("role", Role.ANNOTATOR),
             actor=request.user,
         )
-        messages.success(request, f"Added {membership.user.get_username()} as {membership.get_role_display().lower()}.")
+        messages.success(request, f"Added {display_name(membership.user)} as {membership.get_role_display().lower()}.")
     except MembershipError as error:
         messages.error(request, str(error))
     return redirect("members", project.pk)
@@ -48,7 +57,7 @@ def member_role(request: HttpRequest, project_id: int, membership_id: int) -> Ht
     membership = get_object_or_404(Membership, pk=membership_id, project=project)
     try:
         changed = members.change_role(membership=membership, role=request.POST.get("role", ""), actor=request.user)
-        messages.success(request, f"{changed.user.get_username()} is now {changed.get_role_display().lower()}.")
+        messages.success(request, f"{display_name(changed.user)} is now {changed.get_role_display().lower()}.")
     except MembershipError as error:
         messages.error(request, str(error))
     return redirect("members", project.pk)
@@ -61,7 +70,7 @@ def member_remove(request: HttpRequest, project_id: int, membership_id: int) -> 
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, project=project)
     try:
         members.remove_member(membership=membership, actor=request.user)
-        messages.success(request, f"Removed {membership.user.get_username()}. Their annotations stay in the project.")
+        messages.success(request, f"Removed {display_name(membership.user)}. Their annotations stay in the project.")
     except MembershipError as error:
         messages.error(request, str(error))
     return redirect("members", project.pk)

@@ -330,6 +330,12 @@ def refuse_inactive_labels(
     )
 
 
+def refuse_archived(*, project: Project) -> None:
+    """An archived project is read-only (docs/projects.md): no answer, skip or edit is stored."""
+    if project.archived_at is not None:
+        raise SubmitRefused("This project is archived, so it takes no new answers.")
+
+
 def _check_answers(
     *,
     project: Project,
@@ -347,6 +353,7 @@ def _check_answers(
     (RulesBroken). Rules warn, they never block: the page offers "submit
     anyway", which sends the same answers with ``rules=None``.
     """
+    refuse_archived(project=project)
     refuse_inactive_labels(
         project=project, labels=labels, answers=answers, annotator=annotator, idempotency_key=idempotency_key
     )
@@ -586,6 +593,7 @@ def skip_item(
         raise SubmitRefused("Say why you skip the item.")
     now = now or timezone.now()
     project = item.project
+    refuse_archived(project=project)
     with transaction.atomic():
         round_, reason_asked = lock_round(item=item)
         leased_at = release_lease(annotator=annotator, item=item)

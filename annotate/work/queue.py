@@ -145,7 +145,10 @@ def next_item(*, annotator: User, project: Project, now: datetime | None = None)
     may still work on (docs/annotating.md, "When an item is open") is claimed
     under a lease, so that no round is held by more annotators than it still
     needs; ``annotate.db.claim_next_entry`` says how, on each database.
+    An archived project hands out nothing (docs/projects.md).
     """
+    if project.archived_at is not None:
+        return None
     now = now or timezone.now()
     expires_at = now + timedelta(minutes=project.lease_minutes or 30)
     row = db.claim_next_entry(annotator_id=annotator.pk, project_id=project.pk, now=now, expires_at=expires_at)

@@ -40,6 +40,8 @@ PROJECT_PAGES = [
     "export",
     "models",
     "project-settings",
+    "project-clone",
+    "project-delete",
 ]
 
 
@@ -81,6 +83,7 @@ def test_the_main_pages_load_without_csp_violations(watched, site, manager):
     seen: dict[str, list[str]] = {}
     paths = [reverse(name, args=[site.pk]) for name in PROJECT_PAGES]
     zoe = site.memberships.get(user__username="zoe").user_id
+    paths += [reverse("project-new"), reverse("password_change")]
     paths += [reverse("home"), reverse("tokens"), reverse("remove-personal-data", args=[zoe]), "/api/docs/", "/admin/"]
     for path in paths:
         page.goto(path)
@@ -111,7 +114,7 @@ def test_htmx_and_the_page_scripts_work_under_the_policy(watched, site, manager,
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     members = site.memberships.count()
-    page.locator("form[data-confirm] button[type=submit]").first.click()
+    page.locator("form[action$='/remove/'][data-confirm] button[type=submit]").first.click()
     page.wait_for_load_state("networkidle")
     assert len(asked) == 1 and asked[0].startswith("Remove ")
     assert site.memberships.count() == members
