@@ -7,25 +7,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotate', '0009_annotation_queue_reason'),
+        ("annotate", "0009_annotation_queue_reason"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ItemFlag',
+            name="ItemFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('unclear', 'Unclear under the guideline'), ('broken', 'Broken text'), ('other', 'Other')], max_length=16)),
-                ('comment', models.CharField(blank=True, max_length=1000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('annotator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='item_flags', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='annotate.item')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("unclear", "Unclear under the guideline"),
+                            ("broken", "Broken text"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("comment", models.CharField(blank=True, max_length=1000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="item_flags",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="flags", to="annotate.item"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('item', 'annotator'), name='item_flag_one_per_annotator'), models.CheckConstraint(condition=models.Q(('reason__in', ['unclear', 'broken', 'other'])), name='item_flag_reason_known')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("item", "annotator"), name="item_flag_one_per_annotator"),
+                    models.CheckConstraint(
+                        condition=models.Q(("reason__in", ["unclear", "broken", "other"])),
+                        name="item_flag_reason_known",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,5 +1,7 @@
 // Keys of the review page: j/k (or arrows) move between entries, y and n
 // resolve the focused entry, e focuses its note, Escape leaves the note.
+// Review by item adds 1-9 (go to the item's nth label) and a (accept the
+// majority for the item).
 // The page works without this file: every decision is a plain form button.
 (function () {
   "use strict";
@@ -35,6 +37,21 @@
       if (event.key === "Enter" && entry) { event.preventDefault(); focusEntry(entry); }
       return;
     }
+    const item = event.target.closest("[data-item]");
+    if (item && /^[1-9]$/.test(event.key)) {
+      event.preventDefault();
+      focusEntry(item.querySelectorAll("[data-entry]")[Number(event.key) - 1]);
+      return;
+    }
+    if (item && event.key === "a") {
+      const accept = item.querySelector(".accept-majority");
+      if (!accept) return;
+      event.preventDefault();
+      const first = item.querySelector("[data-entry]:not(.resolved)");
+      pending = first ? first.id : null;
+      accept.click();
+      return;
+    }
     if (!entry) {
       if (["j", "ArrowDown"].includes(event.key)) { event.preventDefault(); focusEntry(nextOpen(null) || entries()[0]); }
       return;
@@ -52,6 +69,11 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest(".resolve button, .unresolve button");
     if (button) pending = button.closest("[data-entry]").id;
+    const accept = event.target.closest(".accept-majority");
+    if (accept && !pending) {
+      const first = accept.closest("[data-item]").querySelector("[data-entry]:not(.resolved)");
+      pending = first ? first.id : null;
+    }
   });
 
   // A 409 means the entry was decided since the page loaded: the answer is
