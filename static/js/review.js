@@ -27,6 +27,27 @@
     return list.slice(start).find((entry) => !entry.classList.contains("resolved")) || null;
   }
 
+  // The majority form lists the item's open entries with the decision each
+  // showed. Entries decided one by one since the page loaded were swapped in
+  // place: list what the page shows now, so they are not reported as decided
+  // by someone else.
+  function listOpenEntries(item) {
+    const form = item && item.querySelector("form.majority");
+    if (!form) return 0;
+    form.querySelectorAll("input[name=label], input[name^=seen-]").forEach((input) => input.remove());
+    const open = item.querySelectorAll("[data-entry]:not(.resolved)");
+    open.forEach((entry) => {
+      const label = entry.querySelector(".resolve input[name=label]").value;
+      const seen = entry.querySelector(".resolve input[name=seen]").value;
+      for (const [name, value] of [["label", label], ["seen-" + label, seen]]) {
+        const input = document.createElement("input");
+        Object.assign(input, { type: "hidden", name, value });
+        form.append(input);
+      }
+    });
+    return open.length;
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const field = event.target.closest("input, textarea, select");
@@ -70,6 +91,7 @@
     const button = event.target.closest(".resolve button, .unresolve button");
     if (button) pending = button.closest("[data-entry]").id;
     const accept = event.target.closest(".accept-majority");
+    if (accept && !listOpenEntries(accept.closest("[data-item]"))) { event.preventDefault(); return; }
     if (accept && !pending) {
       const first = accept.closest("[data-item]").querySelector("[data-entry]:not(.resolved)");
       pending = first ? first.id : null;
