@@ -82,9 +82,15 @@ def test_agreement_per_label_appears_once_enough_answers_overlap(client, project
     assert row.percent_agreement == pytest.approx(10 / 12)
     assert row.kappa == pytest.approx((10 / 12 - 0.5) / 0.5)
     client.force_login(annotator)
-    html = client.get(f"/projects/{project.pk}/annotate/").content.decode()
-    assert "Your agreement with the others" in html and "(only you see this)" in html
-    assert '<td class="num">83%</td>' in html and '<td class="num">0.67</td>' in html
+    page = client.get(f"/projects/{project.pk}/annotate/").content.decode()
+    # The annotate page only offers it; the figures load when opened, off the submit path.
+    assert "Your agreement with the others" in page and "(only you see this)" in page
+    assert "83%" not in page
+    partial = client.get(f"/projects/{project.pk}/mine/agreement/", headers={"HX-Request": "true"}).content.decode()
+    assert '<td class="num">83%</td>' in partial and '<td class="num">0.67</td>' in partial
+    assert "<html" not in partial
+    whole = client.get(f"/projects/{project.pk}/mine/agreement/").content.decode()
+    assert "Only you see this page." in whole and '<td class="num">83%</td>' in whole
 
 
 def test_too_little_overlap_shows_no_figure(project, overlap, annotator, monkeypatch):
@@ -96,9 +102,19 @@ def test_someone_without_answers_sees_no_agreement_of_anyone(client, project, ov
     newcomer = make_user("nadia")
     add_member(project, newcomer, Role.ANNOTATOR)
     client.force_login(newcomer)
-    html = client.get(f"/projects/{project.pk}/annotate/").content.decode()
-    assert "Your agreement with the others" not in html
-    assert "83%" not in html
+    assert "Your agreement with the others" not in client.get(f"/projects/{project.pk}/annotate/").content.decode()
+    # The figures page shows the requester's own figures only: none for someone without answers.
+    html = client.get(f"/projects/{project.pk}/mine/agreement/").content.decode()
+    assert "Your agreement appears once 10 of your answers" in html
+    assert "83%" not in html and "annie" not in html
+
+
+def test_a_large_share_of_the_project_reads_the_whole_project_with_the_same_figures(
+    project, overlap, annotator, monkeypatch
+):
+    listed = agreement_module.compute_annotator_agreement(annotator=annotator, project=project)
+    monkeypatch.setattr(agreement_module, "MAX_LISTED_ITEMS", 3)
+    assert agreement_module.compute_annotator_agreement(annotator=annotator, project=project) == listed
 
 
 def test_agreement_is_cached_until_ten_more_answers(project, overlap, annotator, monkeypatch):

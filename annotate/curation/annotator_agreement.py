@@ -9,8 +9,9 @@ the annotator sees their own figures (the page shows them to nobody else).
 It loads the answers of the annotator's own items only, so its cost follows
 their work, not the project's size; the result is cached per person and
 refreshed every ``REFRESH_EVERY`` answers of theirs or after
-``CACHE_SECONDS``, whichever comes first (docs/annotating.md, "Your
-progress", has the timings).
+``CACHE_SECONDS``, whichever comes first. The annotate page loads it only
+when the annotator opens it, so it never slows submit-and-next
+(docs/annotating.md, "Your progress", has the timings).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from annotate.stats.agreement import leave_one_out_by_person
 # answer and says more about luck than about reading the guideline alike.
 MIN_COMPARED = 10
 REFRESH_EVERY = 10
+MAX_LISTED_ITEMS = 5_000
 CACHE_SECONDS = 15 * 60
 
 
@@ -75,7 +77,12 @@ def compute_annotator_agreement(*, annotator: Any, project: Project) -> MyAgreem
     if not item_ids:
         return MyAgreement(labels=[], compared=0)
     labels = list(project.active_labels().select_related("introduced_in"))
-    answers = load_answers(project=project, labels=labels, item_ids=item_ids)
+    # Beyond a few thousand items, a list of ids costs more than it saves (and
+    # SQLite caps the parameters of one statement): the whole project gives
+    # the same figures, since each person's table only counts their answers.
+    answers = load_answers(
+        project=project, labels=labels, item_ids=item_ids if len(item_ids) <= MAX_LISTED_ITEMS else None
+    )
     rows = []
     compared = 0
     for position, label in enumerate(labels):

@@ -271,8 +271,6 @@ def item_context(
     progress = annotator_progress(annotator=request.user, project=project)
     return {
         "progress": progress,
-        "my_agreement": annotator_agreement(annotator=request.user, project=project, answered=progress.total),
-        "min_compared": MIN_COMPARED,
         "flag_reasons": FlagReason.choices,
         "my_flag": ItemFlag.objects.filter(item=item, annotator=request.user).first() if item else None,
         "project": project,
@@ -437,6 +435,25 @@ def flag(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
 
 
 @login_required
+def my_agreement(request: UserRequest, project_id: int) -> HttpResponse:
+    """The annotator's own agreement per label: the annotate page loads it when they open it, never on submit.
+
+    Only ever the requesting user's figures; nobody can ask for another's.
+    """
+    project, role = project_for(request.user, project_id)
+    progress = annotator_progress(annotator=request.user, project=project)
+    context = {
+        "project": project,
+        "role": role,
+        "progress": progress,
+        "my_agreement": annotator_agreement(annotator=request.user, project=project, answered=progress.total),
+        "min_compared": MIN_COMPARED,
+    }
+    template = "annotate/annotate/_agreement.html" if request.htmx else "annotate/annotate/agreement.html"
+    return render(request, template, context)
+
+
+@login_required
 def my_annotations(request: UserRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     mine = (
@@ -507,5 +524,6 @@ urlpatterns = [
     path("projects/<int:project_id>/annotate/<int:item_id>/skip/", skip, name="annotate-skip"),
     path("projects/<int:project_id>/annotate/<int:item_id>/flag/", flag, name="annotate-flag"),
     path("projects/<int:project_id>/mine/", my_annotations, name="my-annotations"),
+    path("projects/<int:project_id>/mine/agreement/", my_agreement, name="my-agreement"),
     path("projects/<int:project_id>/mine/<int:annotation_id>/edit/", edit, name="annotation-edit"),
 ]

@@ -257,6 +257,8 @@
       if (note) announce(note.textContent.trim());
       return;
     }
+    // The agreement figures, loaded when opened: not a new item either.
+    if (!event.detail.target || event.detail.target.id !== "annotate-work") return;
     shownAt = performance.now();
     last = null;
     disarmSubmitAnyway();
