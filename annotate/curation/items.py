@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 
 from annotate.models import Annotation, Item, ItemFlag, Judgment, Label, Project, Resolution
 
@@ -48,25 +48,33 @@ class ItemsPage:
         return self.rows[-1].item.pk if self.rows else None
 
 
-def _answers(*, value: int | None = None, label: Label | None = None) -> QuerySet[Judgment]:
-    """Judgments of the outer item (skipped annotations have none), optionally of one value and label."""
-    judgments = Judgment.objects.filter(annotation__item_id=OuterRef("pk"), annotation__skipped=False)
+def _answers(*, value: int | None = None, label: Label | None = None) -> Exists:
+    """Whether the outer item has an answer (of this value, on this label) in a non-skipped annotation.
+
+    Written as "an annotation of the item that has such a judgment", so both
+    probes follow an index from the item: (item, annotator) to its few
+    annotations, then (annotation, label) to the judgment. Filtered on the
+    label first, the database walked every judgment of the label for each
+    item, hundreds of times slower (docs/benchmarks.md, "Item browser").
+    """
+    judgments = Judgment.objects.filter(annotation_id=OuterRef("pk"))
     if value is not None:
         judgments = judgments.filter(value=value)
     if label is not None:
         judgments = judgments.filter(label=label)
-    return judgments
+    return Exists(Annotation.objects.filter(item_id=OuterRef("pk"), skipped=False).filter(Exists(judgments)))
 
 
 def _disputed_on_any_label() -> Exists:
-    """A yes on some label of the item with a no on the same label from someone else."""
-    no_same = Judgment.objects.filter(
-        annotation__item_id=OuterRef("annotation__item_id"),
-        label_id=OuterRef("label_id"),
-        value=0,
-        annotation__skipped=False,
+    """Some label of the item has both a yes and a no: one grouped probe of the item's judgments."""
+    split = (
+        Judgment.objects.filter(annotation__item_id=OuterRef("pk"), annotation__skipped=False)
+        .order_by()
+        .values("label_id")
+        .annotate(low=Min("value"), high=Max("value"))
+        .filter(low=0, high=1)
     )
-    return Exists(_answers(value=1).filter(Exists(no_same)))
+    return Exists(split)
 
 
 def filtered_items(*, project: Project, filters: ItemFilters) -> QuerySet[Item]:
@@ -88,14 +96,14 @@ def filtered_items(*, project: Project, filters: ItemFilters) -> QuerySet[Item]:
         )
     label, state = filters.label, filters.state
     if state == "yes" and label:
-        items = items.filter(Exists(_answers(value=1, label=label)))
+        items = items.filter(_answers(value=1, label=label))
     elif state == "no" and label:
-        items = items.filter(Exists(_answers(value=0, label=label)))
+        items = items.filter(_answers(value=0, label=label))
     elif state == "unobserved" and label:
-        items = items.exclude(Exists(_answers(label=label)))
+        items = items.exclude(_answers(label=label))
     elif state == "disputed":
         if label:
-            items = items.filter(Exists(_answers(value=1, label=label)), Exists(_answers(value=0, label=label)))
+            items = items.filter(_answers(value=1, label=label), _answers(value=0, label=label))
         else:
             items = items.filter(_disputed_on_any_label())
     elif state == "resolved":
