@@ -275,6 +275,18 @@
     if (next) next.focus();
     else if (text) text.focus({ preventScroll: false });
   });
+  // htmx wires a swapped-in form only when the swap settles (a moment later).
+  // Until then the new item's form would post as a plain form and reload
+  // the whole page, so an Enter or a click in that moment is ignored.
+  let settling = false;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target && event.detail.target.id === "annotate-work" && event.detail.shouldSwap !== false) settling = true;
+  });
+  document.addEventListener("htmx:afterSettle", () => { settling = false; });
+  document.addEventListener("submit", (event) => {
+    if (settling && event.target.closest("#annotate-work")) event.preventDefault();
+  }, true);
+
   // A refused flag (400) comes back as the flag panel with the message beside the field: show it.
   document.addEventListener("htmx:beforeSwap", (event) => {
     const xhr = event.detail.xhr;
