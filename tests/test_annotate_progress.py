@@ -109,12 +109,13 @@ def test_someone_without_answers_sees_no_agreement_of_anyone(client, project, ov
     assert "83%" not in html and "annie" not in html
 
 
-def test_a_large_share_of_the_project_reads_the_whole_project_with_the_same_figures(
-    project, overlap, annotator, monkeypatch
-):
-    listed = agreement_module.compute_annotator_agreement(annotator=annotator, project=project)
-    monkeypatch.setattr(agreement_module, "MAX_LISTED_ITEMS", 3)
-    assert agreement_module.compute_annotator_agreement(annotator=annotator, project=project) == listed
+def test_agreement_counts_the_most_recent_items_only(project, overlap, annotator, monkeypatch):
+    # The first item (o-0) is one of annie's two disagreements and her oldest answer.
+    monkeypatch.setattr(agreement_module, "RECENT_ITEMS", 11)
+    monkeypatch.setattr(agreement_module, "MIN_COMPARED", 5)
+    (row,) = agreement_module.compute_annotator_agreement(annotator=annotator, project=project).labels
+    assert row.compared == 11
+    assert row.percent_agreement == pytest.approx(10 / 11)
 
 
 def test_agreement_is_cached_until_ten_more_answers(project, overlap, annotator, monkeypatch):
