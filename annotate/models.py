@@ -506,3 +506,35 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
+
+
+class FlagReason(models.TextChoices):
+    UNCLEAR = "unclear", "Unclear under the guideline"
+    BROKEN = "broken", "Broken text"
+    OTHER = "other", "Other"
+
+
+class ItemFlag(models.Model):
+    """An annotator's note that something is wrong with an item, for reviewers (docs/annotating.md, "Flags").
+
+    One flag per (item, annotator): flagging again replaces the reason and
+    comment. Reviewers see flags beside the answers and filter the item
+    browser by them; a flag changes no answer and no queue entry.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="flags")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="item_flags")
+    reason = models.CharField(max_length=16, choices=FlagReason.choices)
+    comment = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="item_flag_one_per_annotator"),
+            models.CheckConstraint(
+                condition=Q(reason__in=["unclear", "broken", "other"]), name="item_flag_reason_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} flagged {self.item_id}: {self.reason}"

@@ -191,6 +191,8 @@ def build_project(args: argparse.Namespace) -> dict[str, Any]:
             "duration_ms": rng.gamma(3.0, 4000.0, size=n * r).astype(np.int64),
             "skipped": np.full(n * r, "f" if connection.vendor == "postgresql" else 0),
             "skip_reason": np.full(n * r, ""),
+            "queue_round": np.zeros(n * r, dtype=np.int64),
+            "queue_reason": np.full(n * r, "cold_start"),
         },
     )
     annotation_rows = np.array(
@@ -242,6 +244,8 @@ ANNOTATION_COLUMNS = [
     "duration_ms",
     "skipped",
     "skip_reason",
+    "queue_round",
+    "queue_reason",
 ]
 
 

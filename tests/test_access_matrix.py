@@ -164,6 +164,12 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "annotate-submit": Check(ANNOTATOR, "post", args=item_args, ok=400),
     "annotate-skip": Check(ANNOTATOR, "post", args=item_args, ok=400),
     "my-annotations": Check(ANNOTATOR),
+    # Daily flow (issue 14): an empty flag or majority form passes the access check and is refused as a bad request.
+    "annotate-flag": Check(ANNOTATOR, "post", args=item_args, ok=400),
+    "my-agreement": Check(ANNOTATOR),
+    "review-majority": Check(REVIEWER, "post", data=lambda w: {"item": w.item.pk}, ok=400),
+    "items": Check(REVIEWER),
+    "item-detail": Check(REVIEWER, args=item_args),
     "annotation-edit": Check(ANNOTATOR, args=annotation_args),
     # Review (issue 5)
     "review": Check(REVIEWER),

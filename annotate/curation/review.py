@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from annotate import jobs
 from annotate.curation.answers import load_answers
+from annotate.curation.flags import FlagShown, flags_of_items
 from annotate.curation.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
 from annotate.setup.labelset import merge_conflicts, open_merge_conflicts
@@ -202,6 +203,8 @@ class ReviewEntry:
     history: list[AuditEvent] = field(default_factory=list)
     # Why the entry is a merge conflict, if it is one: the yes answers the merge could not move onto this label.
     merged_yes: list[MergedYes] = field(default_factory=list)
+    # The item's flags from annotators, shown beside the answers.
+    flags: list[FlagShown] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -219,6 +222,16 @@ class ReviewEntry:
     @property
     def n_no(self) -> int:
         return sum(answer.value == 0 for answer in self.answers)
+
+    @property
+    def majority(self) -> int | None:
+        """The value most annotators gave (1 or 0); an even count goes by the vote, an exact tie is None."""
+        if self.n_yes != self.n_no:
+            return 1 if self.n_yes > self.n_no else 0
+        vote = self.vote
+        if vote is None or abs(vote - 0.5) < 1e-9:
+            return None
+        return 1 if vote > 0.5 else 0
 
     @property
     def vote(self) -> float | None:
@@ -245,6 +258,11 @@ class ReviewPage:
     @property
     def has_previous(self) -> bool:
         return self.offset > 0
+
+    @property
+    def next_after(self) -> str:
+        """The last entry's "item-label" key: the next page starts after it (see ``after`` in review_queue)."""
+        return self.entries[-1].key if self.entries else ""
 
 
 def disputed_order(
@@ -296,10 +314,31 @@ def compute_disputed_order(
     return order[0], order[1]
 
 
-def review_queue(*, project: Project, limit: int, offset: int = 0, allow_stale: bool = False) -> ReviewPage:
-    """A page of the unresolved disputed entries, in review order, with every annotator's answer.
+@dataclass
+class OpenDisputes:
+    """The disputed entries in review order (merge conflicts first), resolved or not, and which are still open."""
 
-    ``allow_stale`` as for :func:`disputed_order`; the page says whether its order is current.
+    item_ids: npt.NDArray[np.int64]
+    label_ids: npt.NDArray[np.int64]
+    open: npt.NDArray[np.bool_]
+    fresh: bool
+
+    @property
+    def total_open(self) -> int:
+        return int(self.open.sum())
+
+    def position(self, pair: tuple[int, int]) -> int | None:
+        """Where an (item, label) sits in the order, resolved or not; None if it is not in it (any more)."""
+        found = np.flatnonzero((self.item_ids == pair[0]) & (self.label_ids == pair[1]))
+        return int(found[0]) if len(found) else None
+
+
+def open_disputes(*, project: Project, allow_stale: bool = False) -> OpenDisputes:
+    """Every disputed entry in review order, with a mask of those no reviewer has resolved yet.
+
+    Resolved entries keep their place in the order, so a page that was
+    resolved can say where the next one starts: the entries still open after
+    its last entry (``after`` in :func:`review_queue`).
     """
     item_ids, label_ids, fresh = disputed_order(project=project, allow_stale=allow_stale)
     # Merge conflicts (one annotator said yes to the merged label and no to
@@ -317,15 +356,159 @@ def review_queue(*, project: Project, limit: int, offset: int = 0, allow_stale: 
     resolved = np.array(
         list(Resolution.objects.filter(item__project=project).values_list("item_id", "label_id")), dtype=np.int64
     ).reshape(-1, 2)
+    open_ = np.ones(len(item_ids), dtype=bool)
     if len(resolved) and len(item_ids):
         # One integer code per (item, label) lets numpy drop the resolved pairs in one pass.
         width = int(max(label_ids.max(), resolved[:, 1].max())) + 1
         open_ = ~np.isin(item_ids * width + label_ids, resolved[:, 0] * width + resolved[:, 1])
-        item_ids, label_ids = item_ids[open_], label_ids[open_]
+    return OpenDisputes(item_ids=item_ids, label_ids=label_ids, open=open_, fresh=fresh)
+
+
+def review_queue(
+    *,
+    project: Project,
+    limit: int,
+    offset: int = 0,
+    after: tuple[int, int] | None = None,
+    allow_stale: bool = False,
+) -> ReviewPage:
+    """A page of the unresolved disputed entries, in review order, with every annotator's answer.
+
+    ``after`` is the (item id, label id) of the last entry of the page before:
+    the page starts with the first entry still open after it, whatever was
+    resolved meanwhile (an offset would skip one open entry for every entry
+    resolved before it). An ``after`` no longer in the order starts from the
+    beginning. ``allow_stale`` as for :func:`disputed_order`; the page says
+    whether its order is current.
+    """
+    disputes = open_disputes(project=project, allow_stale=allow_stale)
+    if after is not None:
+        position = disputes.position(after)
+        offset = int(disputes.open[: position + 1].sum()) if position is not None else 0
+    item_ids, label_ids = disputes.item_ids[disputes.open], disputes.label_ids[disputes.open]
     window = slice(offset, offset + limit)
     pairs = list(zip(item_ids[window].tolist(), label_ids[window].tolist(), strict=True))
     entries = review_entries(project=project, pairs=pairs)
-    return ReviewPage(entries=entries, total=len(item_ids), offset=offset, limit=limit, fresh=fresh)
+    return ReviewPage(entries=entries, total=len(item_ids), offset=offset, limit=limit, fresh=disputes.fresh)
+
+
+@dataclass
+class ReviewItem:
+    """One item with every disputed entry of it still open when the page was made, for review by item."""
+
+    item: Item
+    entries: list[ReviewEntry]
+    flags: list[FlagShown]
+
+    @property
+    def open_entries(self) -> list[ReviewEntry]:
+        return [entry for entry in self.entries if entry.resolution is None]
+
+
+@dataclass
+class ReviewItemsPage:
+    items: list[ReviewItem]
+    total: int  # items with an open dispute
+    offset: int
+    fresh: bool = True
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+    @property
+    def next_after(self) -> int | None:
+        return self.items[-1].item.pk if self.items else None
+
+
+def review_by_item(
+    *, project: Project, limit: int, after: int | None = None, allow_stale: bool = False
+) -> ReviewItemsPage:
+    """A page of items with open disputes, each with all its open disputed labels together.
+
+    Items come in the order of their first disputed entry in the review
+    order, so the item holding the most contested entry comes first. ``after``
+    is the last item of the page before, as in :func:`review_queue`.
+    """
+    disputes = open_disputes(project=project, allow_stale=allow_stale)
+    # Every item once, at its first entry in the order (resolved or not, so an item keeps its place).
+    _, first = np.unique(disputes.item_ids, return_index=True)
+    order = np.sort(first)
+    item_order = disputes.item_ids[order]
+    has_open = np.isin(item_order, disputes.item_ids[disputes.open])
+    start = 0
+    if after is not None:
+        found = np.flatnonzero(item_order == after)
+        start = int(found[0]) + 1 if len(found) else 0
+    offset = int(has_open[:start].sum())
+    page_items = item_order[start:][has_open[start:]][:limit].tolist()
+    wanted = set(page_items)
+    pairs = [
+        (item_id, label_id)
+        for item_id, label_id, is_open in zip(
+            disputes.item_ids.tolist(), disputes.label_ids.tolist(), disputes.open.tolist(), strict=True
+        )
+        if is_open and item_id in wanted
+    ]
+    entries = review_entries(project=project, pairs=pairs)
+    by_item: dict[int, list[ReviewEntry]] = defaultdict(list)
+    for entry in entries:
+        by_item[entry.item.pk].append(entry)
+    flags = flags_of_items(wanted)
+    items = [
+        ReviewItem(item=by_item[item_id][0].item, entries=by_item[item_id], flags=flags.get(item_id, []))
+        for item_id in page_items
+        if by_item.get(item_id)
+    ]
+    return ReviewItemsPage(items=items, total=int(has_open.sum()), offset=offset, fresh=disputes.fresh)
+
+
+def item_review(*, project: Project, item: Item, label_ids: list[int]) -> ReviewItem:
+    """One item's entries for the given labels, as the review-by-item page shows them after a change."""
+    entries = review_entries(project=project, pairs=[(item.pk, label_id) for label_id in label_ids])
+    return ReviewItem(item=item, entries=entries, flags=flags_of_items([item.pk]).get(item.pk, []))
+
+
+@dataclass
+class MajorityResult:
+    decided: list[ReviewEntry]  # entries this call resolved
+    tied: list[ReviewEntry]  # left open: the answers are split exactly evenly, confidence included
+    stale: list[ReviewEntry]  # left alone: decided or undone by someone else since the page loaded
+
+
+def accept_majority(*, project: Project, item: Item, seen: dict[int, str], reviewer: Any) -> MajorityResult:
+    """Resolve each listed label of the item to its majority: more yes than no, or the reverse.
+
+    ``seen`` maps label id to the decision the reviewer's page showed
+    (:func:`resolution_state`); an entry decided since is left alone and
+    reported, like a single resolution (docs/review.md). An even count is
+    settled by the confidence-weighted vote; an exact tie is left open.
+    Each decision is its own "resolution.set" audit event with the note
+    "majority".
+    """
+    labels = Label.objects.filter(project=project).in_bulk(list(seen))
+    entries = review_entries(project=project, pairs=[(item.pk, label_id) for label_id in seen if label_id in labels])
+    result = MajorityResult(decided=[], tied=[], stale=[])
+    with transaction.atomic():
+        for entry in entries:
+            value = entry.majority
+            if value is None:
+                result.tied.append(entry)
+                continue
+            try:
+                set_resolution(
+                    item=item,
+                    label=entry.label,
+                    value=value,
+                    note=None if entry.resolution else "majority",
+                    reviewer=reviewer,
+                    expected=seen[entry.label.pk],
+                )
+            except StaleResolutionError:
+                result.stale.append(entry)
+            else:
+                result.decided.append(entry)
+    return result
 
 
 def resolved_entries(*, project: Project, limit: int, offset: int = 0) -> ReviewPage:
@@ -388,6 +571,7 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
     for event in events.order_by("-created_at", "-id"):
         history[event.object_id].append(event)
     merged = merged_yes_answers(project=project, pairs=set(pairs))
+    flags = flags_of_items(item_ids)
     entries = []
     for item_id, label_id in pairs:
         if item_id not in items or label_id not in labels:
@@ -402,6 +586,7 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
                 # The newest event set the current value; the rest are the earlier decisions.
                 history=history[str(resolution.pk)][1:] if resolution else [],
                 merged_yes=merged[(item_id, label_id)],
+                flags=flags.get(item_id, []),
             )
         )
     return entries

@@ -1,11 +1,17 @@
-"""Template helpers: the project navigation and safe Markdown."""
+"""Template helpers: the project navigation, safe Markdown, and item texts with their hidden characters marked."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
 
 import markdown as markdown_lib
 import nh3
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
 from annotate.access import role_allows
@@ -21,6 +27,7 @@ PROJECT_SECTIONS = [
     ("my-annotations", "My work", "annotator"),
     ("guideline", "Guideline", "annotator"),
     ("review", "Review", "reviewer"),
+    ("items", "Items", "reviewer"),
     ("dashboard", "Agreement", "reviewer"),
     ("labels", "Labels", "manager"),
     ("members", "Members", "manager"),
@@ -56,3 +63,74 @@ def markdown(text: str) -> SafeString:
     """Render Markdown and clean the HTML, so a guideline cannot inject script."""
     html = markdown_lib.markdown(text or "", extensions=["extra", "sane_lists"])
     return mark_safe(nh3.clean(html, url_schemes=ALLOWED_URL_SCHEMES))
+
+
+# Characters that change what a text seems to say without showing themselves
+# (docs/annotating.md, "Hidden characters"): the bidirectional controls, which
+# reorder what follows them (U+202E shows "gpj.exe" as "exe.jpg"), and the
+# invisible ones: zero-width space, word joiner and the invisible operators,
+# the byte-order mark, the soft hyphen, Unicode tag characters (which can
+# carry a whole hidden ASCII message) and C0/C1 controls other than tab and
+# line breaks. Zero-width joiner and non-joiner are left alone: Persian,
+# Indic scripts and emoji need them, and flagging them would flag every such
+# text.
+HIDDEN_CHARS = re.compile(
+    "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional controls
+    "\u200b\u2060-\u2064\ufeff\u00ad\u180e\U000e0000-\U000e007f"  # invisible
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"  # control characters
+)
+BIDI_CHARS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@dataclass(frozen=True)
+class HiddenChar:
+    code: str  # "U+202E"
+    name: str  # "RIGHT-TO-LEFT OVERRIDE"
+    count: int
+    bidi: bool
+
+
+def char_code(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def hidden_chars(text: str) -> list[HiddenChar]:
+    """The hidden characters of a text, each once with its count, in order of first appearance."""
+    counts = Counter(HIDDEN_CHARS.findall(text or ""))
+    return [
+        HiddenChar(
+            code=char_code(char), name=unicodedata.name(char, "control character"), count=n, bidi=char in BIDI_CHARS
+        )
+        for char, n in counts.items()
+    ]
+
+
+def _marked(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = char_code(char)
+    name = unicodedata.name(char, "control character")
+    # The character stays in place (so the text reads as the annotator's
+    # source shows it) inside a span that the "show hidden characters"
+    # switch hides, which takes it out of the layout and the bidirectional
+    # algorithm, and shows a visible marker instead.
+    return (
+        f'<span class="hidden-char" data-code="{code}" title="{code} {name}">'
+        f'<span class="hidden-char-self">{char}</span></span>'
+    )
+
+
+@register.filter(needs_autoescape=False)
+def item_text(text: str) -> SafeString:
+    """An item's text as HTML paragraphs, escaped, with every hidden character wrapped in a marker span.
+
+    One helper for every page that shows item texts (annotate, review, the
+    item browser); the templates put it in an element with ``dir="auto"``
+    and ``.hidden-chars-switch`` (see ``_hidden_chars.html``).
+    """
+    return mark_safe(linebreaks(HIDDEN_CHARS.sub(_marked, escape(text or "")), autoescape=False))
+
+
+@register.simple_tag
+def hidden_chars_of(text: str) -> list[HiddenChar]:
+    """``{% hidden_chars_of item.text as hidden %}``: the hidden characters of a text, for the warning."""
+    return hidden_chars(text)

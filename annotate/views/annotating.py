@@ -27,7 +27,9 @@ from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
 from annotate.access import project_for
-from annotate.models import Annotation, Item, Label, Project, QueueEntry
+from annotate.curation.annotator_agreement import MIN_COMPARED, annotator_agreement
+from annotate.curation.flags import FlagError, clear_flag, set_flag
+from annotate.models import Annotation, FlagReason, Item, ItemFlag, Label, Project, QueueEntry
 from annotate.setup.labelset import RESERVED_KEYS
 from annotate.types import UserRequest
 from annotate.work.annotating import (
@@ -38,6 +40,7 @@ from annotate.work.annotating import (
     RulesByLabelId,
     RuleWarning,
     SubmitRefused,
+    annotator_progress,
     answerable_labels,
     asked_labels,
     confidence_levels,
@@ -51,6 +54,7 @@ from annotate.work.annotating import (
 from annotate.work.queue import current_focus, next_item
 
 PAGE = "annotate/annotate/page.html"
+FLAG_PANEL = "annotate/annotate/_flag.html"
 # My work marks an annotation "edited" when it changed this long after it was created.
 EDITED_AFTER = timedelta(seconds=1)
 LABEL_ROW = "annotate/annotate/_label_row.html"
@@ -264,7 +268,11 @@ def item_context(
     guideline = project.current_guideline()
     since, changes = guideline_changes_since(project=project, annotator=request.user, current=guideline)
     by_id = {label.pk: label for label in labels}
+    progress = annotator_progress(annotator=request.user, project=project)
     return {
+        "progress": progress,
+        "flag_reasons": FlagReason.choices,
+        "my_flag": ItemFlag.objects.filter(item=item, annotator=request.user).first() if item else None,
         "project": project,
         "role": role,
         "item": item,
@@ -396,6 +404,56 @@ def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def flag(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
+    """Flag the item for reviewers, or withdraw the flag; the item stays on the page (docs/annotating.md, "Flags").
+
+    With htmx the answer is the flag panel alone; a refused flag is a 400
+    with the message beside the field, and stores nothing.
+    """
+    project, _role = project_for(request.user, project_id)
+    item = project_item(project, item_id)
+    reason = request.POST.get("reason", "")
+    comment = request.POST.get("comment", "")
+    context: dict[str, Any] = {"project": project, "item": item, "flag_reasons": FlagReason.choices, "flag_open": True}
+    status = 200
+    try:
+        if request.POST.get("action") == "clear":
+            clear_flag(item=item, annotator=request.user)
+            context["flag_saved"] = "Flag withdrawn."
+        else:
+            set_flag(item=item, annotator=request.user, reason=reason, comment=comment)
+            context["flag_saved"] = "Flagged. Reviewers see it beside the answers; answer or skip the item as usual."
+    except FlagError as refused:
+        context |= {"flag_error": refused, "flag_form": {"reason": reason, "comment": comment}}
+        status = 400
+    if not request.htmx and status == 200:
+        messages.success(request, context["flag_saved"])
+        return redirect("annotate", project.pk)
+    context["my_flag"] = ItemFlag.objects.filter(item=item, annotator=request.user).first()
+    return render(request, FLAG_PANEL, context, status=status)
+
+
+@login_required
+def my_agreement(request: UserRequest, project_id: int) -> HttpResponse:
+    """The annotator's own agreement per label: the annotate page loads it when they open it, never on submit.
+
+    Only ever the requesting user's figures; nobody can ask for another's.
+    """
+    project, role = project_for(request.user, project_id)
+    progress = annotator_progress(annotator=request.user, project=project)
+    context = {
+        "project": project,
+        "role": role,
+        "progress": progress,
+        "my_agreement": annotator_agreement(annotator=request.user, project=project, answered=progress.total),
+        "min_compared": MIN_COMPARED,
+    }
+    template = "annotate/annotate/_agreement.html" if request.htmx else "annotate/annotate/agreement.html"
+    return render(request, template, context)
+
+
+@login_required
 def my_annotations(request: UserRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     mine = (
@@ -464,6 +522,8 @@ urlpatterns = [
     path("projects/<int:project_id>/annotate/", annotate, name="annotate"),
     path("projects/<int:project_id>/annotate/<int:item_id>/submit/", submit, name="annotate-submit"),
     path("projects/<int:project_id>/annotate/<int:item_id>/skip/", skip, name="annotate-skip"),
+    path("projects/<int:project_id>/annotate/<int:item_id>/flag/", flag, name="annotate-flag"),
     path("projects/<int:project_id>/mine/", my_annotations, name="my-annotations"),
+    path("projects/<int:project_id>/mine/agreement/", my_agreement, name="my-agreement"),
     path("projects/<int:project_id>/mine/<int:annotation_id>/edit/", edit, name="annotation-edit"),
 ]

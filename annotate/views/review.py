@@ -1,5 +1,11 @@
 """The review page: disputed entries first, every annotator's answer, and a one-key resolution.
 
+Two orders of the same open disputes: by entry (one (item, label) per card,
+the most contested first) and by item (every open disputed label of one item
+together, with "accept the majority for this item"). Every change answers
+with the count of open disputes as an out-of-band swap, so the tab's badge
+follows without a reload.
+
 Reviewers and managers only: the page shows who answered what, which an
 annotator must never see (annotators get 403, non-members 404). With htmx a
 resolution swaps its entry in place to show the decision; without
@@ -9,8 +15,9 @@ JavaScript the same form posts and redirects back to the page.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -20,8 +27,12 @@ from annotate.curation.review import (
     ResolutionError,
     ReviewPage,
     StaleResolutionError,
+    accept_majority,
     clear_resolution,
+    item_review,
+    open_disputes,
     resolved_entries,
+    review_by_item,
     review_entries,
     review_queue,
     set_resolution,
@@ -30,7 +41,9 @@ from annotate.models import Item, Label, Project, Role
 
 PAGE = "annotate/review/review.html"
 PAGE_SIZE = 20
+ITEMS_PAGE_SIZE = 10
 TABS = ("disputed", "resolved")
+COUNT = "annotate/review/_open_count.html"
 
 
 # Offsets and ids beyond a 32-bit integer can match nothing, and SQLite
@@ -45,28 +58,55 @@ def _int(value: str | None, default: int = 0) -> int:
         return default
 
 
+def _after(value: str | None) -> tuple[int, int] | None:
+    """An "item-label" cursor from the query string, or None if absent or malformed."""
+    item, _, label = (value or "").partition("-")
+    if not (item.isdigit() and label.isdigit()):
+        return None
+    return min(int(item), MAX_INT), min(int(label), MAX_INT)
+
+
 @login_required
 @require_GET
 def review_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.REVIEWER)
     show = request.GET.get("show") if request.GET.get("show") in TABS else "disputed"
+    by_item = show == "disputed" and request.GET.get("by") == "item"
     offset = _int(request.GET.get("offset"))
+    context = {"project": project, "role": role, "show": show, "by_item": by_item, "here": request.get_full_path()}
+    if by_item:
+        after_item = _int(request.GET.get("after")) if request.GET.get("after") else None
+        items = review_by_item(project=project, limit=ITEMS_PAGE_SIZE, after=after_item, allow_stale=True)
+        context |= {"items_page": items, "open_count": open_count(project)}
+        return render(request, PAGE, context)
     if show == "resolved":
         page = resolved_entries(project=project, limit=PAGE_SIZE, offset=offset)
+        context["open_count"] = open_count(project)
     else:
-        page = review_queue(project=project, limit=PAGE_SIZE, offset=offset, allow_stale=True)
-    context = {
-        "project": project,
-        "role": role,
-        "show": show,
+        page = review_queue(
+            project=project, limit=PAGE_SIZE, offset=offset, after=_after(request.GET.get("after")), allow_stale=True
+        )
+        context["open_count"] = page.total
+    context |= {
         "page": page,
-        "previous_offset": max(offset - PAGE_SIZE, 0),
-        "next_offset": offset + PAGE_SIZE,
-        "shown_from": offset + 1,
-        "shown_to": offset + len(page.entries),
-        "here": request.get_full_path(),
+        "previous_offset": max(page.offset - PAGE_SIZE, 0),
+        "next_offset": page.offset + PAGE_SIZE,
+        "shown_from": page.offset + 1,
+        "shown_to": page.offset + len(page.entries),
     }
     return render(request, PAGE, context)
+
+
+def open_count(project: Project) -> int:
+    """The number of open disputes, the Disputed tab's badge."""
+    return open_disputes(project=project, allow_stale=True).total_open
+
+
+def _with_count(request: HttpRequest, response: HttpResponse, project: Project) -> HttpResponse:
+    """Add the tab's count of open disputes as an htmx out-of-band swap, so the badge follows each decision."""
+    if request.htmx and response.status_code in (200, 409):
+        response.content += render_to_string(COUNT, {"open_count": open_count(project), "oob": True}).encode()
+    return response
 
 
 def _posted_note(request: HttpRequest) -> str | None:
@@ -99,12 +139,19 @@ def _entry_response(
     if not request.htmx and not conflict:
         return redirect(back)
     entries = review_entries(project=project, pairs=[(item.pk, label.pk)])
-    context = {"project": project, "role": role, "here": back, "conflict": conflict}
+    by_item = request.POST.get("by") == "item"
+    context = {"project": project, "role": role, "here": back, "conflict": conflict, "by_item": by_item}
     if request.htmx:
-        return render(request, f"{PAGE}#entry", {**context, "entry": entries[0]}, status=status)
+        response = render(request, f"{PAGE}#entry", {**context, "entry": entries[0]}, status=status)
+        return _with_count(request, response, project)
     # Without JavaScript, a page with just this entry shows the current decision and asks again.
     page = ReviewPage(entries=entries, total=len(entries), offset=0, limit=1)
-    context |= {"show": "resolved" if entries[0].resolution else "disputed", "page": page, "single": True}
+    context |= {
+        "show": "resolved" if entries[0].resolution else "disputed",
+        "page": page,
+        "single": True,
+        "open_count": open_count(project),
+    }
     return render(request, PAGE, context, status=status)
 
 
@@ -163,8 +210,57 @@ def unresolve(request: HttpRequest, project_id: int) -> HttpResponse:
     return _entry_response(request, project=project, role=role, item=item, label=label)
 
 
+@login_required
+@require_POST
+def accept_item_majority(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Resolve every listed open label of one item to its majority, in one press (key a on the page).
+
+    The form lists each label with the decision the page showed; an entry
+    decided since is left as it is and named, an exact tie stays open.
+    """
+    project, role = project_for(request.user, project_id, Role.REVIEWER)
+    item = get_object_or_404(Item, project=project, pk=_int(request.POST.get("item")))
+    seen = _posted_seen(request.POST)
+    if seen is None:
+        return HttpResponseBadRequest("label: list the labels of the item, each with its seen-<label> field")
+    result = accept_majority(project=project, item=item, seen=seen, reviewer=request.user)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("review", args=[project.pk]) + "?by=item"
+    if not request.htmx:
+        return redirect(back)
+    notes = []
+    if result.tied:
+        notes.append("Left open, the answers are split evenly: " + ", ".join(e.label.name for e in result.tied) + ".")
+    if result.stale:
+        notes.append(
+            "Decided by someone else since your page loaded: " + ", ".join(e.label.name for e in result.stale) + "."
+        )
+    review_item = item_review(project=project, item=item, label_ids=list(seen))
+    context = {
+        "project": project,
+        "role": role,
+        "here": back,
+        "by_item": True,
+        "review_item": review_item,
+        "item_note": " ".join(notes),
+    }
+    return _with_count(request, render(request, f"{PAGE}#item_card", context), project)
+
+
+def _posted_seen(data: QueryDict) -> dict[int, str] | None:
+    """{label id: seen} from the repeated ``label`` fields and their ``seen-<id>``; None if malformed."""
+    seen: dict[int, str] = {}
+    for value in data.getlist("label"):
+        if not value.isdigit() or f"seen-{value}" not in data:
+            return None
+        seen[min(int(value), MAX_INT)] = data[f"seen-{value}"]
+    return seen or None
+
+
 urlpatterns = [
     path("projects/<int:project_id>/review/", review_page, name="review"),
     path("projects/<int:project_id>/review/resolve/", resolve, name="review-resolve"),
     path("projects/<int:project_id>/review/unresolve/", unresolve, name="review-unresolve"),
+    path("projects/<int:project_id>/review/majority/", accept_item_majority, name="review-majority"),
 ]

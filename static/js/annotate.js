@@ -217,7 +217,8 @@
       if (help.open) help.close(); else help.showModal();
       return;
     }
-    if (help.open || target.closest("#skip")) return;
+    // The skip and flag panels are forms of their own: their keys (Enter, arrows) stay theirs.
+    if (help.open || target.closest("#skip, #flag-panel")) return;
     if (event.key === "Enter") {
       if (target.matches("button, a, summary")) return; // Enter keeps its own meaning there
       event.preventDefault();
@@ -250,6 +251,14 @@
 
   // A new item arrived (submit and next, or skip): start its clock and reset the state.
   document.addEventListener("htmx:afterSwap", (event) => {
+    // A flag changes nothing on the item: its clock and answers carry on.
+    if (event.detail.target && event.detail.target.id === "flag-panel") {
+      const note = $("#flag-panel [role=alert], #flag-panel [role=status]");
+      if (note) announce(note.textContent.trim());
+      return;
+    }
+    // The agreement figures, loaded when opened: not a new item either.
+    if (!event.detail.target || event.detail.target.id !== "annotate-work") return;
     shownAt = performance.now();
     last = null;
     disarmSubmitAnyway();
@@ -265,6 +274,26 @@
     const text = $("#annotate-work .item-text .text");
     if (next) next.focus();
     else if (text) text.focus({ preventScroll: false });
+  });
+  // htmx wires a swapped-in form only when the swap settles (a moment later).
+  // Until then the new item's form would post as a plain form and reload
+  // the whole page, so an Enter or a click in that moment is ignored.
+  let settling = false;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target && event.detail.target.id === "annotate-work" && event.detail.shouldSwap !== false) settling = true;
+  });
+  document.addEventListener("htmx:afterSettle", () => { settling = false; });
+  document.addEventListener("submit", (event) => {
+    if (settling && event.target.closest("#annotate-work")) event.preventDefault();
+  }, true);
+
+  // A refused flag (400) comes back as the flag panel with the message beside the field: show it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const xhr = event.detail.xhr;
+    if (xhr && xhr.status === 400 && event.detail.target && event.detail.target.id === "flag-panel") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
   const failedForm = (event) => (event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null);
   document.addEventListener("htmx:responseError", (event) => showRequestError(failedForm(event), event.detail.xhr.status));

@@ -1,5 +1,7 @@
 // Keys of the review page: j/k (or arrows) move between entries, y and n
 // resolve the focused entry, e focuses its note, Escape leaves the note.
+// Review by item adds 1-9 (go to the item's nth label) and a (accept the
+// majority for the item).
 // The page works without this file: every decision is a plain form button.
 (function () {
   "use strict";
@@ -25,6 +27,27 @@
     return list.slice(start).find((entry) => !entry.classList.contains("resolved")) || null;
   }
 
+  // The majority form lists the item's open entries with the decision each
+  // showed. Entries decided one by one since the page loaded were swapped in
+  // place: list what the page shows now, so they are not reported as decided
+  // by someone else.
+  function listOpenEntries(item) {
+    const form = item && item.querySelector("form.majority");
+    if (!form) return 0;
+    form.querySelectorAll("input[name=label], input[name^=seen-]").forEach((input) => input.remove());
+    const open = item.querySelectorAll("[data-entry]:not(.resolved)");
+    open.forEach((entry) => {
+      const label = entry.querySelector(".resolve input[name=label]").value;
+      const seen = entry.querySelector(".resolve input[name=seen]").value;
+      for (const [name, value] of [["label", label], ["seen-" + label, seen]]) {
+        const input = document.createElement("input");
+        Object.assign(input, { type: "hidden", name, value });
+        form.append(input);
+      }
+    });
+    return open.length;
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const field = event.target.closest("input, textarea, select");
@@ -33,6 +56,21 @@
       if (event.key === "Escape" && entry) focusEntry(entry);
       // Enter in a note does not guess a value; y or n on the entry decides.
       if (event.key === "Enter" && entry) { event.preventDefault(); focusEntry(entry); }
+      return;
+    }
+    const item = event.target.closest("[data-item]");
+    if (item && /^[1-9]$/.test(event.key)) {
+      event.preventDefault();
+      focusEntry(item.querySelectorAll("[data-entry]")[Number(event.key) - 1]);
+      return;
+    }
+    if (item && event.key === "a") {
+      const accept = item.querySelector(".accept-majority");
+      if (!accept) return;
+      event.preventDefault();
+      const first = item.querySelector("[data-entry]:not(.resolved)");
+      pending = first ? first.id : null;
+      accept.click();
       return;
     }
     if (!entry) {
@@ -52,6 +90,12 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest(".resolve button, .unresolve button");
     if (button) pending = button.closest("[data-entry]").id;
+    const accept = event.target.closest(".accept-majority");
+    if (accept && !listOpenEntries(accept.closest("[data-item]"))) { event.preventDefault(); return; }
+    if (accept && !pending) {
+      const first = accept.closest("[data-item]").querySelector("[data-entry]:not(.resolved)");
+      pending = first ? first.id : null;
+    }
   });
 
   // A 409 means the entry was decided since the page loaded: the answer is

@@ -1,0 +1,111 @@
+"""Item flags: an annotator says an item is unclear under the guideline, broken, or something else.
+
+A flag is for reviewers (shown beside the answers on the review page and
+filterable in the item browser); it changes no answer and no queue entry.
+Each change is an "item.flag" or "item.unflag" audit event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import Annotation, FlagReason, Item, ItemFlag, Lease, record_audit
+
+COMMENT_MAX = 1000
+
+
+class FlagError(ValueError):
+    """A flag that cannot be stored as asked; ``field`` names the form field, the message is for the user."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FlagShown:
+    """A flag as reviewers see it, with the annotator's name rather than an id."""
+
+    annotator: str
+    reason: str
+    reason_display: str
+    comment: str
+    created_at: Any
+
+
+def _state(flag: ItemFlag | None) -> dict[str, Any] | None:
+    if flag is None:
+        return None
+    return {"item_id": flag.item_id, "reason": flag.reason, "comment": flag.comment}
+
+
+def may_flag(*, item: Item, annotator: Any) -> bool:
+    """Whether the annotator was shown the item: a lease (live or expired) or an annotation of theirs."""
+    return (
+        Lease.objects.filter(item=item, annotator=annotator).exists()
+        or Annotation.objects.filter(item=item, annotator=annotator).exists()
+    )
+
+
+def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFlag:
+    """Create or replace the annotator's flag on the item; refuse an unknown reason or a bare "other".
+
+    Only an item the queue handed to the annotator may be flagged, so an
+    item id typed into a form cannot reach an item they were never shown.
+    """
+    comment = comment.strip()
+    if reason not in FlagReason.values:
+        raise FlagError("Choose why you flag the item.", field="reason")
+    if reason == FlagReason.OTHER and not comment:
+        raise FlagError("Say what is wrong with the item.", field="comment")
+    if len(comment) > COMMENT_MAX:
+        raise FlagError(f"The comment is longer than {COMMENT_MAX} characters.", field="comment")
+    if not may_flag(item=item, annotator=annotator):
+        raise FlagError("You can flag only an item you were given to annotate.", field="item")
+    with transaction.atomic():
+        existing = ItemFlag.objects.select_for_update().filter(item=item, annotator=annotator).first()
+        before = _state(existing)
+        if existing is None:
+            flag = ItemFlag.objects.create(item=item, annotator=annotator, reason=reason, comment=comment)
+        else:
+            existing.reason, existing.comment, existing.created_at = reason, comment, timezone.now()
+            existing.save(update_fields=["reason", "comment", "created_at"])
+            flag = existing
+        record_audit(
+            action="item.flag", actor=annotator, project=item.project, obj=flag, before=before, after=_state(flag)
+        )
+    return flag
+
+
+def clear_flag(*, item: Item, annotator: Any) -> bool:
+    """Withdraw the annotator's flag on the item (audited); returns whether there was one."""
+    with transaction.atomic():
+        existing = ItemFlag.objects.select_for_update().filter(item=item, annotator=annotator).first()
+        if existing is None:
+            return False
+        record_audit(action="item.unflag", actor=annotator, project=item.project, obj=existing, before=_state(existing))
+        existing.delete()
+    return True
+
+
+def flags_of_items(item_ids: Iterable[int]) -> dict[int, list[FlagShown]]:
+    """Every flag on the given items, oldest first, keyed by item id (one query)."""
+    flags: dict[int, list[FlagShown]] = defaultdict(list)
+    rows = ItemFlag.objects.filter(item_id__in=list(item_ids)).select_related("annotator").order_by("created_at", "id")
+    for flag in rows:
+        flags[flag.item_id].append(
+            FlagShown(
+                annotator=flag.annotator.get_username(),
+                reason=flag.reason,
+                reason_display=flag.get_reason_display(),
+                comment=flag.comment,
+                created_at=flag.created_at,
+            )
+        )
+    return flags

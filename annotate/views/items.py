@@ -1,0 +1,122 @@
+"""The item browser for reviewers and managers: filter a project's items, open one to see everything about it.
+
+Annotators get 403 (the page shows who answered what), non-members 404. A
+filter value the page never offers is a 400 naming the field, so a typo in a
+bookmarked URL is not silently read as "no filter".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from annotate.access import project_for
+from annotate.curation.flags import flags_of_items
+from annotate.curation.items import LABEL_STATES, ItemFilters, browse_items
+from annotate.curation.review import review_entries
+from annotate.models import Item, Membership, Project, Role
+
+PAGE_SIZE = 50
+MAX_INT = 2**31 - 1
+
+
+class BadFilter(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _optional_int(data: Any, name: str) -> int | None:
+    value = data.get(name, "")
+    if value == "":
+        return None
+    if not value.isdigit() or int(value) > MAX_INT:
+        raise BadFilter(name, f"{name}: a whole number was expected, not {value!r}.")
+    return int(value)
+
+
+def parse_filters(data: Any, project: Project) -> ItemFilters:
+    """The filters from the query string; BadFilter names the field of a value the form never sends."""
+    state = data.get("state", "")
+    if state and state not in LABEL_STATES:
+        raise BadFilter("state", f"state: one of {', '.join(LABEL_STATES)}.")
+    label_id = _optional_int(data, "label")
+    label = project.labels.filter(pk=label_id).first() if label_id is not None else None
+    if label_id is not None and label is None:
+        raise BadFilter("label", "label: no such label in this project.")
+    if state in ("yes", "no", "unobserved") and label is None:
+        raise BadFilter("label", f"label: choose the label that should be {state}.")
+    flagged = data.get("flagged", "")
+    if flagged not in ("", "1"):
+        raise BadFilter("flagged", "flagged: 1 or nothing.")
+    return ItemFilters(
+        text=data.get("q", "").strip()[:200],
+        flagged=flagged == "1",
+        label=label,
+        state=state,
+        annotator_id=_optional_int(data, "annotator"),
+        guideline_version=_optional_int(data, "version"),
+    )
+
+
+@login_required
+@require_GET
+def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_for(request.user, project_id, Role.REVIEWER)
+    context: dict[str, Any] = {
+        "project": project,
+        "role": role,
+        "labels": list(project.active_labels()),
+        "states": LABEL_STATES,
+        "annotators": Membership.objects.filter(project=project).select_related("user").order_by("user__username"),
+        "query": request.GET,
+    }
+    try:
+        filters = parse_filters(request.GET, project)
+        after = _optional_int(request.GET, "after")
+    except BadFilter as bad:
+        return render(request, "annotate/items/list.html", {**context, "error": bad}, status=400)
+    page = browse_items(project=project, filters=filters, after=after, limit=PAGE_SIZE)
+    # The next page's link keeps every filter and moves the cursor.
+    params = request.GET.copy()
+    params["after"] = str(page.next_after or "")
+    first = request.GET.copy()
+    first.pop("after", None)
+    context |= {
+        "page": page,
+        "filters": filters,
+        "next_query": params.urlencode(),
+        "first_query": first.urlencode(),
+        "paged": after is not None,
+    }
+    return render(request, "annotate/items/list.html", context)
+
+
+@login_required
+@require_GET
+def item_detail(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """Every answer on every active label, the decisions and their history, and the annotators' flags."""
+    project, role = project_for(request.user, project_id, Role.REVIEWER)
+    item = get_object_or_404(Item, project=project, pk=item_id)
+    labels = list(project.active_labels())
+    entries = review_entries(project=project, pairs=[(item.pk, label.pk) for label in labels])
+    context = {
+        "project": project,
+        "role": role,
+        "item": item,
+        "entries": entries,
+        "flags": flags_of_items([item.pk]).get(item.pk, []),
+        "annotations": item.annotations.select_related("annotator", "guideline_version").order_by("created_at"),
+    }
+    return render(request, "annotate/items/detail.html", context)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/items/", item_list, name="items"),
+    path("projects/<int:project_id>/items/<int:item_id>/", item_detail, name="item-detail"),
+]
