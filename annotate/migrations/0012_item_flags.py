@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotate", "0009_annotation_queue_reason"),
+        ("annotate", "0011_project_archived_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
