@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the container health check must pass behind the host check and the https redirect.
     "config.middleware.HealthCheckMiddleware",
+    # A view that loses the database answers 503 with a clear page (docs/operations.md).
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
