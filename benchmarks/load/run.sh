@@ -7,8 +7,10 @@
 # (default 5m), against gunicorn (2 workers, 4 threads) + PostgreSQL + Redis +
 # one Celery worker, production settings (DEBUG=0). FAULT (optional): "worker"
 # kills the worker's pool process mid-training, "redis" stops Redis for 15 s,
-# "postgres" stops PostgreSQL for 10 s, each a third of the way in
+# "postgres" stops PostgreSQL for 10 s, FAULT_AFTER seconds (100) into the run;
+# several ("redis postgres") run one after the other
 # (benchmarks/load/faults.sh); docs/operations.md records what they did.
+# LOAD_SETUP=0 keeps the project of the last run in $OUT/setup.json.
 #
 # It uses its own PostgreSQL on port 5440 and its own Redis on port 6390, so
 # the faults never touch a shared server: set LOAD_PG and LOAD_REDIS to use
@@ -40,7 +42,8 @@ uptime > "$OUT/load_before.txt"
 ( while sleep 10; do cat /proc/loadavg; done ) > "$OUT/loadavg.log" &
 SAMPLER=$!
 if [ -n "$FAULT" ]; then
-  ( sleep "${FAULT_AFTER:-100}"; "$HERE/faults.sh" "$FAULT" ) > "$OUT/fault.log" 2>&1 &
+  # Several faults ("redis postgres") run one after the other, FAULT_AFTER seconds apart.
+  ( for fault in $FAULT; do sleep "${FAULT_AFTER:-100}"; "$HERE/faults.sh" "$fault"; done ) > "$OUT/fault.log" 2>&1 &
 fi
 LOAD_PROJECT=$PROJECT LOAD_ACKS=$OUT/acks.csv LOAD_ANNOTATORS=$USERS \
   "$LOCUST" -f benchmarks/load/locustfile.py --headless --host "http://127.0.0.1:$PORT" \
