@@ -31,7 +31,7 @@ case "${1:-}" in
     done
     [ -n "${version:-}" ] || { say "no version trained within 10 minutes"; exit 1; }
     sleep "${KILL_AFTER:-3}"
-    child=$(pgrep -P "$(cat "$STACK_DIR/worker.pid")" | head -1)
+    child=$(pgrep -P "$(cat "$OUT/worker.pid")" | head -1)
     say "version $version training; SIGKILL pool process $child"
     kill -9 "$child"
     killed=$(date +%s)

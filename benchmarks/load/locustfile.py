@@ -134,7 +134,13 @@ class Annotator(Browser):
         with self.client.post(
             form.action, data, headers={**HTMX, **self.csrf()}, name="submit and next", catch_response=True
         ) as response:
-            if response.status_code == 200:
+            if response.status_code == 0:
+                # No answer at all (the connection dropped): the page says "Not saved", keeps the
+                # answers, and the person presses Enter again, with the same idempotency key.
+                response.failure(f"no answer: {response.error!r}")
+                self.last_submit = (form.action, data, form.item_id)
+                self.retry_the_same_submit()
+            elif response.status_code == 200:
                 record_ack("submit", self.username, form.item_id, form.key)
                 self.last_submit = (form.action, data, form.item_id)
                 self.form = ItemForm(response.text)
@@ -156,6 +162,9 @@ class Annotator(Browser):
         ) as response:
             if response.status_code == 200:
                 record_ack("replay", self.username, item_id, data["idempotency_key"])
+                if self.form is not None and self.form.item_id == item_id:
+                    # The first send never got an answer: this one brings the next item.
+                    self.form = ItemForm(response.text)
                 response.success()
             else:
                 response.failure(f"{response.status_code}: {response.text[:200]}")

@@ -41,7 +41,8 @@ stack_start_services() {
 }
 
 redis_start() {
-  redis-server --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
+  # Append-only, as docker-compose runs it: queued tasks survive a restart.
+  redis-server --port "$REDIS_PORT" --daemonize yes --save '' --appendonly yes --dir "$STACK_DIR" \
     --logfile "$STACK_DIR/redis.log" --pidfile "$STACK_DIR/redis.pid"
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
 }
@@ -59,10 +60,13 @@ pg_start() {
 }
 
 stack_start_app() {
-  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-    --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$STACK_DIR/gunicorn.pid" --daemon
+  # --keep-alive above the clients' longest pause (3 s): with gunicorn's 2 s default the server
+  # closes an idle connection just as the client reuses it, and the request fails unanswered. In
+  # production the TLS proxy holds the client connections, so this only concerns the harness.
+  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --keep-alive 5 \
+    --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$OUT/gunicorn.pid" --daemon
   .venv/bin/celery -A config worker -Q default,training --concurrency 1 --loglevel INFO \
-    --logfile "$OUT/worker.log" --pidfile "$STACK_DIR/worker.pid" --detach
+    --logfile "$OUT/worker.log" --pidfile "$OUT/worker.pid" --detach
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.2; done
   echo "the web server did not come up; see $OUT/gunicorn.log" >&2
   return 1
@@ -70,9 +74,9 @@ stack_start_app() {
 
 stack_stop_app() {
   for name in gunicorn worker; do
-    if [ -f "$STACK_DIR/$name.pid" ]; then
-      kill "$(cat "$STACK_DIR/$name.pid")" 2>/dev/null || true
-      rm -f "$STACK_DIR/$name.pid"
+    if [ -f "$OUT/$name.pid" ]; then
+      kill "$(cat "$OUT/$name.pid")" 2>/dev/null || true
+      rm -f "$OUT/$name.pid"
     fi
   done
 }
