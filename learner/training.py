@@ -182,10 +182,13 @@ def _kept_alive(version_id: int) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
-                if not ModelVersion.objects.keep_alive(version_id):
-                    return
-        except Exception:
-            logger.exception("The heartbeat of model version %s stopped", version_id)
+                try:
+                    if not ModelVersion.objects.keep_alive(version_id):
+                        return
+                except Exception:
+                    # The database is away: beat again at the next turn, on a fresh connection.
+                    logger.warning("Model version %s could not write its heartbeat", version_id, exc_info=True)
+                    connection.close()
         finally:
             # The thread's own connection; Django keeps one per thread.
             connection.close()
