@@ -55,7 +55,9 @@ def run_due_upkeep(*, last_run: dict[str, float], now: float) -> list[str]:
         last_run[name] = now
         ran.append(name)
         try:
-            app.tasks[name]()
+            changed = app.tasks[name]()
+            if changed:
+                logger.info("Periodic job %s: %s rows", name, changed)
         except Exception:
             logger.exception("The periodic job %s failed; it runs again in %s s", name, every)
     return ran
@@ -83,4 +85,5 @@ def start_upkeep(**_: Any) -> None:
     if _upkeep_started.is_set():
         return
     _upkeep_started.set()
+    logger.info("Periodic jobs started: %s", ", ".join(f"{name} every {every} s" for name, every in UPKEEP.items()))
     threading.Thread(target=_upkeep_loop, name="tagwise-upkeep", daemon=True).start()

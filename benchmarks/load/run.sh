@@ -15,8 +15,7 @@
 # It uses its own PostgreSQL on port 5440 and its own Redis on port 6390, so
 # the faults never touch a shared server: set LOAD_PG and LOAD_REDIS to use
 # others. LOCUST is the locust executable (it lives best in a virtualenv of
-# its own: `python3 -m venv /tmp/locust-venv && /tmp/locust-venv/bin/pip
-# install locust`). Output goes to $OUT (default /tmp/tagwise-load).
+# its own: benchmarks/load/requirements.txt). Output goes to $OUT (default /tmp/tagwise-load).
 set -euo pipefail
 
 USERS=${1:-50}
