@@ -59,7 +59,10 @@ def workers(transactional_db) -> Iterator[Workers]:
     if settings.CELERY_BROKER_IS_FILESYSTEM:
         _purge_filesystem_broker()
     else:
-        app.control.purge()
+        # Both queues: a retrain left by another test would take the slot this test frees.
+        with app.connection_for_write() as connection:
+            for queue in ("default", "training"):
+                connection.default_channel.queue_purge(queue)
     started = Workers()
     yield started
     started.stop_all()
@@ -87,4 +90,6 @@ def test_a_worker_killed_in_training_is_noticed_by_the_next_worker_and_the_slot_
     assert wait_until(lambda: ModelVersion.objects.get(pk=version.pk).status == Status.FAILED, timeout=60)
     version.refresh_from_db()
     assert version.error == STALE_RUNNING_ERROR
-    assert training.create_version(project=project, trigger="manual") is not None
+    # The slot is free: a new version may start, unless a redelivered task already took it.
+    newer = ModelVersion.objects.filter(project=project, pk__gt=version.pk)
+    assert newer.exists() or training.create_version(project=project, trigger="manual") is not None
