@@ -116,3 +116,22 @@ def test_a_bug_is_still_a_500(browser, monkeypatch, project, annotator):
     monkeypatch.setattr(annotating, "next_item", broken)
     browser.force_login(annotator)
     assert browser.get(reverse("annotate", args=[project.pk])).status_code == 500
+
+
+def test_the_500_handler_answers_503_for_a_database_error_raised_outside_a_view(rf):
+    """A middleware that reads the session or the user hits the database before any view: the 500 handler answers."""
+    from django.db import OperationalError
+
+    from config.views import server_error
+
+    request = rf.get("/projects/1/annotate/", HTTP_HX_REQUEST="true")
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503
+    assert DATABASE_UNAVAILABLE_MESSAGE in response.content.decode()
+    try:
+        raise ZeroDivisionError
+    except ZeroDivisionError:
+        assert server_error(rf.get("/")).status_code == 500

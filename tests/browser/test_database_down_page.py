@@ -1,11 +1,12 @@
-"""A submit answered 503 (the database is away) shows the message in place and keeps the answers for a retry."""
+"""A submit or a review decision answered 503 (the database is away) says so in place; pressing again stores it."""
 
 import pytest
 from playwright.sync_api import expect
 
-from annotate.models import Annotation
+from annotate.models import Annotation, Resolution
 from tests.browser.test_annotate_page import open_annotate, queue  # noqa: F401 - the fixture is used by name
-from tests.conftest import screenshot
+from tests.browser.test_review_flow import disputed  # noqa: F401 - the fixture is used by name
+from tests.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -40,3 +41,31 @@ def test_a_503_submit_keeps_the_answers_and_the_retry_stores_them(page, project,
     page.keyboard.press("Enter")
     expect(page.locator(".external-id")).to_have_text("item-1")
     assert Annotation.objects.get(annotator=annotator).judgments.count() == 2
+
+
+def test_a_503_decision_on_the_review_page_says_not_saved_and_pressing_again_stores_it(
+    page,
+    project,
+    disputed,
+    reviewer,  # noqa: F811 - the imported fixture
+):
+    (first_item, refund), _ = disputed
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/")
+    first = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    expect(first).to_be_focused()
+
+    def unavailable(route):
+        route.fulfill(status=503, headers={"Retry-After": "5", "Content-Type": "text/html"}, body="")
+        page.unroute("**/review/resolve/", unavailable)
+
+    page.route("**/review/resolve/", unavailable)
+    page.keyboard.press("n")
+    expect(first.locator(".js-request-error")).to_contain_text("the database is unavailable; nothing you saved is lost")
+    screenshot(page, "review-database-unavailable")
+    assert not Resolution.objects.exists()
+
+    first.focus()
+    page.keyboard.press("n")
+    expect(first.locator(".resolution")).to_contain_text("Resolved no by rita")
+    assert Resolution.objects.get().value == 0
