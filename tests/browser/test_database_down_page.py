@@ -46,8 +46,8 @@ def test_a_503_submit_keeps_the_answers_and_the_retry_stores_them(page, project,
 def test_a_503_decision_on_the_review_page_says_not_saved_and_pressing_again_stores_it(
     page,
     project,
-    disputed,
-    reviewer,  # noqa: F811 - the imported fixture
+    disputed,  # noqa: F811 - the imported fixture
+    reviewer,
 ):
     (first_item, refund), _ = disputed
     login(page, "rita")
