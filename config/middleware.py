@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 from config.views import DATABASE_UNAVAILABLE, database_unavailable, healthz
 
@@ -54,6 +56,51 @@ class PrivateResponsesMiddleware:
         signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
         if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+class RequestSizeMiddleware:
+    """Refuse a request body over TAGWISE_IMPORT_MAX_BYTES from its headers, before any of it is read.
+
+    This is the one place the import limit is enforced (the import page and
+    the API import both rely on it). The limit is on the whole body, so a
+    multipart upload's form fields count with the file. A chunked body
+    declares no length, and Django would read it as empty; it is refused with
+    411 and a message instead of a confusing "no file" error.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.TAGWISE_IMPORT_MAX_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not declared:
+            return self.refuse(
+                request,
+                411,
+                "The upload was sent in chunks without a Content-Length; send it with its size "
+                "(curl does when given --data-binary @file or -F file=@file).",
+            )
+        if declared.isdigit() and int(declared) > limit:
+            return self.refuse(
+                request,
+                413,
+                f"The upload is {int(declared):,} bytes; the largest accepted is {limit:,} bytes "
+                "(TAGWISE_IMPORT_MAX_BYTES). Split the file and import the parts.",
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse({"detail": message}, status=status)
+        else:
+            response = HttpResponse(
+                render_to_string("request_refused.html", {"status": status, "message": message}, request=request),
+                status=status,
+            )
         return response
 
 

@@ -7,6 +7,7 @@ Every variable is listed in docs/configuration.md.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,7 +58,12 @@ def _embedded_secret_key() -> str:
     return path.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", default=not os.environ.get("SECRET_KEY"))
+# Without SECRET_KEY the app runs embedded (`make run`): plain http on this
+# machine, static files read from the source tree. DEBUG is separate and off
+# unless asked for, so the embedded server never shows Django's debug page
+# (with the settings) to anyone who can reach it (docs/security.md).
+EMBEDDED = not os.environ.get("SECRET_KEY")
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY") or _embedded_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -72,7 +78,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -87,11 +95,16 @@ MIDDLEWARE = [
     # A view that loses the database answers 503 with a clear page (docs/operations.md).
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: an oversized or chunked upload is refused from its headers.
+    "config.middleware.RequestSizeMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Turns a login refused by the throttle into a page that says so (config/security.py).
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -212,24 +225,29 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEBUG or EMBEDDED
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 # Whitenoise serves from the finders when there is no collected manifest, so
 # the embedded mode needs no collectstatic step.
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
-# Production hardening. These only apply with DEBUG off; behind a TLS proxy set
-# SECURE_PROXY_SSL_HEADER via TAGWISE_BEHIND_PROXY=1.
-if not DEBUG:
+# Production hardening. These apply to a deployment (SECRET_KEY set) that is
+# not being debugged; behind a TLS proxy set SECURE_PROXY_SSL_HEADER via
+# TAGWISE_BEHIND_PROXY=1.
+if not (DEBUG or EMBEDDED):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Preloading commits the domain and its subdomains to https in browsers
+    # for months, beyond this app; it is the operator's decision to opt in.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
     if env_bool("TAGWISE_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -277,15 +295,77 @@ TAGWISE_IMPORT_BACKGROUND_ROWS = env_int("TAGWISE_IMPORT_BACKGROUND_ROWS", 20_00
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Security: who is the client, login throttling, the Content-Security-Policy
+# and API tokens (docs/security.md). Kept in one block.
+#
+# How many proxies in front of the app append to X-Forwarded-For. The client
+# address is the entry that many places from the right; anything further left
+# was written by the client and is not believed. 0 means REMOTE_ADDR. DRF's
+# throttles (NUM_PROXIES below) and the login throttle read the same number.
+TAGWISE_TRUSTED_PROXIES = env_int("TAGWISE_TRUSTED_PROXIES", 1 if env_bool("TAGWISE_BEHIND_PROXY", False) else 0)
+
+# Login throttling with django-axes: after TAGWISE_LOGIN_FAILURE_LIMIT wrong
+# passwords for one account, or from one client address, logins are refused
+# (even with the right password) until TAGWISE_LOGIN_COOLOFF_MINUTES have
+# passed since the failure that reached the limit. The HTML login and the API token endpoint
+# share the count. Attempts live in the database, so the embedded mode and
+# PostgreSQL behave alike.
+AUTHENTICATION_BACKENDS = [
+    "config.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("TAGWISE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TAGWISE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lockout do not extend it: the pause ends the
+# cool-off after the failure that caused it, as the message says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# Successful logins are not logged with their address and browser: that log
+# would be personal data kept for no purpose of the app.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Content-Security-Policy: scripts and stylesheets only from the app itself
+# (htmx is vendored under static/), no inline scripts, no framing. Style
+# attributes stay allowed: templates set label colours and bar widths with
+# them, and an attribute cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, each
+# with an expiry chosen at creation (TAGWISE_TOKEN_DAYS by default).
+TAGWISE_TOKEN_DAYS = env_int("TAGWISE_TOKEN_DAYS", 90)
+TAGWISE_TOKEN_MAX_DAYS = env_int("TAGWISE_TOKEN_MAX_DAYS", 366)
+TAGWISE_TOKENS_PER_USER = env_int("TAGWISE_TOKENS_PER_USER", 10)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=TAGWISE_TOKEN_DAYS), "AUTH_HEADER_PREFIX": "Token"}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttles count per client address; only this many proxies' X-Forwarded-For entries are believed.
+    "NUM_PROXIES": TAGWISE_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("TAGWISE_THROTTLE_AUTH", "20/min"),
         "expensive": env("TAGWISE_THROTTLE_EXPENSIVE", "60/min"),
@@ -317,6 +397,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"forbidden_without_traceback": {"()": "config.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django.request": {"filters": ["forbidden_without_traceback"]}},
+    "loggers": {
+        "django.request": {"filters": ["forbidden_without_traceback"]},
+        # django-axes logs every login at INFO; lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 
@@ -20,9 +20,9 @@ def clear_throttles():
 
 def client_for(user: Any) -> APIClient:
     """An API client that sends the user's token, as a script would."""
-    token, _ = Token.objects.get_or_create(user=user)
+    _, text = AuthToken.objects.create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {text}")
     return client
 
 

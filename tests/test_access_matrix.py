@@ -92,6 +92,10 @@ def member_user_args(w: World) -> list[Any]:
     return [w.project.pk, w.member.user_id]
 
 
+def member_person_args(w: World) -> list[Any]:
+    return [w.member.user_id]
+
+
 def guideline_args(w: World) -> list[Any]:
     return [w.project.pk, w.guideline.pk]
 
@@ -167,6 +171,8 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "import-job": Check(MANAGER, args=import_job_args),
     "export": Check(REVIEWER),
     "tokens": Check(USER, args=no_args),
+    # Personal-data removal (issue 16): a manager of the person's only project; people outside one's projects are 404.
+    "remove-personal-data": Check(MANAGER, args=member_person_args),
     # Model pages (issue 7)
     "models": Check(MANAGER),
     "model-retrain": Check(MANAGER, "post"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -16,7 +16,8 @@ def test_token_from_username_and_password(project, annotator):
     answer = client.post("/api/auth/token", {"username": "annie", "password": "pw-annie"}, format="json")
     assert answer.status_code == 200
     token = answer.json()["token"]
-    assert Token.objects.get(user=annotator).key == token
+    assert AuthToken.objects.get(user=annotator).token_key == token[:15]
+    assert answer.json()["expiry"]
 
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     projects = client.get("/api/projects").json()["results"]
@@ -42,11 +43,12 @@ def test_session_authentication_works_for_the_browser(client, project, annotator
 
 
 @pytest.mark.django_db
-def test_revoking_the_token(project, annotator):
-    client = client_for(annotator)
+def test_revoking_the_token_sent_leaves_the_others(project, annotator):
+    client, other = client_for(annotator), client_for(annotator)
     assert client.delete("/api/auth/token").status_code == 204
-    assert not Token.objects.filter(user=annotator).exists()
     assert client.get("/api/projects").status_code == 401
+    assert other.get("/api/projects").status_code == 200
+    assert AuthToken.objects.filter(user=annotator).count() == 1
 
 
 @pytest.mark.django_db
@@ -56,5 +58,22 @@ def test_logins_are_throttled(project, annotator, monkeypatch):
     codes = [
         client.post("/api/auth/token", {"username": "annie", "password": "wrong"}, format="json").status_code
         for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+
+
+@pytest.mark.django_db
+def test_a_forged_x_forwarded_for_does_not_reset_the_api_throttle(project, annotator, monkeypatch, settings):
+    """Each request claims another address; with no trusted proxy the claim is ignored and the count goes on."""
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "3/min", "expensive": "60/min"})
+    client = APIClient()
+    codes = [
+        client.post(
+            "/api/auth/token",
+            {"username": "annie", "password": "wrong"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
+        for n in range(4)
     ]
     assert codes == [401, 401, 401, 429]

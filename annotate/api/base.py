@@ -15,8 +15,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
+from knox.auth import TokenAuthentication
 from rest_framework import generics, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination
@@ -94,7 +95,8 @@ class IgnoreFormatNegotiation(DefaultContentNegotiation):
 
 
 class ApiView(generics.GenericAPIView):
-    # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
+    # Token first, so an anonymous request gets 401 with a WWW-Authenticate
+    # header. Tokens are knox's: hashed at rest, with an expiry (api/tokens.py).
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     # Request bodies are JSON (the import takes a file instead), so a field's
     # type in the schema is the type the API accepts.

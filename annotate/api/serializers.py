@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -33,8 +34,9 @@ from annotate.setup import project_settings as settings_rules
 # The largest value a database id can hold; larger ids in a request are not found.
 MAX_ID = 2**63 - 1
 INT32_MAX = 2**31 - 1
-# "7:ann1,9:ann2": Label Studio user ids and usernames (which hold no comma or colon).
-ANNOTATOR_MAP_PATTERN = r"^[0-9]+:[\w.@+-]+(,[0-9]+:[\w.@+-]+)*$"
+# "7:ann1,9:ann2,ann@example.com:ann3": Label Studio user ids or emails and
+# usernames (which hold no comma or colon).
+ANNOTATOR_MAP_PATTERN = r"^[\w.@+-]+:[\w.@+-]+(,[\w.@+-]+:[\w.@+-]+)*$"
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -112,10 +114,17 @@ class ErrorSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
     password = StrictCharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.TAGWISE_TOKEN_MAX_DAYS,
+        help_text="Days until the token expires (TAGWISE_TOKEN_DAYS, 90, by default).",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown only in this answer; the server keeps a digest.")
+    expiry = serializers.DateTimeField()
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -387,6 +396,13 @@ class RowErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="Line in the file (for Label Studio: the task's position, from 1).")
     field = serializers.CharField(help_text="The field, e.g. text or annotations[0].labels.refund; empty for the row.")
     message = serializers.CharField()
+    location = serializers.CharField(
+        required=False,
+        help_text=(
+            "Where, in the file's own terms: \"line 4, column 'shipping'\" (CSV), "
+            '"task 3 (id 101), annotations[0] (id 12).result[1]" (Label Studio), "line 4, text" (JSONL).'
+        ),
+    )
 
 
 class ImportErrorsSerializer(serializers.Serializer):
@@ -402,6 +418,15 @@ class ImportResultSerializer(serializers.Serializer):
     annotations_replaced = serializers.IntegerField()
     judgments_created = serializers.IntegerField()
     users_created = serializers.IntegerField()
+    notes = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text=(
+            "Counts of what the file held beside the imported answers (Label Studio: predictions, drafts, "
+            "results_ignored are not imported; cancelled became skips; ground_truth were imported as ordinary "
+            "annotations)."
+        ),
+    )
 
 
 class ImportOptionsSerializer(QuerySerializer):
@@ -417,7 +442,7 @@ class ImportOptionsSerializer(QuerySerializer):
     unticked = serializers.ChoiceField(
         choices=UNTICKED_CHOICES,
         default="unobserved",
-        help_text="Label Studio only: what an unticked label means.",
+        help_text="Label Studio and doccano: what a label the file does not list means.",
     )
     create_annotators = QueryBooleanField(
         default=False, help_text="Create unknown annotators and add missing annotator memberships."
@@ -426,7 +451,25 @@ class ImportOptionsSerializer(QuerySerializer):
         ANNOTATOR_MAP_PATTERN,
         required=False,
         max_length=10_000,
-        help_text="Label Studio only: numeric completed_by ids mapped to usernames, e.g. 7:ann1,9:ann2.",
+        help_text=(
+            "Label Studio only: completed_by ids or emails mapped to usernames, e.g. 7:ann1,9:ann2. "
+            "Unmapped users are matched by email, or by the labelstudio-<id> account an earlier import created."
+        ),
+    )
+    text_key = serializers.RegexField(
+        r"^[^\x00]{1,200}$",
+        required=False,
+        help_text="Label Studio only: the data key that holds the text (default: text, or the one text key).",
+    )
+    annotator = serializers.RegexField(
+        r"^[\w.@+-]{1,150}$",
+        required=False,
+        help_text="doccano (and Prodigy lines without _annotator_id): the username credited with the answers.",
+    )
+    choices_control = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Label Studio only: the choices control (from_name) whose ticks are labels (default: the only one).",
     )
 
     def validate_annotator_map(self, value: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -32,10 +31,6 @@ from annotate.models import ImportJob, Project, Role
 # ---------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------
-
-
-class PayloadTooLarge(Exception):
-    pass
 
 
 class RawUpload(BaseParser):
@@ -83,7 +78,10 @@ class ImportView(ProjectView):
             201: s.ImportResultSerializer,
             202: s.ImportJobSerializer,
             400: OpenApiResponse(s.ImportErrorsSerializer, description="The file has errors; nothing was written."),
-            413: OpenApiResponse(s.ErrorSerializer, description="The file is larger than TAGWISE_IMPORT_MAX_BYTES."),
+            411: OpenApiResponse(s.ErrorSerializer, description="A chunked body without a Content-Length."),
+            413: OpenApiResponse(
+                s.ErrorSerializer, description="The body is larger than TAGWISE_IMPORT_MAX_BYTES (from Content-Length)."
+            ),
         },
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -99,22 +97,23 @@ class ImportView(ProjectView):
             )
         try:
             upload, name, size = self._payload(request)
-        except PayloadTooLarge:
-            limit = settings.TAGWISE_IMPORT_MAX_BYTES
-            return Response({"detail": f"The file is larger than {limit:,} bytes."}, status=413)
         except (serializers.ValidationError, ParseError) as error:
             detail = error.detail[0] if isinstance(error.detail, list) else error.detail
             return self._bad_request(str(detail), [])
         with upload:
             file_format = query.validated_data.get("format") or importers.format_for_filename(name)
             if file_format is None:
-                return self._bad_request("Give format=jsonl, csv or labelstudio.", [])
+                formats = ", ".join(importers.FORMATS)
+                return self._bad_request(f"Give the format: one of {formats}.", [])
             options = importers.ImportOptions(
                 format=file_format,
                 update=query.validated_data["update"],
                 unticked=query.validated_data["unticked"],
                 create_annotators=query.validated_data["create_annotators"],
                 annotator_map=query.validated_data.get("annotator_map") or {},
+                text_key=query.validated_data.get("text_key", ""),
+                choices_control=query.validated_data.get("choices_control", ""),
+                annotator=query.validated_data.get("annotator", ""),
             )
             try:
                 outcome = importers.import_or_queue(
@@ -137,26 +136,22 @@ class ImportView(ProjectView):
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     def _payload(self, request: Request) -> tuple[IO[bytes], str, int]:
-        """The uploaded file (seekable), its name and size; raise PayloadTooLarge over the limit."""
-        limit = settings.TAGWISE_IMPORT_MAX_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > limit + 64 * 1024:
-            raise PayloadTooLarge
+        """The uploaded file (seekable), its name and size.
+
+        The body's size was checked against TAGWISE_IMPORT_MAX_BYTES from its
+        Content-Length before the view ran (config.middleware.RequestSizeMiddleware),
+        and Django reads no further than that length.
+        """
         if request.content_type.startswith("multipart/form-data"):
             upload = request.FILES.get("file")
             if upload is None:
                 raise serializers.ValidationError("Send the file as the multipart field 'file'.")
-            if upload.size > limit:
-                raise PayloadTooLarge
             return upload, upload.name or "", upload.size
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - handed to the caller, who closes it
         size = 0
         stream = request.stream
         while stream is not None and (chunk := stream.read(1 << 20)):
             size += len(chunk)
-            if size > limit:
-                spool.close()
-                raise PayloadTooLarge
             spool.write(chunk)
         if size == 0:
             spool.close()
@@ -208,13 +203,16 @@ class ExportView(ProjectView):
             "(CSV). Streamed; every export writes an `export` audit event when the stream ends. With "
             "`predictions=true` each row also has the latest ready model version's probabilities "
             "(`prediction`, or `pred:<label>` columns in CSV), `predicted_labels` and `prediction_model_version`; "
-            "without a ready model the answer is 409, before anything is streamed."
+            "without a ready model the answer is 409, before anything is streamed. `format=hf` is a zip with a "
+            "dataset card; `doccano`, `prodigy` and `labelstudio` are those tools' formats (docs/formats.md)."
         ),
         parameters=[s.ExportQuerySerializer],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.BINARY,
             409: OpenApiResponse(
                 s.ErrorSerializer, description="predictions=true, but the project has no ready model version."
             ),

@@ -1,4 +1,4 @@
-"""Streaming export of a project's curated dataset: JSONL, CSV and Parquet.
+"""Streaming export of a project's curated dataset: JSONL, CSV, Parquet, and other tools' formats.
 
 One row per item: its external id, text, metadata and, for every exported
 label, the consensus value computed by ``annotate.stats.agreement.consensus`` (the
@@ -24,6 +24,11 @@ Formats
   leading ``'`` so that spreadsheets do not run them as formulas.
 - Parquet: the same columns as JSONL; ``labels`` is a struct of nullable
   doubles and ``judgments`` a list of structs. Written one row group per chunk.
+- hf: a zip of the JSONL (both sides of a split) with a dataset card whose
+  YAML declares the features, so that ``datasets`` loads several files together.
+- doccano (consensus of at least 0.5 as its label list), Prodigy and Label
+  Studio (each annotator's annotation): docs/formats.md says what each keeps
+  of the three states.
 
 Predictions
 -----------
@@ -53,6 +58,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -72,15 +78,30 @@ from annotate.models import Annotation, Item, Judgment, Label, Project, Resoluti
 from annotate.stats.agreement import consensus
 from annotate.stats.answer_arrays import answer_cubes, slots_within_items
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("jsonl", "csv", "parquet", "hf", "doccano", "prodigy", "labelstudio")
+# Formats of other tools, written per annotation (Prodigy, Label Studio) or per
+# item with its consensus (doccano); docs/formats.md says how each carries the three states.
+TOOL_FORMATS = ("doccano", "prodigy", "labelstudio")
 SPLITS = ("train", "validation")
 CHUNK_SIZE = 2000
 CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
+    "hf": "application/zip",
+    "doccano": "application/x-ndjson",
+    "prodigy": "application/x-ndjson",
+    "labelstudio": "application/json",
 }
-EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+EXTENSIONS = {
+    "jsonl": "jsonl",
+    "csv": "csv",
+    "parquet": "parquet",
+    "hf": "zip",
+    "doccano": "jsonl",
+    "prodigy": "jsonl",
+    "labelstudio": "json",
+}
 CSV_FIXED_COLUMNS = ("id", "text", "metadata", "judgments", "predicted_labels", "prediction_model_version")
 # Probabilities are stored as float32 and exported with this many decimals,
 # the precision they carry; 0.25 reads 0.25 instead of 0.25000000372529.
@@ -197,9 +218,27 @@ class Chunk:
     targets: np.ndarray  # (items, labels), NaN where unobserved
     judgments: list[list[dict[str, Any]]] | None = None
     predictions: ChunkPredictions | None = None
+    # Per item, its annotations (Prodigy and Label Studio exports).
+    annotations: list[list[ExportedAnnotation]] | None = None
 
     def __len__(self) -> int:
         return len(self.external_ids)
+
+
+@dataclass
+class ExportedAnnotation:
+    """One annotator's annotation of an item, for the formats that keep who answered what."""
+
+    pk: int
+    annotator_id: int
+    username: str
+    email: str
+    skipped: bool
+    duration_ms: int
+    created_at: datetime
+    updated_at: datetime
+    # Label name -> 1 or 0, in the labels' order; an unobserved label is absent.
+    answers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -417,7 +456,15 @@ def _label_positions(label_index: dict[int, int], label_ids: np.ndarray) -> np.n
 def split_ids(
     *, project: Project, options: ExportOptions, labels: list[Label], chunk_size: int = CHUNK_SIZE
 ) -> set[int]:
-    """The item ids on the requested side of a seeded iterative-stratification split.
+    """The item ids on the requested side of a seeded iterative-stratification split (see ``split_sides``)."""
+    train, validation = split_sides(project=project, options=options, labels=labels, chunk_size=chunk_size)
+    return train if options.split == "train" else validation
+
+
+def split_sides(
+    *, project: Project, options: ExportOptions, labels: list[Label], chunk_size: int = CHUNK_SIZE
+) -> tuple[set[int], set[int]]:
+    """The item ids of the train and the validation side of a seeded iterative-stratification split.
 
     The split is computed over every item that passes the other filters, so
     the train and validation exports made with the same options and seed
@@ -445,8 +492,7 @@ def split_ids(
         train, validation = next(splitter.split(np.zeros((n_items, 1)), y))
     except ValueError as error:
         raise SplitError(f"These items cannot be split: {error}") from None
-    chosen = train if options.split == "train" else validation
-    return {all_ids[index] for index in chosen.tolist()}
+    return {all_ids[index] for index in train.tolist()}, {all_ids[index] for index in validation.tolist()}
 
 
 # ---------------------------------------------------------------------------
@@ -689,6 +735,262 @@ def write_parquet(
 
 
 # ---------------------------------------------------------------------------
+# Other tools' formats: doccano, Prodigy, Label Studio (docs/formats.md)
+# ---------------------------------------------------------------------------
+
+# Keys of a doccano line that metadata cannot take.
+DOCCANO_KEYS = ("id", "text", "label")
+# The names the Label Studio export gives its choices control and text, for its labeling config.
+LABEL_STUDIO_CONTROL = "label"
+LABEL_STUDIO_TEXT = "text"
+
+
+def chunk_annotations(*, ids: list[int], labels: list[Label], options: ExportOptions) -> list[list[ExportedAnnotation]]:
+    """Per item of a chunk (in the order of ``ids``), its annotations with their answers on the exported labels."""
+    position = {item_id: index for index, item_id in enumerate(ids)}
+    names = {label.pk: label.name for label in labels}
+    order = {label.name: index for index, label in enumerate(labels)}
+    annotations = Annotation.objects.filter(item_id__in=ids)
+    if options.guideline_version is not None:
+        annotations = annotations.filter(guideline_version__number=options.guideline_version)
+    by_pk: dict[int, ExportedAnnotation] = {}
+    per_item: list[list[ExportedAnnotation]] = [[] for _ in ids]
+    for pk, item_id, user_id, username, email, skipped, duration, created, updated in annotations.order_by(
+        "item_id", "annotator__username"
+    ).values_list(
+        "pk",
+        "item_id",
+        "annotator_id",
+        "annotator__username",
+        "annotator__email",
+        "skipped",
+        "duration_ms",
+        "created_at",
+        "updated_at",
+    ):
+        exported = ExportedAnnotation(pk, user_id, username, email, skipped, duration, created, updated)
+        by_pk[pk] = exported
+        per_item[position[item_id]].append(exported)
+    judgments = Judgment.objects.filter(annotation_id__in=list(by_pk), label_id__in=list(names))
+    for annotation_id, label_id, value in sorted(
+        judgments.values_list("annotation_id", "label_id", "value"), key=lambda row: order[names[row[1]]]
+    ):
+        by_pk[annotation_id].answers[names[label_id]] = int(value)
+    return per_item
+
+
+def _metadata(text: str, reserved: tuple[str, ...]) -> dict[str, Any]:
+    data = json.loads(text)
+    return {key: value for key, value in data.items() if key not in reserved} if isinstance(data, dict) else {}
+
+
+def _json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_doccano(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """doccano's text classification JSONL: per item, the labels whose consensus is at least 0.5.
+
+    doccano stores only the labels an item has: a no and an unobserved label
+    both leave the label out (docs/formats.md). Metadata keys become keys of
+    the line, as doccano reads them, except ``id``, ``text`` and ``label``.
+    """
+    names = [label.name for label in labels]
+    for chunk in chunks:
+        lines = []
+        for index, row in enumerate(chunk.targets.tolist()):
+            # NaN (unobserved) compares false, so it is never listed.
+            positives = [name for name, value in zip(names, row, strict=True) if value >= 0.5]
+            record = {"id": chunk.external_ids[index], "text": chunk.texts[index], "label": positives}
+            record.update(_metadata(chunk.metadata[index], DOCCANO_KEYS))
+            lines.append(_json_line(record) + "\n")
+        yield "".join(lines).encode()
+
+
+def write_prodigy(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """Prodigy's choice JSONL (``textcat_multilabel``), a line per annotation, as ``prodigy db-out`` writes it.
+
+    ``options`` lists the labels the annotator answered, ``accept`` the yes
+    among them: a no is an option not accepted, and a label that is not an
+    option is unobserved. A skip is ``answer: ignore``. An item nobody
+    annotated is a task without an answer, offering every label.
+    """
+    every = [{"id": label.name, "text": label.name} for label in labels]
+    for chunk in chunks:
+        assert chunk.annotations is not None
+        lines = []
+        for index, answered in enumerate(chunk.annotations):
+            meta = {"id": chunk.external_ids[index], **_metadata(chunk.metadata[index], ("id",))}
+            task = {"text": chunk.texts[index], "meta": meta}
+            if not answered:
+                lines.append(_json_line({**task, "options": every}) + "\n")
+            for annotation in answered:
+                answer = {
+                    **task,
+                    "options": [{"id": name, "text": name} for name in annotation.answers],
+                    "accept": [name for name, value in annotation.answers.items() if value == 1],
+                    "answer": "ignore" if annotation.skipped else "accept",
+                    "_annotator_id": annotation.username,
+                    "_session_id": annotation.username,
+                    "_timestamp": int(annotation.created_at.timestamp()),
+                }
+                lines.append(_json_line(answer) + "\n")
+        yield "".join(lines).encode()
+
+
+def write_labelstudio(chunks: Iterator[Chunk], labels: list[Label]) -> Iterator[bytes]:
+    """Label Studio's JSON export: a list of tasks with each annotator's annotation.
+
+    A yes is a ticked choice of the control ``label``; Label Studio stores
+    only ticks, so a no and an unobserved label are both unticked
+    (docs/formats.md). A skip is a cancelled annotation.
+    """
+    yield b"["
+    first = True
+    for chunk in chunks:
+        assert chunk.annotations is not None
+        tasks = []
+        for index, answered in enumerate(chunk.annotations):
+            data = {
+                LABEL_STUDIO_TEXT: chunk.texts[index],
+                "external_id": chunk.external_ids[index],
+                **_metadata(chunk.metadata[index], (LABEL_STUDIO_TEXT, "external_id")),
+            }
+            task = {
+                "data": data,
+                "annotations": [_labelstudio_annotation(annotation) for annotation in answered],
+                "predictions": [],
+            }
+            tasks.append(_json_line(task))
+        if tasks:
+            yield (("\n" if first else ",\n") + ",\n".join(tasks)).encode()
+            first = False
+    yield b"\n]\n"
+
+
+def _labelstudio_annotation(annotation: ExportedAnnotation) -> dict[str, Any]:
+    ticked = [name for name, value in annotation.answers.items() if value == 1]
+    result = [
+        {
+            "id": f"tagwise-{annotation.pk}",
+            "type": "choices",
+            "from_name": LABEL_STUDIO_CONTROL,
+            "to_name": LABEL_STUDIO_TEXT,
+            "origin": "manual",
+            "value": {"choices": ticked},
+        }
+    ]
+    return {
+        "id": annotation.pk,
+        # The username rides along so that Tagwise finds the annotator again when no email is set.
+        "completed_by": {"id": annotation.annotator_id, "email": annotation.email, "username": annotation.username},
+        "result": result if ticked else [],
+        "was_cancelled": annotation.skipped,
+        "ground_truth": False,
+        "lead_time": annotation.duration_ms / 1000,
+        "created_at": annotation.created_at.isoformat(),
+        "updated_at": annotation.updated_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------------
+# The Hugging Face folder: a dataset card that declares the features, and the data
+# ---------------------------------------------------------------------------
+
+
+def _yaml_feature(name: str, body: list[str], indent: str) -> list[str]:
+    return [f"{indent}- name: {json.dumps(name, ensure_ascii=False)}", *(f"{indent}  {line}" for line in body)]
+
+
+def _yaml_struct(names: list[str], dtype: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    for name in names:
+        lines += _yaml_feature(name, [f"dtype: {dtype}"], indent)
+    return lines
+
+
+def dataset_features(labels: list[Label], *, include_judgments: bool, predictions: bool) -> list[str]:
+    """The ``dataset_info.features`` of a dataset card, as YAML lines, for the JSONL this module writes.
+
+    Declared features are what let the ``datasets`` loader read several files
+    together: without them it guesses each file's types, and a label that is
+    unobserved on every row of one file is typed null there and double in the
+    next, which it cannot combine.
+    """
+    names = [label.name for label in labels]
+    lines = [*_yaml_struct(["id", "text", "metadata"], "string", "")]
+    if names:
+        lines += ["- name: labels", "  struct:", *_yaml_struct(names, "float64", "  ")]
+    if include_judgments:
+        judgment = [
+            *_yaml_struct(["annotator", "label"], "string", "  "),
+            *_yaml_struct(["value"], "int8", "  "),
+            *_yaml_struct(["confidence"], "float64", "  "),
+            *_yaml_struct(["guideline_version"], "int32", "  "),
+        ]
+        lines += ["- name: judgments", "  list:", *judgment]
+    if predictions:
+        if names:
+            lines += ["- name: prediction", "  struct:", *_yaml_struct(names, "float64", "  ")]
+        lines += [
+            "- name: predicted_labels",
+            "  sequence: string",
+            "- name: prediction_model_version",
+            "  dtype: int64",
+        ]
+    return lines
+
+
+def dataset_card(*, project: Project, labels: list[Label], options: ExportOptions, splits: list[str]) -> str:
+    """README.md for the Hugging Face folder: YAML with the features and files, then the labels and the three states."""
+    features = dataset_features(labels, include_judgments=options.include_judgments, predictions=options.predictions)
+    # A glob, so that later exports of the project dropped beside the first load with the same features.
+    files = [f"    - split: {name}\n      path: data/{name}*.jsonl" for name in splits]
+    label_lines = [f"| {label.name} | {label.description or ''} |".replace("\n", " ") for label in labels]
+    return "\n".join(
+        [
+            "---",
+            "dataset_info:",
+            "  features:",
+            *(f"  {line}" for line in features),
+            "configs:",
+            "- config_name: default",
+            "  data_files:",
+            *files,
+            "---",
+            "",
+            f"# {project.name}",
+            "",
+            "Exported from Tagwise: one row per item with `id`, `text`, `metadata` (a JSON string) and, under",
+            "`labels`, one value per label: the reviewer's resolution (0 or 1), else the confidence-weighted mean",
+            "of the annotators' answers (between 0 and 1), else **null: nobody answered**. Null is not 0:",
+            "an unobserved label is neither a yes nor a no, and a loss should mask it out.",
+            "",
+            'Load it with `datasets.load_dataset("path/to/this/folder")`; the features above keep every label',
+            "a float column, even in a file where nobody answered it.",
+            "",
+            "| label | description |",
+            "|---|---|",
+            *label_lines,
+            "",
+        ]
+    )
+
+
+def write_zip(members: list[tuple[str, Iterator[bytes]]]) -> Iterator[bytes]:
+    """A zip archive streamed as it is written, one member after another, each from its own byte stream."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, parts in members:
+            with archive.open(name, "w", force_zip64=True) as member:
+                for part in parts:
+                    member.write(part)
+                    if sink.parts:
+                        yield sink.take()
+    yield sink.take()
+
+
+# ---------------------------------------------------------------------------
 # The export as a whole
 # ---------------------------------------------------------------------------
 
@@ -718,9 +1020,14 @@ def export_stream(
         table = (predictions or predictions_source())(project=project)
     # The split is decided before the first byte, so a split that cannot be
     # made is an error the caller can answer (a 400, no file), not a broken download.
-    keep_ids = (
-        split_ids(project=project, options=options, labels=labels, chunk_size=chunk_size) if options.split else None
-    )
+    sides: list[tuple[str, set[int] | None]] = [("train", None)]
+    if options.split:
+        train, validation = split_sides(project=project, options=options, labels=labels, chunk_size=chunk_size)
+        if options.format == "hf":
+            # A Hugging Face folder holds both sides, so one download loads as a DatasetDict.
+            sides = [("train", train), ("validation", validation)]
+        else:
+            sides = [(options.split, train if options.split == "train" else validation)]
     return _stream(
         project=project,
         options=options,
@@ -728,7 +1035,7 @@ def export_stream(
         actor=actor,
         chunk_size=chunk_size,
         table=table,
-        keep_ids=keep_ids,
+        sides=sides,
     )
 
 
@@ -740,24 +1047,39 @@ def _stream(
     actor: Any,
     chunk_size: int,
     table: PredictionTable | None,
-    keep_ids: set[int] | None,
+    sides: list[tuple[str, set[int] | None]],
 ) -> Iterator[bytes]:
     stats = ExportStats(labels=[label.name for label in labels])
     model_version = stats.model_version = table.version_id if table is not None else None
     label_ids = [label.pk for label in labels]
     try:
 
-        def counted() -> Iterator[Chunk]:
+        def counted(keep_ids: set[int] | None = sides[0][1]) -> Iterator[Chunk]:
             for ids, chunk in iter_chunks(
                 project=project, options=options, labels=labels, chunk_size=chunk_size, keep_ids=keep_ids
             ):
                 if table is not None:
                     chunk.predictions = table.lookup(item_ids=np.asarray(ids, dtype=np.int64), label_ids=label_ids)
+                if options.format in ("prodigy", "labelstudio"):
+                    chunk.annotations = chunk_annotations(ids=ids, labels=labels, options=options)
                 stats.rows += len(chunk)
                 yield chunk
 
         if options.format == "jsonl":
             yield from write_jsonl(counted(), labels, model_version=model_version)
+        elif options.format == "doccano":
+            yield from write_doccano(counted(), labels)
+        elif options.format == "prodigy":
+            yield from write_prodigy(counted(), labels)
+        elif options.format == "labelstudio":
+            yield from write_labelstudio(counted(), labels)
+        elif options.format == "hf":
+            card = dataset_card(project=project, labels=labels, options=options, splits=[name for name, _ in sides])
+            files = [
+                (f"data/{name}.jsonl", write_jsonl(counted(keep), labels, model_version=model_version))
+                for name, keep in sides
+            ]
+            yield from write_zip([("README.md", iter([card.encode()])), *files])
         elif options.format == "csv":
             yield from write_csv(
                 counted(),
@@ -791,4 +1113,6 @@ def _stream(
 def filename(project: Project, options: ExportOptions) -> str:
     stem = re.sub(r"[^a-z0-9_]+", "-", project.name.lower()).strip("-") or "project"
     suffix = f"-{options.split}" if options.split else ""
+    if options.format in TOOL_FORMATS:
+        suffix += f"-{options.format}"
     return f"{stem}{suffix}.{EXTENSIONS[options.format]}"

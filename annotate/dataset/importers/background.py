@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -121,3 +123,38 @@ def count_rows(stream: IO[bytes], *, file_format: str) -> int:
     count = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
     stream.seek(0)
     return max(count - (1 if file_format == "csv" else 0), 0)
+
+
+# A Label Studio file waits here between the import page's two steps
+# (upload, then the choice of text key and annotators).
+STAGED_FOLDER = "imports/staged"
+# Staged files nobody confirmed are removed when a later file is staged.
+STAGED_MAX_AGE_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def stage_upload(stream: IO[bytes]) -> str:
+    """Keep an uploaded file for the import page's second step; return its token."""
+    folder = Path(settings.DATA_DIR) / STAGED_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STAGED_MAX_AGE_SECONDS
+    for old in folder.glob("*.json"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = uuid.uuid4().hex
+    with (folder / f"{token}.json").open("wb") as out:
+        shutil.copyfileobj(stream, out, length=1 << 20)
+    return token
+
+
+def staged_path(token: str) -> Path | None:
+    """The staged file of a token, or None when the token is malformed or its file is gone."""
+    if not _TOKEN.match(token):
+        return None
+    path = Path(settings.DATA_DIR) / STAGED_FOLDER / f"{token}.json"
+    return path if path.exists() else None
+
+
+def discard_staged(token: str) -> None:
+    if (path := staged_path(token)) is not None:
+        path.unlink(missing_ok=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-FORMATS = ("jsonl", "csv", "labelstudio")
+FORMATS = ("jsonl", "csv", "labelstudio", "doccano", "prodigy")
 # The format a file name's extension stands for, for the import page and the API.
 FORMAT_BY_EXTENSION = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
 UNTICKED_CHOICES = ("unobserved", "negative")
@@ -40,9 +42,18 @@ class ImportOptions:
     # Create unknown annotators (without a usable password) and add missing
     # annotator memberships, instead of reporting them as errors.
     create_annotators: bool = False
-    # Label Studio ``completed_by`` ids mapped to usernames, for exports that
-    # carry only the numeric id of the Label Studio user.
+    # Label Studio users mapped to usernames: the numeric ``completed_by`` id,
+    # or the email of a ``completed_by`` object, to an existing user.
     annotator_map: dict[str, str] = field(default_factory=dict)
+    # Label Studio: the ``data`` key that holds the text; empty means ``text``,
+    # or the one key that holds a string in every task.
+    text_key: str = ""
+    # Label Studio: the ``from_name`` of the choices control whose ticks are
+    # the labels; empty means the file's only choices control.
+    choices_control: str = ""
+    # doccano (and Prodigy lines without an annotator id): the username the
+    # answers are credited to, since those files do not say who answered.
+    annotator: str = ""
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -59,13 +70,20 @@ class RowError:
     line: int
     field: str
     message: str
+    # Where the error is in the file's own terms, such as "line 4, column 'shipping'"
+    # in a CSV file or "task 3 (id 101), annotations[0] (id 12).result[1]" in a
+    # Label Studio file (docs/api.md).
+    location: str = ""
+
+    def where(self) -> str:
+        return self.location or f"line {self.line} {self.field}".strip()
 
 
 class ImportFailed(Exception):
     """The file has errors; nothing was written."""
 
     def __init__(self, errors: list[RowError], total: int) -> None:
-        shown = "; ".join(f"line {e.line} {e.field}: {e.message}".replace("  ", " ") for e in errors[:3])
+        shown = "; ".join(f"{e.where()}: {e.message}" for e in errors[:3])
         super().__init__(f"{total} error(s) in the file; nothing was imported. {shown}")
         self.errors = errors
         self.total = total
@@ -77,11 +95,19 @@ class Errors:
     def __init__(self) -> None:
         self.kept: list[RowError] = []
         self.total = 0
+        # The reader's way of naming a (line, field) in its format's terms.
+        self.locate: Callable[[int, str], str] = locate_in_lines
 
     def add(self, line: int, field_name: str, message: str) -> None:
         self.total += 1
         if len(self.kept) < MAX_ERRORS:
-            self.kept.append(RowError(line=line, field=field_name, message=message))
+            location = self.locate(line, field_name) if line else ""
+            self.kept.append(RowError(line=line, field=field_name, message=message, location=location))
+
+
+def locate_in_lines(line: int, field_name: str) -> str:
+    """A JSON lines location: the line, and the field's path in that line's object."""
+    return f"line {line}, {field_name}" if field_name else f"line {line}"
 
 
 @dataclass(frozen=True)
@@ -110,8 +136,17 @@ class ParsedAnnotation:
     skipped: bool = False
     skip_reason: str = ""
     created_at: datetime | None = None
+    updated_at: datetime | None = None
     # Label Studio: fill the labels nobody ticked with "no" (set by the reader).
     untick_negative: bool = False
+    # Where the annotation is in its row ("annotations[0]", or "" for a CSV
+    # row), and how its format names fields there, for the checker's errors.
+    where: str = ""
+    spelling: Spelling | None = None
+    # Prodigy: the line of this answer, when it is not the item's first line.
+    line: int = 0
+    # Label Studio: the result that ticked each label, such as "annotations[0].result[1]".
+    label_spots: dict[str, str] | None = None
     # Filled by validation.
     user_key: str = ""
     version_id: int | None = None
@@ -134,6 +169,19 @@ class ImportResult:
     annotations_replaced: int = 0
     judgments_created: int = 0
     users_created: int = 0
+    # What the file held beside the imported answers, counted instead of
+    # dropped without a word: for Label Studio, the predictions and drafts
+    # (not imported), the results of other controls (ignored), the cancelled
+    # annotations (imported as skips) and those marked ground truth (imported
+    # as ordinary annotations). docs/api.md lists the keys.
+    notes: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The counts a reader keeps for ``ImportResult.notes``.
+Notes = Counter[str]
+
+if TYPE_CHECKING:
+    from annotate.dataset.importers.validate import Spelling

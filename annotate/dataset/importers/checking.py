@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
@@ -16,13 +18,17 @@ from annotate.dataset.importers.base import (
     Errors,
     ImportFailed,
     ImportOptions,
+    Notes,
     ParsedAnnotation,
     ParsedItem,
     RowError,
 )
 from annotate.dataset.importers.csv_reader import read_csv
+from annotate.dataset.importers.doccano import read_doccano
 from annotate.dataset.importers.jsonl import read_jsonl
 from annotate.dataset.importers.labelstudio import read_labelstudio
+from annotate.dataset.importers.prodigy import read_prodigy
+from annotate.dataset.importers.validate import JSON_SPELLING
 from annotate.models import GuidelineVersion, Item, Project
 
 
@@ -44,6 +50,14 @@ class Checker:
         self.labels = {
             label.name: label for label in project.labels.select_related("merged_into", "introduced_in", "retired_in")
         }
+        # A name in the file matches a label whatever its case and surrounding
+        # space ("Shipping " is shipping), unless two labels differ only in case.
+        folded: dict[str, list[str]] = {}
+        for name in self.labels:
+            folded.setdefault(name.strip().casefold(), []).append(name)
+        self.folded = {key: names[0] for key, names in folded.items() if len(names) == 1}
+        # What the reader counted beside the answers (ImportResult.notes).
+        self.notes: Notes = Counter()
         # Per label name: the name it was merged into (or None) and the
         # guideline versions that introduced and retired it (or None), read
         # once instead of through the related objects for each of hundreds of
@@ -86,16 +100,20 @@ class Checker:
             )
             ok = False
         annotators: set[str] = set()
-        for index, annotation in enumerate(item.annotations):
-            where = f"annotations[{index}]"
-            person = self._person(annotation.annotator, line, f"{where}.annotator")
+        for annotation in item.annotations:
+            line = annotation.line or item.line
+            where = annotation.where
+            spelling = annotation.spelling or JSON_SPELLING
+            person = self._person(annotation.annotator, line, spelling.name(where, "annotator"))
             if person is None:
                 ok = False
             else:
                 annotation.user_key = person.username
                 if person.username in annotators:
                     self.errors.add(
-                        line, f"{where}.annotator", f"{annotation.annotator.describe()} annotates this item twice"
+                        line,
+                        spelling.name(where, "annotator"),
+                        f"{annotation.annotator.describe()} annotates this item twice",
                     )
                     ok = False
                 annotators.add(person.username)
@@ -110,9 +128,10 @@ class Checker:
             return True
         version_id = self.versions.get(annotation.guideline_version)
         if version_id is None:
+            spelling = annotation.spelling or JSON_SPELLING
             self.errors.add(
                 line,
-                f"{where}.guideline_version",
+                spelling.name(where, "guideline_version"),
                 f"version {annotation.guideline_version} is not a published guideline",
             )
             return False
@@ -122,8 +141,12 @@ class Checker:
     def _check_labels(self, annotation: ParsedAnnotation, line: int, where: str) -> bool:
         ok = True
         version = annotation.guideline_version
+        renamed: dict[str, str] = {}
         for name in annotation.answers:
             rule = self.label_rules.get(name)
+            if rule is None and (known := self.folded.get(name.strip().casefold())) is not None:
+                renamed[name] = known
+                rule = self.label_rules[known]
             if rule is not None:
                 merged_into, introduced, retired = rule
                 asked = (introduced is None or version is None or introduced <= version) and (
@@ -131,9 +154,9 @@ class Checker:
                 )
                 if merged_into is None and asked:
                     continue
-            spot = f"{where}.labels.{name}"
+            spot = (annotation.label_spots or {}).get(name) or (annotation.spelling or JSON_SPELLING).label(where, name)
             if rule is None:
-                self.errors.add(line, spot, f"unknown label '{name}'")
+                self.errors.add(line, spot, f"unknown label '{name}'{self._did_you_mean(name)}")
             elif merged_into is not None:
                 self.errors.add(line, spot, f"label '{name}' was merged into '{merged_into}'; use that")
             elif retired is not None and (version is None or version >= retired):
@@ -151,7 +174,29 @@ class Checker:
                     f"after this annotation's version {version}",
                 )
             ok = False
+        if renamed and ok:
+            ok = self._rename(annotation, renamed, line, where)
         return ok
+
+    def _rename(self, annotation: ParsedAnnotation, renamed: dict[str, str], line: int, where: str) -> bool:
+        """Give answers the project's spelling of their label; two spellings of one label are an error."""
+        answers: dict[str, tuple[int, float | None]] = {}
+        for name, answer in annotation.answers.items():
+            label = renamed.get(name, name)
+            if label in answers:
+                spot = (annotation.label_spots or {}).get(name) or (annotation.spelling or JSON_SPELLING).label(
+                    where, name
+                )
+                self.errors.add(line, spot, f"answers the label '{label}' twice (spelled differently)")
+                return False
+            answers[label] = answer
+        annotation.answers = answers
+        return True
+
+    def _did_you_mean(self, name: str) -> str:
+        """A hint naming the closest label, for a typo such as 'shiping'."""
+        close = difflib.get_close_matches(name.strip().casefold(), list(self.folded), n=1, cutoff=0.6)
+        return f"; did you mean '{self.folded[close[0]]}'?" if close else ""
 
     def _person(self, ref: AnnotatorRef, line: int, where: str) -> _Person | None:
         if ref not in self.people:
@@ -179,15 +224,14 @@ class Checker:
     def _find_person(self, ref: AnnotatorRef) -> _Person | None:
         users = get_user_model().objects
         user = None
-        if ref.labelstudio_id:
-            mapped = self.options.annotator_map.get(ref.labelstudio_id)
-            if mapped:
-                user = users.filter(username=mapped).first()
-                ref = AnnotatorRef(username=mapped)
-            else:
-                # The account an earlier import created for this Label Studio
-                # user is reused, so one person stays one annotator.
-                user = users.filter(username=labelstudio_username(ref.labelstudio_id)).first()
+        mapped = self.options.annotator_map.get(ref.labelstudio_id or ref.email or ref.username)
+        if mapped:
+            user = users.filter(username=mapped).first()
+            ref = AnnotatorRef(username=mapped)
+        elif ref.labelstudio_id:
+            # The account an earlier import created for this Label Studio
+            # user is reused, so one person stays one annotator.
+            user = users.filter(username=labelstudio_username(ref.labelstudio_id)).first()
         elif ref.email:
             matches = list(users.filter(email__iexact=ref.email)[:2])
             user = matches[0] if len(matches) == 1 else users.filter(username=ref.email).first()
@@ -213,8 +257,19 @@ def read_and_check(
         rows = read_jsonl(stream, errors)
     elif options.format == "csv":
         rows = read_csv(stream, errors)
+    elif options.format == "doccano":
+        rows = read_doccano(stream, errors, unticked=options.unticked, annotator=options.annotator)
+    elif options.format == "prodigy":
+        rows = read_prodigy(stream, errors, annotator=options.annotator)
     else:
-        rows = read_labelstudio(stream, errors, unticked=options.unticked)
+        rows = read_labelstudio(
+            stream,
+            errors,
+            checker.notes,
+            unticked=options.unticked,
+            text_key=options.text_key,
+            choices_control=options.choices_control,
+        )
     items: list[ParsedItem] = []
     for count, item in enumerate(rows, start=1):
         if checker.check(item):

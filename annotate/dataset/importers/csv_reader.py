@@ -62,12 +62,32 @@ def read_csv(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
     # Texts may be long; the limit on text length is enforced with a clear
     # error below instead of the csv module's "field larger than field limit".
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    errors.locate = locate_in_csv
     text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
         yield from _read_csv_rows(csv.reader(text_stream), errors)
     finally:
         # Hand the byte stream back to its owner instead of closing it with the wrapper.
         text_stream.detach()
+
+
+def locate_in_csv(line: int, field_name: str) -> str:
+    """A CSV location: the line (the header is line 1) and the column's header."""
+    return f"line {line}, column '{field_name}'" if field_name else f"line {line}"
+
+
+def _hint(columns: list[str]) -> str:
+    """The likely cause of a header without the required columns, when the file says it."""
+    joined = ",".join(columns)
+    for separator, name in ((";", "semicolon"), ("\t", "tab")):
+        if separator in joined and {"text", "id", "external_id"} & {part.strip() for part in joined.split(separator)}:
+            return (
+                f"; this looks like a {name}-separated file: save it with commas between the columns "
+                "(in a spreadsheet: CSV UTF-8, comma-delimited)"
+            )
+    if columns and columns[0].startswith(("{", "[")):
+        return "; this looks like JSON: import it with format=jsonl or format=labelstudio"
+    return ""
 
 
 def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
@@ -80,7 +100,7 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
         return
     columns = [name.strip() for name in header]
     if "text" not in columns or not ({"external_id", "id"} & set(columns)):
-        errors.add(1, "", "the header must name an external_id (or id) column and a text column")
+        errors.add(1, "", "the header must name an external_id (or id) column and a text column" + _hint(columns))
         return
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
@@ -92,6 +112,7 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
         for index, name in enumerate(columns)
         if name not in CSV_RESERVED or name.startswith("label:")
     }
+    headers = {name: columns[index] for index, name in label_columns.items()}
     index_of = {name: index for index, name in enumerate(columns) if name in CSV_RESERVED}
     id_column = index_of.get("external_id", index_of.get("id"))
     line = 1
@@ -122,6 +143,9 @@ def _read_csv_rows(reader: Any, errors: Errors) -> Iterator[ParsedItem]:
         text = as_text(cell("text"), line, errors)
         metadata = as_metadata(cell("metadata"), line, errors)
         annotation = _csv_annotation(cells, cell, label_columns, line, errors)
+        if annotation:
+            # One dict for every row: errors about a label name its column's header.
+            annotation.label_spots = headers
         if external_id is None or text is None or metadata is None or annotation is False:
             continue
         yield ParsedItem(line, external_id, text, metadata, [annotation] if annotation else [])

@@ -45,9 +45,23 @@ def _annotation_from_mapping(raw: Any, line: int, where: str, errors: Errors) ->
     return parse_annotation(raw, line=line, where=where, errors=errors)
 
 
+def whole_file_hint(first_line: bytes) -> str:
+    """Why a file's first line is not a JSON object, when the cause is the whole file's shape."""
+    content = first_line.removeprefix(b"\xef\xbb\xbf").strip()
+    if content[:1] == b"[":
+        return (
+            "this is a JSON array, not JSON lines: write one object per line "
+            "(a Label Studio export imports with format=labelstudio)"
+        )
+    if content == b"{":
+        return "this is one JSON object spread over several lines: JSON lines need one whole object per line"
+    return ""
+
+
 def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
     """One JSON object per line: external_id (or id), text, metadata, annotations."""
     limit = max_text_chars()
+    first = True
     for line, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
@@ -56,11 +70,20 @@ def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
             # drops a byte order mark, which json.loads of bytes accepted too.
             row = json.loads(raw.decode("utf-8-sig"))
         except ValueError as exc:
+            if first and (hint := whole_file_hint(raw)):
+                errors.add(line, "", hint)
+                return
             errors.add(line, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}")
+            first = False
             continue
         if not isinstance(row, dict):
+            if first and (hint := whole_file_hint(raw)):
+                errors.add(line, "", hint)
+                return
             errors.add(line, "", "each line must be a JSON object")
+            first = False
             continue
+        first = False
         # JSON can only carry a NUL or a surrogate as an escape, so most lines skip the walk.
         if may_hold_unstorable(raw) and (where := unstorable_in(row)) is not None:
             errors.add(line, where, UNSTORABLE)

@@ -81,13 +81,13 @@ def as_external_id(value: Any, line: int, errors: Errors) -> str | None:
     return text
 
 
-def as_text(value: Any, line: int, errors: Errors, limit: int | None = None) -> str | None:
+def as_text(value: Any, line: int, errors: Errors, limit: int | None = None, *, field_name: str = "text") -> str | None:
     if not isinstance(value, str) or not value.strip():
-        errors.add(line, "text", "is required and must be a non-empty string")
+        errors.add(line, field_name, "is required and must be a non-empty string")
         return None
     limit = max_text_chars() if limit is None else limit
     if len(value) > limit:
-        errors.add(line, "text", f"is {len(value):,} characters long; the limit is {limit:,}")
+        errors.add(line, field_name, f"is {len(value):,} characters long; the limit is {limit:,}")
         return None
     return value
 
@@ -253,7 +253,7 @@ def parse_annotation(
     or an ``AnnotatorRef`` a reader built), ``labels`` (label name to 1, 0 or
     null), ``confidence`` (one number, or an object with one per answered
     label), ``guideline_version``, ``duration_ms`` (or ``duration_seconds``),
-    ``skipped``, ``skip_reason`` and ``created_at``. An absent field is not
+    ``skipped``, ``skip_reason``, ``created_at`` and (Label Studio) ``updated_at``. An absent field is not
     given, and so is a null confidence, guideline version, duration or date.
     """
     ok = True
@@ -325,6 +325,10 @@ def parse_annotation(
     if raw.get("created_at") is not None:
         created_at = as_datetime(raw["created_at"], line, spelling.name(where, "created_at"), errors)
         ok = ok and created_at is not None
+    updated_at = None
+    if raw.get("updated_at") is not None:
+        updated_at = as_datetime(raw["updated_at"], line, spelling.name(where, "updated_at"), errors)
+        ok = ok and updated_at is not None
     skip_reason: str | None = ""
     if "skip_reason" in raw:
         skip_reason = as_skip_reason(raw["skip_reason"], line, spelling.name(where, "skip_reason"), errors)
@@ -338,4 +342,7 @@ def parse_annotation(
         skipped=skipped,
         skip_reason=skip_reason,
         created_at=created_at,
+        updated_at=updated_at,
+        where=where,
+        spelling=spelling,
     )

@@ -75,7 +75,7 @@ def _refresh_statistics(result: ImportResult) -> None:
 def _write(
     *, project: Project, items: list[ParsedItem], checker: Checker, options: ImportOptions, actor: Any
 ) -> ImportResult:
-    result = ImportResult()
+    result = ImportResult(notes=dict(sorted(checker.notes.items())))
     user_ids = _ensure_people(project=project, checker=checker, result=result)
 
     new_rows = [item for item in items if item.external_id not in checker.existing]
@@ -176,7 +176,7 @@ def _write_annotations(
                 user_ids[annotation.user_key],
                 annotation.version_id,
                 annotation.created_at or now,
-                annotation.created_at or now,
+                annotation.updated_at or annotation.created_at or now,
                 annotation.duration_ms,
                 annotation.skipped,
                 annotation.skip_reason,

@@ -1,4 +1,4 @@
-"""manage.py import_items PROJECT FILE --format jsonl|csv|labelstudio: the API import, from the shell."""
+"""manage.py import_items PROJECT FILE --format FORMAT: the API import (every import format), from the shell."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def find_project(ref: str) -> Project:
 
 
 class Command(BaseCommand):
-    help = "Import items (and their annotations) from a JSONL, CSV or Label Studio JSON file. All or nothing."
+    help = "Import items (and their annotations) from JSONL, CSV, Label Studio, doccano or Prodigy. All or nothing."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("project", help="Project id or name.")
@@ -34,7 +34,16 @@ class Command(BaseCommand):
         parser.add_argument("--unticked", choices=UNTICKED_CHOICES, default="unobserved", help="Label Studio only.")
         parser.add_argument("--create-annotators", action="store_true", help="Create unknown annotators.")
         parser.add_argument(
-            "--annotator-map", default="", help="Label Studio only: completed_by ids to usernames, e.g. 7:ann1,9:ann2."
+            "--annotator-map",
+            default="",
+            help="Label Studio only: completed_by ids or emails to usernames, e.g. 7:ann1,9:ann2.",
+        )
+        parser.add_argument(
+            "--annotator", default="", help="doccano (and Prodigy without _annotator_id): who answered."
+        )
+        parser.add_argument("--text-key", default="", help="Label Studio only: the data key that holds the text.")
+        parser.add_argument(
+            "--choices-control", default="", help="Label Studio only: the choices control whose ticks are labels."
         )
         parser.add_argument("--user", default="", help="Username recorded as the actor in the audit trail.")
 
@@ -55,6 +64,9 @@ class Command(BaseCommand):
             unticked=options["unticked"],
             create_annotators=options["create_annotators"],
             annotator_map={str(key): str(value) for key, value in mapping.items()},
+            text_key=options["text_key"],
+            choices_control=options["choices_control"],
+            annotator=options["annotator"],
         )
         try:
             with options["file"].open("rb") as stream:
@@ -63,6 +75,6 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {options['file']}") from exc
         except ImportFailed as failure:
             for error in failure.errors:
-                self.stderr.write(f"line {error.line}: {error.field or '(row)'}: {error.message}")
+                self.stderr.write(f"{error.where() or 'the file'}: {error.message}")
             raise CommandError(f"{failure.total} error(s); nothing was imported.") from None
         self.stdout.write(self.style.SUCCESS(json.dumps(result.as_dict())))
