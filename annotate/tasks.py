@@ -5,12 +5,13 @@ through annotate/jobs.py (docs/architecture.md).
 """
 
 from celery import shared_task
+from django.utils import timezone
 
 from annotate.curation.project_agreement import answers_generation, project_agreement
 from annotate.curation.review import compute_disputed_order
 from annotate.dataset.importers import run_import_job
 from annotate.models import Project
-from annotate.work.queue import build_cold_start_queue
+from annotate.work.queue import build_cold_start_queue, delete_expired_leases
 
 
 @shared_task(name="annotate.tasks.fill_queue")
@@ -42,3 +43,9 @@ def refresh_review_order(project_id: int) -> None:
     project = Project.objects.filter(pk=project_id).first()
     if project is not None:
         compute_disputed_order(project=project, generation_=answers_generation(project=project))
+
+
+@shared_task(name="annotate.tasks.clean_expired_leases")
+def clean_expired_leases() -> int:
+    """Periodic (config/celery.py): delete leases long expired, not only when their holder asks for the next item."""
+    return delete_expired_leases(now=timezone.now())

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from config.views import healthz
+from config.views import DATABASE_UNAVAILABLE, database_unavailable, healthz
+
+logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 
@@ -99,3 +102,26 @@ class RequestSizeMiddleware:
                 status=status,
             )
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer a view's lost database connection with a clear 503, never the bare "Server Error (500)".
+
+    A view's exception reaches ``process_exception``; one raised by another
+    middleware (the session or the user read from the database) reaches the
+    500 handler, which answers the same (config/views.py). The connection
+    that failed is closed, so the first request after the database comes
+    back opens a fresh one: recovery needs no restart (docs/operations.md).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        logger.warning("The database is unavailable: %s %s answered 503 (%s)", request.method, request.path, exception)
+        return database_unavailable(request)

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the container health check must pass behind the host check and the https redirect.
     "config.middleware.HealthCheckMiddleware",
+    # A view that loses the database answers 503 with a clear page (docs/operations.md).
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the body: an oversized or chunked upload is refused from its headers.
     "config.middleware.RequestSizeMiddleware",
@@ -164,16 +166,23 @@ DATABASES["default"]["TEST"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# --- Cache and sessions (docs/operations.md, "Redis down") ---------------
 # The cache backs throttling, the dashboard and the review queue, and the
 # web processes and the worker must share it: the worker recounts the
 # dashboard's figures for the web to show. Redis when configured, else files
-# in the data directory, which every process on the machine sees.
+# in the data directory, which every process on the machine sees. The Redis
+# backend answers a connection error as a miss (config/cache.py), and short
+# socket timeouts bound what a hanging Redis costs a request.
 REDIS_CACHE_URL = env("CACHE_URL")
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": REDIS_CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": float(env("CACHE_CONNECT_TIMEOUT", "0.5")),
+                "socket_timeout": float(env("CACHE_TIMEOUT", "1")),
+            },
         }
     }
 else:
@@ -187,9 +196,11 @@ else:
 
 # Sessions are read on every request. With Redis, read them from the cache
 # first and the database only on a miss, written through to both so a cache
-# flush logs nobody out. The file cache would be no faster than the database.
+# flush logs nobody out, and a Redis outage neither: its errors are misses.
+# The file cache would be no faster than the database.
 if REDIS_CACHE_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# --- End of cache and sessions -----------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

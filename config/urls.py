@@ -1,4 +1,4 @@
-"""The site's routes; the site-wide views (health check, favicon, 404 handler) are in config/views.py."""
+"""The site's routes; the site-wide views (health check, favicon, 404 and 500 handlers) are in config/views.py."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -30,3 +30,4 @@ urlpatterns = [
     path("", include("annotate.urls")),
 ]
 handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,18 +1,66 @@
-"""Site-wide views that belong to no app: the health check, the favicon redirect and the 404 handler."""
+"""Site-wide views that belong to no app: the health check, the favicon redirect, the 404 and 500 handlers."""
 
 from __future__ import annotations
 
-from django.db import connection
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
+
+logger = logging.getLogger(__name__)
+
+# The errors that mean the database cannot be reached (stopped, restarting,
+# the network between), as opposed to a bug: they answer 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; nothing you saved is lost; retry in a moment."
+# Seconds a client is told to wait before it tries again.
+RETRY_AFTER_SECONDS = 5
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for docker-compose and load balancers: the process answers and the database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness for docker-compose and load balancers: 200 when the database answers, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DATABASE_UNAVAILABLE:
+        # Closed so the next check opens a fresh connection: recovery needs no restart.
+        connection.close()
+        return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The answer to any request while the database is away: a 503 that says nothing was lost.
+
+    Rendered without the request's context: the user, the session and the
+    project all live in the database. htmx requests get a short fragment,
+    which the page's script shows in place of nothing, keeping the form's
+    answers (static/js/annotate.js); API clients get JSON.
+    """
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": DATABASE_UNAVAILABLE_MESSAGE}, status=503)
+    elif request.headers.get("HX-Request") == "true":
+        response = HttpResponse(
+            f'<div class="form-error" role="alert">{DATABASE_UNAVAILABLE_MESSAGE}</div>', status=503
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html", {"message": DATABASE_UNAVAILABLE_MESSAGE}), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's 500 handler: a database outage raised outside a view (in a middleware) is a 503 too."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
+    return default_server_error(request)
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:

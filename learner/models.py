@@ -19,10 +19,15 @@ from django.utils import timezone
 
 from annotate.models import Project
 
-# A training or scoring version whose heartbeat is older than this is taken
-# to have lost its worker (killed, out of memory) and is marked failed, so
-# it does not hold the project's slot for ever.
-STALE_AFTER = timedelta(minutes=10)
+# A running version's worker writes its heartbeat every HEARTBEAT_EVERY, from
+# a thread of its own whatever the training is doing (learner/training.py),
+# so a slow phase without progress reports still beats. A training or scoring
+# version whose heartbeat is older than STALE_AFTER is taken to have lost its
+# worker (killed, out of memory, database gone) and is marked failed by the
+# worker's periodic check (config/celery.py), so it does not hold the
+# project's slot: within STALE_AFTER plus one check interval of the last beat.
+HEARTBEAT_EVERY = timedelta(seconds=15)
+STALE_AFTER = timedelta(seconds=90)
 # A queued version whose task never started within this long is stale too.
 QUEUED_STALE_AFTER = timedelta(hours=2)
 
@@ -67,6 +72,14 @@ class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
         """training -> training: report progress; False once the version has lost its slot."""
         return self._move(
             version_id, ModelVersion.Status.TRAINING, progress=progress, phase=phase, heartbeat_at=timezone.now()
+        )
+
+    def keep_alive(self, version_id: int) -> bool:
+        """training or scoring -> the same, with a fresh heartbeat; False once the version has ended."""
+        return bool(
+            self.filter(pk=version_id, status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING]).update(
+                heartbeat_at=timezone.now()
+            )
         )
 
     def to_scoring(self, version_id: int) -> bool:
@@ -138,20 +151,22 @@ class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
             finished_at=timezone.now(),
         )
 
-    def fail_stale(self, *, project: Project, now: datetime) -> int:
+    def fail_stale(self, *, now: datetime, project: Project | None = None) -> int:
         """training or scoring with no heartbeat for STALE_AFTER, or queued for QUEUED_STALE_AFTER -> failed.
 
-        Returns how many versions it failed (0 or 1, since a project has one
-        active version at most).
+        Of one project, or of every project (the periodic check). Returns how
+        many versions it failed; run twice, or by two workers at once, the
+        second finds nothing left to fail, since each UPDATE names the status
+        it starts from.
         """
-        running = self.filter(
-            project=project,
+        versions = self.filter(project=project) if project is not None else self
+        running = versions.filter(
             status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING],
             heartbeat_at__lt=now - STALE_AFTER,
         ).update(status=ModelVersion.Status.FAILED, error=STALE_RUNNING_ERROR, finished_at=now)
-        queued = self.filter(
-            project=project, status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER
-        ).update(status=ModelVersion.Status.FAILED, error=STALE_QUEUED_ERROR, finished_at=now)
+        queued = versions.filter(status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER).update(
+            status=ModelVersion.Status.FAILED, error=STALE_QUEUED_ERROR, finished_at=now
+        )
         return running + queued
 
     def forget_artifact(self, version_id: int) -> bool:

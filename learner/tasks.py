@@ -5,10 +5,12 @@ can move to large-memory or GPU workers without touching the web workers.
 """
 
 from celery import shared_task
+from django.utils import timezone
 
 from annotate import jobs
 from annotate.models import Project
 from learner import training
+from learner.models import ModelVersion
 
 
 @shared_task(name="learner.tasks.train_version")
@@ -55,3 +57,13 @@ def warm_embeddings(project_id: int, after_id: int = 0) -> str:
         return f"encoded the items up to {next_after}"
     jobs.send(jobs.RETRAIN, project_id, trigger="embeddings")
     return "encoded; retrain sent"
+
+
+@shared_task(name="learner.tasks.fail_stale_versions")
+def fail_stale_versions() -> int:
+    """Periodic (config/celery.py): fail the versions whose worker stopped beating, freeing their projects' slots.
+
+    The next trigger, or the redelivered task of a killed worker, then
+    trains; the previous model and the queue stay as they were.
+    """
+    return ModelVersion.objects.fail_stale(now=timezone.now())

@@ -14,8 +14,11 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotate import jobs
@@ -34,7 +37,7 @@ from annotate.work.queue import set_queue_priorities
 from learner.ml import LabelRules, TagwiseModel, TrainConfig, config_for, load_model, train_model
 from learner.ml.embeddings import embed_texts, embeddings_available, uncached_texts
 from learner.ml.sampling import focus_labels, item_scores, rank_for_annotation, uncertainty
-from learner.models import ModelVersion
+from learner.models import HEARTBEAT_EVERY, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +154,8 @@ def run_version(version_id: int) -> str:
         return "not-claimed"
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     try:
-        return _train_and_score(version)
+        with _kept_alive(version_id):
+            return _train_and_score(version)
     except SkipRetrain as skip:
         ModelVersion.objects.finish(version_id, ModelVersion.Status.SKIPPED, error=str(skip), skip_kind=skip.kind)
         return ModelVersion.Status.SKIPPED
@@ -162,6 +166,40 @@ def run_version(version_id: int) -> str:
         artifact_path(version).unlink(missing_ok=True)
         shutil.rmtree(predictions_path(version), ignore_errors=True)
         return ModelVersion.Status.FAILED
+
+
+@contextmanager
+def _kept_alive(version_id: int) -> Iterator[None]:
+    """Write the version's heartbeat every HEARTBEAT_EVERY from a thread while the body runs.
+
+    Progress reports come only between steps, and a step (encoding texts,
+    scoring 100,000 items) may take longer than STALE_AFTER; the thread
+    beats through it. It dies with the process, so a killed worker stops
+    beating and the periodic check frees the slot (docs/learner.md).
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
+                try:
+                    if not ModelVersion.objects.keep_alive(version_id):
+                        return
+                except Exception:
+                    # The database is away: beat again at the next turn, on a fresh connection.
+                    logger.warning("Model version %s could not write its heartbeat", version_id, exc_info=True)
+                    connection.close()
+        finally:
+            # The thread's own connection; Django keeps one per thread.
+            connection.close()
+
+    threading.Thread(target=beat, name=f"heartbeat-{version_id}", daemon=True).start()
+    try:
+        yield
+    finally:
+        # Not joined: a beat that is waiting on the database must not hold up
+        # the task's end; a beat after the end matches no row.
+        stop.set()
 
 
 def _train_and_score(version: ModelVersion) -> str:

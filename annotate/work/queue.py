@@ -201,6 +201,24 @@ def merged_labels(*, project: Project) -> dict[int, int]:
     return dict(rows)
 
 
+# An expired lease still lets its holder's late submit through (a late answer
+# is kept, docs/annotating.md); the periodic clean-up deletes it only this
+# long after it expired, so the row does not stay for ever when its holder
+# never comes back.
+EXPIRED_LEASE_KEPT = timedelta(hours=24)
+
+
+def delete_expired_leases(*, now: datetime) -> int:
+    """Delete the leases that expired more than EXPIRED_LEASE_KEPT ago; returns how many.
+
+    One DELETE with its condition: run twice, or by two workers at once, the
+    second deletes nothing. An expired lease no longer counts for the queue,
+    so deleting it hands out nothing new.
+    """
+    deleted, _ = Lease.objects.filter(expires_at__lt=now - EXPIRED_LEASE_KEPT).delete()
+    return deleted
+
+
 def release_leases(*, annotator: User, project: Project) -> int:
     """Give back every item the annotator holds in the project (when they leave it); returns how many."""
     deleted, _ = Lease.objects.filter(annotator=annotator, item__project=project).delete()

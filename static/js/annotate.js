@@ -127,6 +127,8 @@
       text = `Your session has ended: log in again in another tab, then ${again}; your answers are still here.`;
     } else if (status === 403) {
       text = `The server refused the request: this page may be stale or your cookies were cleared. Log in again in another tab, then ${again}; your answers are still here.`;
+    } else if (status === 503) {
+      text = `Not saved: the database is unavailable; nothing you saved is lost. Your answers are still here; ${again} in a moment.`;
     } else if (status) {
       text = `Not saved: the server answered with an error (${status}). Your answers are still here; try again in a moment.`;
     } else {

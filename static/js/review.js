@@ -119,6 +119,29 @@
     focusEntry(stay ? swapped : nextOpen(swapped) || swapped);
   });
 
+  // A decision that was not stored (the database or the server is away) says so on its
+  // entry, which stays as it was, so pressing again later is all it takes.
+  function showNotSaved(event) {
+    const entry = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-entry]") : null;
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    let text = "Not saved: the server could not be reached. Press again when you are back online.";
+    if (status === 503) text = "Not saved: the database is unavailable; nothing you saved is lost. Press again in a moment.";
+    else if (status) text = `Not saved: the server answered with an error (${status}). Press again in a moment.`;
+    pending = null;
+    if (live) live.textContent = text;
+    if (!entry) return;
+    let box = entry.querySelector(".js-request-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "conflict js-request-error";
+      box.setAttribute("role", "alert");
+      entry.prepend(box);
+    }
+    box.textContent = text;
+  }
+  document.body.addEventListener("htmx:responseError", showNotSaved);
+  document.body.addEventListener("htmx:sendError", showNotSaved);
+
   // The Resolved tab has no open entry: focus its first one, so y and n work at once.
   focusEntry(nextOpen(null) || entries()[0]);
 })();

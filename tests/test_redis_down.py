@@ -1,0 +1,79 @@
+"""With Redis unreachable (cache and broker on a closed port) signed-in pages work and a submit is stored once."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from celery import Celery
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.urls import reverse
+
+import config.celery
+from annotate.models import Annotation, Project
+from tests.test_annotate_views import HTMX, form_data
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings, monkeypatch):
+    """The production cache and session settings, and a Celery app, pointed at a Redis that is not there."""
+    url = f"redis://127.0.0.1:{closed_port()}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ForgivingRedisCache",
+            "LOCATION": f"{url}/1",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    broker = Celery("redis-down", broker=f"{url}/0", set_as_current=False)
+    broker.conf.broker_connection_retry = False
+    monkeypatch.setattr(config.celery, "app", broker)
+    return url
+
+
+def test_the_cache_answers_misses_instead_of_errors(redis_down):
+    assert cache.get("anything", "fallback") == "fallback"
+    assert cache.add("key", 1) is False
+    cache.set("key", 1)
+    assert cache.get_many(["key"]) == {}
+    assert cache.incr("counter", 3) == 3
+
+
+def test_a_signed_in_annotator_keeps_working_and_the_submit_waits_for_no_broker(
+    redis_down, client, project: Project, queue, labels, annotator, django_capture_on_commit_callbacks
+):
+    Project.objects.filter(pk=project.pk).update(retrain_every=1)
+    client.force_login(annotator)
+    # The session lives in the database; the cache never had it.
+    assert Session.objects.count() == 1
+
+    page = client.get(reverse("annotate", args=[project.pk]))
+    assert page.status_code == 200
+    data = form_data(page.content, {labels[0]: ("yes", 0.9), labels[1]: ("no", 0.6)})
+    url = reverse("annotate-submit", args=[project.pk, queue[0].pk])
+    # The submit brings the retrain counter to its threshold: the retrain task cannot be sent.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(url, data, **HTMX)
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+    assert "Text number 1" in response.content.decode()
+    stored = Annotation.objects.get(annotator=annotator)
+    assert {j.label_id: j.value for j in stored.judgments.all()} == {labels[0].pk: 1, labels[1].pk: 0}
+    # A retry of the same submit stores nothing more.
+    assert client.post(url, data, **HTMX).status_code == 200
+    assert Annotation.objects.filter(annotator=annotator).count() == 1
+
+
+def test_the_login_page_and_dashboard_work_without_the_cache(redis_down, client, project, queue, manager):
+    assert client.get(reverse("login")).status_code == 200
+    client.force_login(manager)
+    assert client.get(reverse("dashboard", args=[project.pk])).status_code == 200
