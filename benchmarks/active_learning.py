@@ -25,7 +25,8 @@ Strategies:
 - ``uncertain``: the most uncertain items, all labels (all-labels mode, no
   exploration);
 - ``product``: the product default, focus labels plus exploration
-  (``DEFAULT_FOCUS_SIZE``, ``DEFAULT_EXPLORATION``);
+  (``DEFAULT_FOCUS_SIZE``, ``DEFAULT_EXPLORATION``), labels weighted by
+  ``label_need`` of the known positives, as the retrain loop does;
 - ``mml``: mean max loss (Li, Wang and Sastry, 2004), the published
   multi-label strategy, adapted to calibrated probabilities: an item's loss
   on label j is ``max(0, 1 - |logit(p_j) - logit(t_j)|)`` (the hinge loss
@@ -94,7 +95,8 @@ def strategy_settings(name: str) -> dict[str, Any]:
     if name == "uncertain":
         return {"focus_size": None, "exploration": 0.0}
     if name == "product":
-        return {"focus_size": DEFAULT_FOCUS_SIZE, "exploration": DEFAULT_EXPLORATION}
+        # The retrain loop weighs labels by ``label_need`` in focus-label projects.
+        return {"focus_size": DEFAULT_FOCUS_SIZE, "exploration": DEFAULT_EXPLORATION, "balanced": True}
     if name == "mml":
         return {}
     match = re.fullmatch(r"focus(\d+)_explore([0-9.]+)((?:_pool\d+)?)((?:_balanced)?)", name)
