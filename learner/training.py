@@ -36,7 +36,7 @@ from annotate.work.annotating import label_rules
 from annotate.work.queue import set_queue_priorities
 from learner.ml import LabelRules, TagwiseModel, TrainConfig, config_for, load_model, train_model
 from learner.ml.embeddings import embed_texts, embeddings_available, uncached_texts
-from learner.ml.sampling import focus_labels, item_scores, rank_for_annotation, uncertainty
+from learner.ml.sampling import focus_labels, item_scores, label_need, rank_for_annotation, uncertainty
 from learner.models import HEARTBEAT_EVERY, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -489,6 +489,14 @@ def score_items(
         enough, overlap_open = observed.astype(bool), np.zeros(len(texts), dtype=bool)
         focus_size, exploration, overlap_share = None, EXPLORATION_SHARE, 0.0
     askable = np.flatnonzero(~enough.all(axis=1))
+    label_weights = None
+    if asks_focus:
+        # Favour labels with few known positives (``label_need``): macro-F1
+        # weighs a rare label like any other, and on GoEmotions this took the
+        # focus-label default from 60 % to 68 % fewer judgments than random
+        # (3 seeds, docs/learner.md, "Active learning: ranking and proof").
+        positives = (np.nan_to_num(answers.values, nan=0.0) >= 0.5).any(axis=2).sum(axis=0)
+        label_weights = label_need(positives)
     picks = rank_for_annotation(
         proba,
         enough,
@@ -499,8 +507,11 @@ def score_items(
         overlap_share=overlap_share,
         seed=seed,
         thresholds=model.thresholds,
+        label_weights=label_weights,
     )
     unsure = uncertainty(proba, model.thresholds)
+    if label_weights is not None:
+        unsure = unsure * label_weights[None, :]
     scores = item_scores(unsure, enough, k=focus_size)
     focus = focus_labels(unsure, enough, k=focus_size or FOCUS_LABELS)
     ranked = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 
 
 def holdout_split(
@@ -25,3 +25,17 @@ def holdout_split(
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
     train_idx, val_idx = next(splitter.split(np.zeros(len(labelled)), positives))
     return np.sort(labelled[train_idx]), np.sort(labelled[val_idx])
+
+
+def cross_fit_folds(targets: np.ndarray, rows: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold index (0 .. folds - 1) of each of ``rows``, stratified on observed positives.
+
+    Every row lands in exactly one fold, so a model fitted on the other folds
+    scores each labelled row out of sample (cross-fitting).
+    """
+    out = np.zeros(len(rows), dtype=np.int64)
+    positives = (np.nan_to_num(targets[rows], nan=0.0) >= 0.5).astype(np.int64)
+    splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, fold_idx) in enumerate(splitter.split(np.zeros(len(rows)), positives)):
+        out[fold_idx] = k
+    return out
