@@ -29,7 +29,7 @@ def test_answers_from_its_retirement_on_are_refused_on_their_line(project, retir
     with pytest.raises(ImportFailed) as failure:
         import_csv(project, body)
     (error,) = failure.value.errors
-    assert (error.line, error.field) == (2, "annotations[0].labels.praise")
+    assert (error.line, error.field) == (2, "praise")
     assert "was retired in guideline version 2" in error.message
     assert not Item.objects.filter(project=project).exists()
 

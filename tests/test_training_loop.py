@@ -16,7 +16,7 @@ from annotate.curation.answers import load_answers
 from annotate.models import Item, Judgment, QueueEntry, QueueReason
 from learner import training
 from learner.ml import load_model
-from learner.ml.sampling import item_scores, uncertainty
+from learner.ml.sampling import item_scores, rank_for_annotation, uncertainty
 from learner.models import QUEUED_STALE_AFTER, STALE_AFTER, ModelVersion
 from tests.factories import annotate_item
 from tests.learner_support import make_labelled_project, small_config, train_now
@@ -74,11 +74,25 @@ def test_a_version_trains_stores_its_metrics_and_reranks_the_queue(project, labe
     texts = [Item.objects.get(pk=pk).text for pk in answers.item_ids]
     scores = item_scores(uncertainty(model.predict_proba(texts), model.thresholds), observed)
     top = entries.order_by("-priority").first()
-    # The head is a most uncertain item. Two items can tie to within rounding
-    # (the reloaded model reads its embeddings from the float cache), so the
-    # head's score is compared with the best, not its index with argmax's.
+    # The head is the first pick of the one ranking function on the stored
+    # model's probabilities, with the version's seed (the pick samples among
+    # the most uncertain items for diversity, so it need not be the single
+    # most uncertain one). Two items can tie to within rounding (the reloaded
+    # model reads its embeddings from the float cache), so scores are compared.
+    proba = model.predict_proba(texts)
+    (first, *_) = rank_for_annotation(
+        proba,
+        observed,
+        model.features(texts),
+        batch_size=int((~observed.all(axis=1)).sum()),
+        focus_size=None,
+        exploration=training.EXPLORATION_SHARE,
+        seed=version.pk,
+        thresholds=model.thresholds,
+    )
     head_score = scores[int(np.searchsorted(answers.item_ids, top.item_id))]
-    assert head_score == pytest.approx(scores.max(), rel=1e-4), (head_score, scores.max())
+    assert head_score == pytest.approx(scores[first.item], rel=1e-4), (head_score, scores[first.item])
+    assert head_score > np.median(scores)
     assert top.reason == QueueReason.UNCERTAIN
 
 

@@ -18,14 +18,17 @@ def test_enter_right_after_the_next_item_appears_is_ignored(page, project, queue
     page.evaluate("window.sameDocument = true")
     # Widen the moment between the swap and htmx wiring the new form, so the test does not race it.
     page.evaluate("htmx.config.defaultSettleDelay = 1500")
-    page.evaluate("window.settles = 0; document.addEventListener('htmx:afterSettle', () => { window.settles += 1; })")
+    # The settle count goes into the DOM: waiting on a JavaScript predicate
+    # would need eval, which the Content-Security-Policy refuses.
+    page.evaluate("document.addEventListener('htmx:afterSettle', () => { document.body.dataset.settled = 'yes'; })")
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     expect(page.locator(".external-id")).to_have_text("item-1")
 
     page.keyboard.press("Enter")  # before the new form is wired
 
-    page.wait_for_function("window.settles >= 1")  # the swap has settled: a plain post would have left by now
+    # The swap has settled: a plain post would have left the page by now.
+    expect(page.locator("body[data-settled=yes]")).to_have_count(1)
     assert page.evaluate("window.sameDocument") is True
     expect(page.locator(".external-id")).to_have_text("item-1")
     expect(page.locator("[role=alert]:not([hidden])")).to_have_count(0)
