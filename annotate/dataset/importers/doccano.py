@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import IO, Any
 
 from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedItem, max_text_chars
-from annotate.dataset.importers.jsonl import whole_file_hint
+from annotate.dataset.importers.jsonl import json_objects
 from annotate.dataset.importers.validate import (
-    UNSTORABLE,
     Spelling,
     as_external_id,
     as_text,
     parse_annotation,
-    unstorable_in,
 )
 
 # doccano names the label list "label" (1.x) or "labels" (older exports).
@@ -31,27 +28,8 @@ def read_doccano(stream: IO[bytes], errors: Errors, *, unticked: str, annotator:
     that says no to every label).
     """
     limit = max_text_chars()
-    first = True
     reported = False
-    for line, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw.decode("utf-8-sig"))
-        except ValueError as exc:
-            if first and (hint := whole_file_hint(raw)):
-                errors.add(line, "", hint)
-                return
-            errors.add(line, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}")
-            first = False
-            continue
-        first = False
-        if not isinstance(row, dict):
-            errors.add(line, "", "each line must be a JSON object")
-            continue
-        if (where := unstorable_in(row)) is not None:
-            errors.add(line, where, UNSTORABLE)
-            continue
+    for line, row in json_objects(stream, errors):
         item = _doccano_row(row, line, errors, limit, unticked=unticked)
         if item is None or not item.annotations:
             if item is not None:

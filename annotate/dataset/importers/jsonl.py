@@ -58,9 +58,14 @@ def whole_file_hint(first_line: bytes) -> str:
     return ""
 
 
-def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
-    """One JSON object per line: external_id (or id), text, metadata, annotations."""
-    limit = max_text_chars()
+def json_objects(stream: IO[bytes], errors: Errors) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each line that is a storable JSON object; the rest are errors.
+
+    The one reader of JSON lines for every format that uses them (JSONL,
+    doccano, Prodigy): blank lines are skipped, a first line that shows the
+    whole file is of another shape gets one hint instead of an error per
+    line, and a NUL or unpaired surrogate is refused on its line.
+    """
     first = True
     for line, raw in enumerate(stream, start=1):
         if not raw.strip():
@@ -88,6 +93,13 @@ def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
         if may_hold_unstorable(raw) and (where := unstorable_in(row)) is not None:
             errors.add(line, where, UNSTORABLE)
             continue
+        yield line, row
+
+
+def read_jsonl(stream: IO[bytes], errors: Errors) -> Iterator[ParsedItem]:
+    """One JSON object per line: external_id (or id), text, metadata, annotations."""
+    limit = max_text_chars()
+    for line, row in json_objects(stream, errors):
         unknown = [] if row.keys() <= JSONL_ITEM_FIELDS else sorted(set(row) - JSONL_ITEM_FIELDS)
         if unknown:
             errors.add(line, "", f"unknown field(s): {', '.join(unknown)}; put extra fields under metadata")

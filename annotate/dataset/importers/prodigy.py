@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, ParsedItem, max_text_chars
-from annotate.dataset.importers.jsonl import whole_file_hint
+from annotate.dataset.importers.jsonl import json_objects
 from annotate.dataset.importers.validate import (
-    UNSTORABLE,
     Spelling,
     as_external_id,
     as_text,
     parse_annotation,
-    unstorable_in,
 )
 
 PRODIGY_SPELLING = Spelling(
@@ -41,26 +38,7 @@ def read_prodigy(stream: IO[bytes], errors: Errors, *, annotator: str) -> Iterat
     limit = max_text_chars()
     items: dict[str, ParsedItem] = {}
     broken: set[str] = set()
-    first = True
-    for line, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw.decode("utf-8-sig"))
-        except ValueError as exc:
-            if first and (hint := whole_file_hint(raw)):
-                errors.add(line, "", hint)
-                return
-            errors.add(line, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}")
-            first = False
-            continue
-        first = False
-        if not isinstance(row, dict):
-            errors.add(line, "", "each line must be a JSON object")
-            continue
-        if (where := unstorable_in(row)) is not None:
-            errors.add(line, where, UNSTORABLE)
-            continue
+    for line, row in json_objects(stream, errors):
         meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
         raw_id = meta.get("id", row.get("id", row.get("_input_hash")))
         external_id = as_external_id(raw_id, line, errors)
