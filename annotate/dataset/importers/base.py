@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
@@ -183,5 +183,27 @@ class ImportResult:
 # The counts a reader keeps for ``ImportResult.notes``.
 Notes = Counter[str]
 
-if TYPE_CHECKING:
-    from annotate.dataset.importers.validate import Spelling
+
+@dataclass(frozen=True)
+class Spelling:
+    """How one format names an annotation's fields in its errors.
+
+    ``where`` (given per annotation) places the annotation in its row, such
+    as "annotations[0]" in the JSON formats, or nothing for a CSV row.
+    """
+
+    # Before a label's name: "labels." in JSON; nothing in CSV, whose label columns carry the name.
+    labels: str = "labels."
+    # How the format writes "not answered".
+    blank: str = "null"
+    # What the format expects for the annotator, for the error when there is none.
+    annotator: str = "the annotator's username"
+    # The format's own name of a field, such as Label Studio's completed_by for the annotator.
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+    def name(self, where: str, key: str) -> str:
+        key = self.renamed.get(key, key)
+        return f"{where}.{key}" if where else key
+
+    def label(self, where: str, label: str) -> str:
+        return f"{where}.{self.labels}{label}" if where else f"{self.labels}{label}"

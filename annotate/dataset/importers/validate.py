@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, max_text_chars
+from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, Spelling, max_text_chars
 from annotate.models import Annotation
 
 UNSTORABLE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
@@ -214,31 +213,6 @@ def as_skip_reason(value: Any, line: int, field_name: str, errors: Errors) -> st
         errors.add(line, field_name, f"must be a string of at most {MAX_SKIP_REASON} characters")
         return None
     return value
-
-
-@dataclass(frozen=True)
-class Spelling:
-    """How one format names an annotation's fields in its errors.
-
-    ``where`` (given per annotation) places the annotation in its row, such
-    as "annotations[0]" in the JSON formats, or nothing for a CSV row.
-    """
-
-    # Before a label's name: "labels." in JSON; nothing in CSV, whose label columns carry the name.
-    labels: str = "labels."
-    # How the format writes "not answered".
-    blank: str = "null"
-    # What the format expects for the annotator, for the error when there is none.
-    annotator: str = "the annotator's username"
-    # The format's own name of a field, such as Label Studio's completed_by for the annotator.
-    renamed: Mapping[str, str] = field(default_factory=dict)
-
-    def name(self, where: str, key: str) -> str:
-        key = self.renamed.get(key, key)
-        return f"{where}.{key}" if where else key
-
-    def label(self, where: str, label: str) -> str:
-        return f"{where}.{self.labels}{label}" if where else f"{self.labels}{label}"
 
 
 JSON_SPELLING = Spelling()
