@@ -57,3 +57,29 @@ def test_answers_ignore_other_projects_and_can_take_a_subset(db):
     assert answers.item_ids.tolist() == [our_items[1].pk, our_items[2].pk]
     assert answers.values[:, 0, 0].tolist() == [1.0, 1.0]
     assert np.isnan(answers.values[:, 1, 0]).all()
+
+
+def test_answered_only_keeps_the_answered_and_resolved_items_with_the_same_answers(
+    items, labels, annotator, second_annotator, reviewer, guideline
+):
+    shipping, refund, _billing, bug, _praise = labels
+    annotate_item(items[3], annotator, {shipping: 1, refund: 0}, guideline=guideline)
+    annotate_item(items[3], second_annotator, {shipping: 0}, guideline=guideline)
+    annotate_item(items[7], second_annotator, {refund: 1}, guideline=guideline)
+    Annotation.objects.create(item=items[5], annotator=annotator, skipped=True, skip_reason="spam")
+    Resolution.objects.create(item=items[8], label=bug, value=1, reviewer=reviewer)
+
+    everything = load_answers(project=items[0].project)
+    answered = load_answers(project=items[0].project, answered_only=True)
+
+    # The skipped item holds no answer, so it is left out like the untouched ones.
+    assert answered.item_ids.tolist() == [items[3].pk, items[7].pk, items[8].pk]
+    rows = np.searchsorted(everything.item_ids, answered.item_ids)
+    np.testing.assert_array_equal(answered.values, everything.values[rows])
+    np.testing.assert_array_equal(answered.confidence, everything.confidence[rows])
+    np.testing.assert_array_equal(answered.rater_ids, everything.rater_ids[rows])
+    np.testing.assert_array_equal(answered.resolution, everything.resolution[rows])
+    assert answered.resolution[2, 3] == 1.0
+    # Nothing outside those rows holds an answer or a resolution.
+    others = np.setdiff1d(np.arange(len(everything.item_ids)), rows)
+    assert np.isnan(everything.values[others]).all() and np.isnan(everything.resolution[others]).all()

@@ -171,3 +171,24 @@ def test_the_cache_is_used_until_a_new_judgment_or_resolution_arrives(db, monkey
     assert len(calls) == 3
     assert after_resolution["n_disputed"] == 0
     assert after_resolution["judgments"][0]["resolved"] == 1
+
+
+def test_items_nobody_answered_count_as_items_without_a_target(db):
+    project = make_project("Mostly untouched")
+    guideline = make_guideline(project, 1)
+    (topic,) = make_labels(project, ["topic"])
+    items = make_items(project, 12)
+    ann, bob, rev = make_user("ann"), make_user("bob"), make_user("rev")
+    annotate_item(items[0], ann, {topic: 1}, guideline=guideline)
+    annotate_item(items[0], bob, {topic: 0}, guideline=guideline)
+    annotate_item(items[1], ann, {topic: 1}, guideline=guideline)
+    Resolution.objects.create(item=items[2], label=topic, value=0, reviewer=rev)
+
+    figures = pa.compute_project_agreement(project=project)
+
+    assert figures["n_items"] == 12
+    assert figures["n_annotated_items"] == 2
+    row = next(row for row in figures["judgments"] if row["label"] == "topic")
+    # Item 0 (answers), item 1 (one answer) and item 2 (a resolution) have a target; nine items have none.
+    assert (row["items_with_target"], row["items_without_target"]) == (3, 9)
+    assert (row["disputed"], row["resolved"]) == (1, 1)

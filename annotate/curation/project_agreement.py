@@ -195,7 +195,8 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
     """Compute every figure without the cache. Returns plain JSON-ready data."""
     started = time.perf_counter()
     labels = list(project.active_labels().select_related("introduced_in"))
-    answers = load_answers(project=project, labels=labels)
+    answers = load_answers(project=project, labels=labels, answered_only=True)
+    n_items = Item.objects.filter(project=project).count()
     # Answers given under a version before their label's introduction are
     # out of scope (docs/architecture.md, the three-state rule); masking once here keeps every figure
     # below consistent with the agreement report.
@@ -215,7 +216,9 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
         )
         agreed = consensus(values, answers.confidence, answers.resolution)
         people = annotator_figures(project=project, answers=answers, values=values)
-        per_label = label_figures(answers=answers, values=values, targets=agreed.targets, disputed=agreed.disputed)
+        per_label = label_figures(
+            answers=answers, values=values, targets=agreed.targets, disputed=agreed.disputed, n_items=n_items
+        )
         cardinality = cardinality_figures(agreed.targets)
         cooccurrence = cooccurrence_counts(agreed.targets)
     retired = Label.objects.filter(project=project).exclude(pk__in=[label.pk for label in labels])
@@ -227,7 +230,7 @@ def compute_project_agreement(*, project: Project) -> dict[str, Any]:
         "label_colors": [label.color for label in labels],
         "retired_labels": list(retired.order_by("order", "id").values_list("name", flat=True)),
         "versions": [entry["version"] for entry in report["by_version"]],
-        "n_items": len(answers.item_ids),
+        "n_items": n_items,
         "n_annotated_items": int((answers.rater_ids >= 0).any(axis=1).sum()),
         "n_answers": int((~np.isnan(values)).sum()),
         "n_resolutions": int((~np.isnan(answers.resolution)).sum()),
@@ -250,6 +253,7 @@ def label_figures(
     values: npt.NDArray[np.float64],
     targets: npt.NDArray[np.float64],
     disputed: npt.NDArray[np.bool_],
+    n_items: int,
 ) -> list[dict[str, Any]]:
     """Answers per label, counted per annotation, and targets per label, counted per item.
 
@@ -257,7 +261,8 @@ def label_figures(
     is per annotation: the annotations that were asked the label (made under a
     version at or after its introduction) but left it unanswered, so
     positive + negative + unobserved = ``asked``. ``items_without_target`` is
-    per item: items with neither an answer nor a resolution for the label.
+    per item: of the project's ``n_items``, those with neither an answer nor a
+    resolution for the label (the arrays hold the answered items only).
     """
     yes = np.add.reduce(values == 1.0, axis=(0, 2), dtype=np.int64)
     no = np.add.reduce(values == 0.0, axis=(0, 2), dtype=np.int64)
@@ -280,7 +285,7 @@ def label_figures(
             "unobserved": int(asked[index] - yes[index] - no[index]),
             "asked": int(asked[index]),
             "items_with_target": int(seen[:, index].sum()),
-            "items_without_target": int((~seen[:, index]).sum()),
+            "items_without_target": n_items - int(seen[:, index].sum()),
             "items_positive": int(positive_target[index]),
             "disputed": int(disputed[:, index].sum()),
             "resolved": int(resolved[index]),

@@ -303,7 +303,7 @@ def compute_disputed_order(
     *, project: Project, generation_: str
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Compute the review order and cache it under the generation and as the latest one."""
-    answers = load_answers(project=project)
+    answers = load_answers(project=project, answered_only=True)
     unresolved = np.full(answers.resolution.shape, np.nan)
     disputed = consensus(answers.values, answers.confidence, unresolved).disputed
     item_index, label_index = review_order(answers.values, answers.confidence, disputed)
