@@ -37,6 +37,9 @@ PASSWORD = os.environ.get("LOAD_PASSWORD", "load-password")
 ACKS = os.environ.get("LOAD_ACKS", "/tmp/tagwise-load-acks.csv")
 MAX_SUBMITS = int(os.environ.get("LOAD_MAX_SUBMITS", "0"))
 ANNOTATORS = int(os.environ.get("LOAD_ANNOTATORS", "50"))
+# Seconds an annotator spends reading a text and answering 3 to 6 labels before the next submit
+# (docs/benchmarks.md, "Load and faults"): 5 to 15 s by default, as people work; "1,3" makes a stress run.
+THINK = tuple(float(part) for part in os.environ.get("LOAD_THINK", "5,15").split(","))
 HTMX = {"HX-Request": "true"}
 
 _acks_lock = threading.Lock()
@@ -104,7 +107,7 @@ class ItemForm:
 
 class Annotator(Browser):
     weight = 50
-    wait_time = between(1, 3)
+    wait_time = between(*THINK)
 
     def on_start(self) -> None:
         self.username = f"load{next(_next_annotator) % ANNOTATORS}"
@@ -118,7 +121,7 @@ class Annotator(Browser):
         self.form = ItemForm(page.text) if page.status_code == 200 else None
 
     def answers(self, form: ItemForm) -> dict[str, str]:
-        data = {"idempotency_key": form.key, "duration_ms": str(random.randint(2000, 20000)), "confirm_rules": ""}
+        data = {"idempotency_key": form.key, "duration_ms": str(random.randint(2000, 15000)), "confirm_rules": ""}
         for label in random.sample(form.labels, min(len(form.labels), random.randint(3, 6))):
             data[f"label-{label}"] = random.choice(["yes", "no", "no"])
             data[f"conf-{label}"] = random.choice(["0.55", "0.8", "1.0"])

@@ -46,7 +46,7 @@ if [ -n "$FAULT" ]; then
 fi
 LOAD_PROJECT=$PROJECT LOAD_ACKS=$OUT/acks.csv LOAD_ANNOTATORS=$USERS \
   "$LOCUST" -f benchmarks/load/locustfile.py --headless --host "http://127.0.0.1:$PORT" \
-  --users $((USERS + 2)) --spawn-rate 5 --run-time "$RUN_TIME" --stop-timeout 10 \
+  --users $((USERS + 2)) --spawn-rate "${LOAD_SPAWN_RATE:-2}" --run-time "$RUN_TIME" --stop-timeout 10 \
   --csv "$OUT/locust" --only-summary > "$OUT/locust.log" 2>&1 || true
 kill "$SAMPLER" 2>/dev/null || true
 wait

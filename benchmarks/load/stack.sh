@@ -60,12 +60,14 @@ pg_start() {
 }
 
 stack_start_app() {
-  # --keep-alive above the clients' longest pause (3 s): with gunicorn's 2 s default the server
-  # closes an idle connection just as the client reuses it, and the request fails unanswered. In
-  # production the TLS proxy holds the client connections, so this only concerns the harness.
-  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --keep-alive 5 \
+  # --keep-alive above the clients' longest pause (15 s): with a shorter one the server closes an
+  # idle connection just as the client reuses it, and the request fails unanswered. In production
+  # the TLS proxy holds the client connections, so this only concerns the harness.
+  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --keep-alive 20 \
     --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$OUT/gunicorn.pid" --daemon
-  .venv/bin/celery -A config worker -Q default,training --concurrency 1 --loglevel INFO \
+  # The worker runs at a lower CPU priority than the web (docs/operations.md, "One machine"): a retrain
+  # then uses the cores the web leaves idle instead of taking them from people waiting for their next item.
+  nice -n "${WORKER_NICE:-10}" .venv/bin/celery -A config worker -Q default,training --concurrency 1 --loglevel INFO \
     --logfile "$OUT/worker.log" --pidfile "$OUT/worker.pid" --detach
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.2; done
   echo "the web server did not come up; see $OUT/gunicorn.log" >&2

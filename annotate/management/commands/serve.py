@@ -14,6 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+WORKER_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Run in the worker's process before it starts: lower its CPU priority below the web's."""
+    os.nice(WORKER_NICENESS)
+
 
 class Command(BaseCommand):
     help = "Run gunicorn and a Celery worker until interrupted."
@@ -49,7 +56,13 @@ class Command(BaseCommand):
                 "INFO",
             ],
         }
-        children = {name: subprocess.Popen(command, cwd=settings.BASE_DIR) for name, command in commands.items()}
+        # The worker runs at a lower CPU priority: a retrain then uses the cores the web leaves idle
+        # instead of slowing the submits of the people annotating (docs/operations.md, "One machine").
+        priority = {"web": None, "worker": lower_priority}
+        children = {
+            name: subprocess.Popen(command, cwd=settings.BASE_DIR, preexec_fn=priority[name])
+            for name, command in commands.items()
+        }
         self.stdout.write(self.style.SUCCESS(f"Tagwise is running at http://{options['bind']}/ (Ctrl-C stops it)"))
 
         def stop(*_: Any) -> None:
