@@ -329,8 +329,13 @@ def browse_items(
     before it could stop at the page's end.
     """
     items = filtered_items(project=project, filters=filters)
-    # The labels a row's score is about: the chosen one, else all active ones.
-    labels = [filters.label] if filters.label else list(project.active_labels())
+    # The labels a row's score is about: the chosen one, else all active ones
+    # (read only when there are scores to show).
+    labels: list[Label] = []
+    if filters.label is not None:
+        labels = [filters.label]
+    elif scores is not None:
+        labels = list(project.active_labels())
     if filters.by_model:
         if scores is None:
             raise ValueError("Model filters need the model's scores.")
