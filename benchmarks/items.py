@@ -17,6 +17,12 @@ Measured (median and max of ``--repeat`` runs, warm):
 - ``browser``: the first page and a page 90% of the way through the ids
   (``after``) for each filter, through ``browse_items``, and the whole page
   through Django's test client for the first page;
+- ``model_browser_seconds``: the same for the model filters (yes, unsure,
+  least sure first, with and without other filters), on a ready model
+  version whose stored scores are random (every item x every label, as
+  ``training.save_predictions`` writes them); each run opens the scores as a
+  request does (``model_scores``), and the item page with the scores is
+  rendered through the test client;
 - ``review_by_item_seconds``: the review page by item, order cached;
 - ``progress_seconds``: ``annotator_progress`` (done today, in total, left,
   the last capped), run on every annotate page and submit;
@@ -81,6 +87,42 @@ def add_flags_and_words(project_id: int) -> dict[str, int]:
     return {"flags": len(flags), "texts_with_parcel": len(ids)}
 
 
+def store_model_scores(project_id: int, seed: int) -> dict[str, Any]:
+    """A ready model version with random stored scores of every item on every label (kept with --reuse)."""
+    import numpy as np
+
+    from annotate.curation.items import model_scores
+    from annotate.models import Item, Project
+    from learner import training
+    from learner.models import ModelVersion
+
+    project = Project.objects.get(pk=project_id)
+    if (scores := model_scores(project=project)) is not None:
+        return {"model_version": scores.version_id, "model_scores_reused": True}
+    label_ids = list(project.active_labels().values_list("pk", flat=True))
+    item_ids = np.array(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    rng = np.random.default_rng(seed)
+    # Mostly sure "no", some sure "yes", a few in between, as a trained model's scores look.
+    proba = rng.beta(0.4, 1.6, size=(len(item_ids), len(label_ids))).astype(np.float32)
+    thresholds = rng.uniform(0.3, 0.6, size=len(label_ids))
+    version = ModelVersion.objects.create(
+        project=project,
+        status=ModelVersion.Status.READY,
+        progress=1.0,
+        label_ids=label_ids,
+        thresholds=list(thresholds),
+    )
+    training.save_predictions(
+        version=version,
+        item_ids=item_ids,
+        label_ids=label_ids,
+        proba=proba,
+        decisions=proba >= thresholds,
+        thresholds=thresholds,
+    )
+    return {"model_version": version.pk, "model_scores_reused": False}
+
+
 def repeat(function: Any, times: int) -> dict[str, float]:
     runs = [timed(function)[0] for _ in range(times)]
     return {"median": round(statistics.median(runs), 4), "max": round(max(runs), 4)}
@@ -130,6 +172,7 @@ def measure(project_id: int, times: int) -> dict[str, Any]:
     client.force_login(get_user_model().objects.get(username="bench-reviewer"))
     url = f"/projects/{project_id}/items/"
     assert client.get(url).status_code == 200
+    model_browser = measure_model_filters(project, labels, ids, times, client)
     pages = {
         "none": repeat(lambda: client.get(url), times),
         "flagged_and_label_disputed": repeat(
@@ -148,6 +191,7 @@ def measure(project_id: int, times: int) -> dict[str, Any]:
     return {
         "browser_seconds": browser,
         "browser_page_render_seconds": pages,
+        "model_browser_seconds": model_browser,
         "review_by_item_seconds": by_item,
         "review_by_item_page_render_seconds": review_page,
         "progress_seconds": progress,
@@ -155,6 +199,47 @@ def measure(project_id: int, times: int) -> dict[str, Any]:
         "team_member_answered": answered,
         "team_member_labels_shown": len(mine.labels),
     }
+
+
+def measure_model_filters(project: Any, labels: list[Any], ids: list[int], times: int, client: Any) -> dict[str, Any]:
+    """The model filters through ``browse_items``, the scores opened on every run as a request opens them."""
+    from annotate.curation.items import ItemFilters, browse_items, model_candidates, model_scores
+
+    filters = {
+        "model_yes": ItemFilters(label=labels[0], model="yes"),
+        "model_unsure": ItemFilters(label=labels[0], model="unsure"),
+        "least_sure_first_on_label": ItemFilters(label=labels[0], order="uncertain"),
+        "least_sure_first_on_any_label": ItemFilters(order="uncertain"),
+        "model_yes_answered_no": ItemFilters(label=labels[0], state="no", model="yes"),
+        "model_yes_flagged": ItemFilters(label=labels[0], flagged=True, model="yes"),
+        "model_yes_text": ItemFilters(label=labels[0], text="parcel", model="yes"),
+    }
+
+    def browse(item_filters: ItemFilters, after: int | None) -> Any:
+        scores = model_scores(project=project)
+        return browse_items(project=project, filters=item_filters, after=after, limit=50, scores=scores)
+
+    result: dict[str, Any] = {}
+    for name, item_filters in filters.items():
+        first = browse(item_filters, None)
+        # 90% of the way through this filter's own order: the id order, or the least sure first.
+        scores = model_scores(project=project)
+        candidates = model_candidates(scores=scores, filters=item_filters, labels=labels)
+        deep = int(candidates[int(len(candidates) * 0.9)]) if len(candidates) else None
+        result[name] = {
+            "first_page": repeat(lambda f=item_filters: browse(f, None), times),
+            "page_at_90_percent": repeat(lambda f=item_filters, d=deep: browse(f, d), times),
+            "rows_on_first_page": len(first.rows),
+            "candidates": len(candidates),
+        }
+    url = f"/projects/{project.pk}/items/"
+    result["page_render"] = {
+        "model_yes_least_sure_first": repeat(
+            lambda: client.get(url, {"label": labels[0].pk, "model": "yes", "order": "uncertain"}), times
+        ),
+        "item_page_with_scores": repeat(lambda: client.get(f"{url}{ids[len(ids) // 2]}/"), times),
+    }
+    return result
 
 
 def main() -> None:
@@ -175,6 +260,7 @@ def main() -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
+    built |= store_model_scores(built["project_id"], args.seed)
     result = {
         "benchmark": "items",
         "database": connection.vendor,

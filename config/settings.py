@@ -313,6 +313,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ARTIFACT_DIR = Path(env("TAGWISE_ARTIFACT_DIR", str(DATA_DIR / "artifacts")))
 # What gives the export its model predictions (annotate never imports learner).
 TAGWISE_PREDICTIONS_SOURCE = "learner.predictions.ExportPredictions"
+# What gives the item browser the model's stored scores (docs/architecture.md).
+TAGWISE_MODEL_SCORES = "learner.predictions.stored_scores"
 
 # Imports larger than this answer 413.
 TAGWISE_IMPORT_MAX_BYTES = env_int("TAGWISE_IMPORT_MAX_BYTES", 200 * 1024 * 1024)

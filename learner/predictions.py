@@ -7,7 +7,8 @@ the version was trained on, in the version's own label order.
 The export reads instead the scores the version stored for every item when it
 was trained (``training.save_predictions``), through ``ExportPredictions``,
 which the setting TAGWISE_PREDICTIONS_SOURCE names so that ``annotate`` never
-imports ``learner``.
+imports ``learner``. The item browser reads the same files through
+``stored_scores``, which the setting TAGWISE_MODEL_SCORES names.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from annotate.curation.answers import load_answers
+from annotate.curation.items import ModelScores
 from annotate.dataset.export import ChunkPredictions, PredictionsUnavailable
 from annotate.models import Item, Label, Project
 from learner import training
 from learner.models import ModelVersion
 from learner.reports import label_names
+
+# The item browser looks this far back for a ready version whose stored
+# scores are still on disk (older versions' files may have been pruned).
+STORED_SCORES_LOOKBACK = 10
 
 # One request to ``predict`` scores at most this many texts of at most this
 # length: the model runs inside the web request, so the request must stay small.
@@ -111,6 +117,54 @@ def predict_item(*, project: Project, item: Item) -> tuple[ModelVersion, Predict
     return version, prediction
 
 
+@dataclass
+class StoredFiles:
+    """A version's stored scores, memory-mapped (see ``training.save_predictions``)."""
+
+    label_ids: list[int]
+    thresholds: list[float]
+    item_ids: np.ndarray
+    proba: np.ndarray
+    decisions: np.ndarray
+
+
+def open_stored(version: ModelVersion) -> StoredFiles:
+    """Memory-map the version's stored scores; FileNotFoundError when it has none."""
+    folder = training.predictions_path(version)
+    meta = json.loads((folder / "meta.json").read_text())
+    return StoredFiles(
+        label_ids=[int(label_id) for label_id in meta["label_ids"]],
+        thresholds=[float(value) for value in meta["thresholds"]],
+        item_ids=np.load(folder / "item_ids.npy", mmap_mode="r"),
+        proba=np.load(folder / "proba.npy", mmap_mode="r"),
+        decisions=np.load(folder / "decisions.npy", mmap_mode="r"),
+    )
+
+
+def stored_scores(*, project: Project) -> ModelScores | None:
+    """The item browser's model scores (TAGWISE_MODEL_SCORES): the newest ready version that stored them.
+
+    None when no ready version among the newest STORED_SCORES_LOOKBACK has
+    its files, so the browser hides its model filters instead of failing.
+    """
+    ready = ModelVersion.objects.filter(project=project, status=ModelVersion.Status.READY)
+    for version in ready.only("pk", "project_id", "finished_at")[:STORED_SCORES_LOOKBACK]:
+        try:
+            files = open_stored(version)
+        except FileNotFoundError:
+            continue
+        return ModelScores(
+            version_id=version.pk,
+            trained_at=version.finished_at,
+            item_ids=files.item_ids,
+            label_ids=files.label_ids,
+            probabilities=files.proba,
+            decisions=files.decisions,
+            thresholds=np.asarray(files.thresholds),
+        )
+    return None
+
+
 class ExportPredictions:
     """The stored scores of a project's latest ready version, for ``annotate.dataset.export`` (a PredictionsSource).
 
@@ -127,19 +181,16 @@ class ExportPredictions:
             raise PredictionsUnavailable(
                 "No model version is ready for this project yet: train one, or export without predictions."
             )
-        folder = training.predictions_path(version)
         try:
-            meta = json.loads((folder / "meta.json").read_text())
-            self._item_ids = np.load(folder / "item_ids.npy", mmap_mode="r")
-            self._proba = np.load(folder / "proba.npy", mmap_mode="r")
-            self._decisions = np.load(folder / "decisions.npy", mmap_mode="r")
+            files = open_stored(version)
         except FileNotFoundError as missing:
             raise PredictionsUnavailable(
                 f"Model version {version.pk} has no stored predictions (it was trained before they were kept, "
                 "or its files were removed): retrain the model, or export without predictions."
             ) from missing
         self.version_id = version.pk
-        self._position = {int(label_id): index for index, label_id in enumerate(meta["label_ids"])}
+        self._item_ids, self._proba, self._decisions = files.item_ids, files.proba, files.decisions
+        self._position = {label_id: index for index, label_id in enumerate(files.label_ids)}
 
     def lookup(self, *, item_ids: np.ndarray, label_ids: list[int]) -> ChunkPredictions:
         n_items, n_labels = len(item_ids), len(label_ids)

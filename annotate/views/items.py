@@ -2,7 +2,9 @@
 
 Annotators get 403 (the page shows who answered what), non-members 404. A
 filter value the page never offers is a 400 naming the field, so a typo in a
-bookmarked URL is not silently read as "no filter".
+bookmarked URL is not silently read as "no filter". The model filters and
+the model's scores appear only when a model version stored scores for the
+project (``model_scores``); without one, asking for them is such a 400.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from django.views.decorators.http import require_GET
 
 from annotate.access import project_for
 from annotate.curation.flags import flags_of_items
-from annotate.curation.items import LABEL_STATES, ItemFilters, browse_items
+from annotate.curation.items import (
+    LABEL_STATES,
+    MODEL_STATES,
+    ORDERS,
+    UNSURE_BAND,
+    ItemFilters,
+    ModelScores,
+    browse_items,
+    model_scores,
+)
 from annotate.curation.review import review_entries
 from annotate.models import Item, Membership, Project, Role
 
@@ -40,7 +51,7 @@ def _optional_int(data: Any, name: str) -> int | None:
     return int(value)
 
 
-def parse_filters(data: Any, project: Project) -> ItemFilters:
+def parse_filters(data: Any, project: Project, scores: ModelScores | None) -> ItemFilters:
     """The filters from the query string; BadFilter names the field of a value the form never sends."""
     state = data.get("state", "")
     if state and state not in LABEL_STATES:
@@ -54,6 +65,17 @@ def parse_filters(data: Any, project: Project) -> ItemFilters:
     flagged = data.get("flagged", "")
     if flagged not in ("", "1"):
         raise BadFilter("flagged", "flagged: 1 or nothing.")
+    model = data.get("model", "")
+    if model and model not in MODEL_STATES:
+        raise BadFilter("model", f"model: one of {', '.join(MODEL_STATES)}.")
+    if model and label is None:
+        raise BadFilter("label", "label: choose the label the model should say yes, no or unsure about.")
+    order = data.get("order", "") or "id"
+    if order not in ORDERS:
+        raise BadFilter("order", f"order: one of {', '.join(ORDERS)}.")
+    if (model or order == "uncertain") and scores is None:
+        field = "model" if model else "order"
+        raise BadFilter(field, f"{field}: no model has scored this project's items yet.")
     return ItemFilters(
         text=data.get("q", "").strip()[:200],
         flagged=flagged == "1",
@@ -61,6 +83,8 @@ def parse_filters(data: Any, project: Project) -> ItemFilters:
         state=state,
         annotator_id=_optional_int(data, "annotator"),
         guideline_version=_optional_int(data, "version"),
+        model=model,
+        order=order,
     )
 
 
@@ -68,20 +92,24 @@ def parse_filters(data: Any, project: Project) -> ItemFilters:
 @require_GET
 def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.REVIEWER)
+    scores = model_scores(project=project)
     context: dict[str, Any] = {
         "project": project,
         "role": role,
         "labels": list(project.active_labels()),
         "states": LABEL_STATES,
+        "scores": scores,
+        "model_states": MODEL_STATES,
+        "unsure_band": UNSURE_BAND,
         "annotators": Membership.objects.filter(project=project).select_related("user").order_by("user__username"),
         "query": request.GET,
     }
     try:
-        filters = parse_filters(request.GET, project)
+        filters = parse_filters(request.GET, project, scores)
         after = _optional_int(request.GET, "after")
     except BadFilter as bad:
         return render(request, "annotate/items/list.html", {**context, "error": bad}, status=400)
-    page = browse_items(project=project, filters=filters, after=after, limit=PAGE_SIZE)
+    page = browse_items(project=project, filters=filters, after=after, limit=PAGE_SIZE, scores=scores)
     # The next page's link keeps every filter and moves the cursor.
     params = request.GET.copy()
     params["after"] = str(page.next_after or "")
@@ -90,6 +118,7 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
     context |= {
         "page": page,
         "filters": filters,
+        "score_column": scores is not None and (filters.label is not None or filters.order == "uncertain"),
         "next_query": params.urlencode(),
         "first_query": first.urlencode(),
         "paged": after is not None,
@@ -100,16 +129,22 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def item_detail(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
-    """Every answer on every active label, the decisions and their history, and the annotators' flags."""
+    """Every answer on every active label, the decisions and their history, the model's scores, the flags."""
     project, role = project_for(request.user, project_id, Role.REVIEWER)
     item = get_object_or_404(Item, project=project, pk=item_id)
     labels = list(project.active_labels())
     entries = review_entries(project=project, pairs=[(item.pk, label.pk) for label in labels])
+    scores = model_scores(project=project)
+    item_scores = scores.scores_of(item_id=item.pk) if scores else None
+    by_label = {score.label_id: score for score in item_scores or []}
     context = {
         "project": project,
         "role": role,
         "item": item,
-        "entries": entries,
+        # Each label's answers beside the model's score (None: the version does not know the label).
+        "rows": [(entry, by_label.get(entry.label.pk)) for entry in entries],
+        "scores": scores,
+        "scored": item_scores is not None,
         "flags": flags_of_items([item.pk]).get(item.pk, []),
         "annotations": item.annotations.select_related("annotator", "guideline_version").order_by("created_at"),
     }

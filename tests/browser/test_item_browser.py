@@ -1,4 +1,4 @@
-"""The item browser in Chromium: filter through the form, page on, open an item; usable at 360 px."""
+"""The item browser in Chromium: filter by the answers and by the model, page on, open an item; usable at 360 px."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from annotate.curation.flags import set_flag
 from annotate.models import Item
 from tests.conftest import login, screenshot
 from tests.factories import annotate_item
+from tests.test_item_browser_model import store_version
 
 pytestmark = pytest.mark.browser
 
@@ -52,5 +53,47 @@ def test_filter_open_and_read_an_item(browser, live_server, project, browsable, 
         page.goto(f"/projects/{project.pk}/items/?label={labels[0].pk}&state=no")
         expect(page.locator(".items-table tbody tr")).to_have_count(1)
         expect(page.locator(".items-table")).to_contain_text("item-4")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (360, 780)])
+def test_filter_by_the_model_and_read_its_scores(
+    browser, live_server, settings, tmp_path, project, items, labels, guideline, annotator, reviewer, width, height
+):
+    settings.ARTIFACT_DIR = tmp_path / "artifacts"
+    version = store_version(project, labels, items)
+    shipping = labels[0]
+    annotate_item(items[4], annotator, {shipping: 0}, guideline=guideline)
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        login(page, "rita")
+        page.goto(f"/projects/{project.pk}/items/")
+        page.get_by_label("Label").select_option(label="shipping")
+        page.get_by_label("Model says").select_option("yes")
+        page.get_by_label("Order").select_option(label="Model least sure first")
+        page.get_by_role("button", name="Filter").click()
+        rows = page.locator(".items-table tbody tr")
+        # The items the model says yes to, the least sure first (stored probabilities 0.52, 0.85, 0.9).
+        expect(rows).to_have_count(3)
+        expect(rows.locator("code")).to_have_text(["item-6", "item-4", "item-0"])
+        expect(rows.first.locator(".model-score")).to_contain_text("yes 0.52")
+        expect(page.get_by_label("Model says")).to_have_value("yes")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"items-{width}-by-model")
+
+        # Answered "no" where the model says yes: the disagreement a reviewer looks for.
+        page.get_by_label("Answered").select_option("no")
+        page.get_by_role("button", name="Filter").click()
+        expect(rows).to_have_count(1)
+        rows.first.get_by_role("link").click()
+        expect(page.locator("h1")).to_contain_text("item-4")
+        expect(page.locator(".model-source")).to_contain_text(f"model version {version.pk}")
+        shipping_row = page.locator(".item-answers tbody tr").first
+        expect(shipping_row).to_contain_text("annie no")
+        expect(shipping_row.locator(".model-score")).to_have_text("yes 0.850")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"item-detail-{width}-scores")
     finally:
         context.close()
