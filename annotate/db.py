@@ -374,8 +374,11 @@ def claim_next_entry(
 
 # How many candidates one next_item tries before it gives up for this call. A
 # candidate is only rejected when another annotator's claim committed between
-# the query and the claim, so a handful of attempts is plenty.
-MAX_CLAIM_ATTEMPTS = 8
+# the query and the claim, so each lost attempt is someone else's win; with 50
+# annotators asking at once near the end of a queue, 8 attempts could all be
+# lost and the page would say "nothing left" while items were free. Each
+# attempt costs about a millisecond, so the bound is well above any team.
+MAX_CLAIM_ATTEMPTS = 64
 
 
 def _claim_from_python(

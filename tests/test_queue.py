@@ -197,3 +197,35 @@ def test_set_queue_priorities_refuses_unknown_reasons(project, queue):
     with pytest.raises(ValueError, match="reason"):
         set_queue_priorities(project=project, entries=[(queue[0].pk, 1.0, [], "whim")], model_version_id=None)
     assert QueueEntry.objects.get(item=queue[0]).priority == 10
+
+
+def test_an_annotator_who_loses_many_claims_in_a_row_still_gets_a_free_item(
+    project, annotator, second_annotator, monkeypatch
+):
+    """Near the end of a queue many annotators race for the same best entries; losing 20 in a row is no "nothing left"."""
+    from annotate import db
+
+    queue = make_items(project, 30)
+    QueueEntry.objects.bulk_create(
+        [QueueEntry(project=project, item=item, priority=100 - index) for index, item in enumerate(queue)]
+    )
+
+    real_attempt = db._claim_on_server if db.is_postgresql() else db._claim_from_python
+    lost = []
+
+    def someone_else_wins_first(*, annotator, project, now, expires, exclude):
+        if len(lost) < 20:
+            # The other annotator's claim commits between our query and our claim.
+            entry = QueueEntry.objects.filter(project_id=project).exclude(pk__in=exclude).order_by("-priority", "id")[0]
+            Lease.objects.create(item_id=entry.item_id, annotator=second_annotator, expires_at=expires)
+            lost.append(entry.item_id)
+            return "taken", entry.pk, None
+        return real_attempt(annotator=annotator, project=project, now=now, expires=expires, exclude=exclude)
+
+    monkeypatch.setattr(db, "_claim_on_server" if db.is_postgresql() else "_claim_from_python", someone_else_wins_first)
+
+    item, _ = next_item(annotator=annotator, project=project)
+
+    assert len(lost) == 20
+    assert item is not None and item.pk not in lost
+    assert item == queue[20]
