@@ -202,7 +202,7 @@ def test_set_queue_priorities_refuses_unknown_reasons(project, queue):
 def test_an_annotator_who_loses_many_claims_in_a_row_still_gets_a_free_item(
     project, annotator, second_annotator, monkeypatch
 ):
-    """Near the end of a queue many annotators race for the same best entries; losing 20 in a row is no "nothing left"."""
+    """Near the end of a queue annotators race for the same best entries; losing 20 in a row is not "nothing left"."""
     from annotate import db
 
     queue = make_items(project, 30)
