@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, FlagReason, Item, ItemFlag, Lease, record_audit
+from annotate.setup.accounts import display_name
 
 COMMENT_MAX = 1000
 
@@ -101,7 +102,7 @@ def flags_of_items(item_ids: Iterable[int]) -> dict[int, list[FlagShown]]:
     for flag in rows:
         flags[flag.item_id].append(
             FlagShown(
-                annotator=flag.annotator.get_username(),
+                annotator=display_name(flag.annotator),
                 reason=flag.reason,
                 reason_display=flag.get_reason_display(),
                 comment=flag.comment,
