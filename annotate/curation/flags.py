@@ -54,12 +54,19 @@ def may_flag(*, item: Item, annotator: Any) -> bool:
     )
 
 
+def _refuse_archived(item: Item) -> None:
+    """An archived project is read-only (docs/projects.md, "Archiving"): its flags stay as they are."""
+    if item.project.archived_at is not None:
+        raise FlagError("This project is archived: it is read-only, so nothing was saved.", field="item")
+
+
 def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFlag:
     """Create or replace the annotator's flag on the item; refuse an unknown reason or a bare "other".
 
     Only an item the queue handed to the annotator may be flagged, so an
     item id typed into a form cannot reach an item they were never shown.
     """
+    _refuse_archived(item)
     comment = comment.strip()
     if reason not in FlagReason.values:
         raise FlagError("Choose why you flag the item.", field="reason")
@@ -86,6 +93,7 @@ def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFl
 
 def clear_flag(*, item: Item, annotator: Any) -> bool:
     """Withdraw the annotator's flag on the item (audited); returns whether there was one."""
+    _refuse_archived(item)
     with transaction.atomic():
         existing = ItemFlag.objects.select_for_update().filter(item=item, annotator=annotator).first()
         if existing is None:
