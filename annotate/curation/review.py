@@ -408,6 +408,11 @@ class ReviewItem:
     def open_entries(self) -> list[ReviewEntry]:
         return [entry for entry in self.entries if entry.resolution is None]
 
+    @property
+    def label_ids(self) -> list[int]:
+        """The card's labels in order; a decision on one of them shows the card again with the same labels."""
+        return [entry.label.pk for entry in self.entries]
+
 
 @dataclass
 class ReviewItemsPage:
