@@ -10,7 +10,9 @@ from annotate.setup.labelset import LabelSetError, merge_labels, restore_label, 
 from tests.factories import annotate_item
 
 
-def test_a_retired_label_is_brought_back_after_a_preview_and_audited(client, project, labels, items, guideline, manager):
+def test_a_retired_label_is_brought_back_after_a_preview_and_audited(
+    client, project, labels, items, guideline, manager
+):
     praise = labels[4]
     annotate_item(items[0], manager, {praise: 1})
     retire_label(label=praise, actor=manager)
