@@ -84,6 +84,7 @@ def test_the_annotate_page_of_an_archived_project_says_so_instead_of_nothing_lef
     html = client.get(reverse("annotate", args=[project.pk])).content.decode()
     assert NOTICE in html
     assert "Nothing left for you right now" not in html
+    assert "left for you</span>" not in html  # the queue's count says nothing in an archived project
 
 
 def test_a_submit_skip_or_flag_on_a_page_loaded_before_the_archive_is_refused_with_the_notice(
