@@ -202,3 +202,19 @@ def test_a_card_whose_labels_are_all_decided_says_so_in_its_header(client, proje
     ).content.decode()
     assert "1 disputed, all decided" in html
     assert f'id="item-{other.item.pk}-majority" hx-swap-oob="true">' in html and "accept-majority" not in html
+
+
+@pytest.mark.parametrize("card", ["x,1", "", ",".join(["1"] * 501)], ids=["not a number", "empty", "too long"])
+def test_a_malformed_card_list_still_decides_the_entry_without_the_card_parts(
+    client, project, split_item, labels, reviewer, card
+):
+    shipping = labels[0]
+    client.force_login(reviewer)
+    (review,) = [r for r in review_by_item(project=project, limit=10).items if r.item == split_item]
+    data = {"item": split_item.pk, "label": shipping.pk, "value": 1, "seen": review.entries[0].seen, "by": "item"}
+    response = client.post(
+        f"/projects/{project.pk}/review/resolve/", {**data, "card": card}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert f'id="item-{split_item.pk}-head"' not in response.content.decode()
+    assert Resolution.objects.get(item=split_item, label=shipping).value == 1

@@ -48,6 +48,7 @@ PAGE_SIZE = 20
 ITEMS_PAGE_SIZE = 10
 TABS = ("disputed", "resolved")
 COUNT = "annotate/review/_open_count.html"
+CARD_MAX_LABELS = 500
 
 
 # Offsets and ids beyond a 32-bit integer can match nothing, and SQLite
@@ -146,11 +147,11 @@ def _entry_response(
     by_item = request.POST.get("by") == "item"
     context = {"project": project, "role": role, "here": back, "conflict": conflict, "by_item": by_item}
     if request.htmx:
-        card = _card_labels(request.POST) if by_item else None
-        if card and label.pk in card:
+        card = (_card_labels(request.POST) or []) if by_item else []
+        if label.pk in card:
             context |= {"card": ",".join(map(str, card)), "number": card.index(label.pk) + 1}
         response = render(request, f"{PAGE}#entry", {**context, "entry": entries[0]}, status=status)
-        if card and label.pk in card:
+        if label.pk in card:
             response.content += _card_parts(request, context, item_review(project=project, item=item, label_ids=card))
         return _with_count(request, response, project)
     # Without JavaScript, a page with just this entry shows the current decision and asks again.
@@ -165,9 +166,13 @@ def _entry_response(
 
 
 def _card_labels(data: QueryDict) -> list[int] | None:
-    """The labels of the by-item card a form was posted from (``card``, comma-separated ids); None if absent."""
+    """The labels of the by-item card a form was posted from (``card``, comma-separated ids); None if absent.
+
+    A card holds one item's disputed labels, so a list longer than any label
+    set is a hand-made request and is ignored rather than queried.
+    """
     ids = [value for value in data.get("card", "").split(",") if value]
-    if not ids or not all(value.isdigit() for value in ids):
+    if not ids or len(ids) > CARD_MAX_LABELS or not all(value.isdigit() for value in ids):
         return None
     return list(dict.fromkeys(min(int(value), MAX_INT) for value in ids))
 
