@@ -127,3 +127,11 @@ def test_the_remove_personal_data_page_names_the_person_and_asks_for_the_usernam
     html = client.get(reverse("remove-personal-data", args=[annotator.pk])).content.decode()
     assert "<h1>Remove the personal data of Annie Lindqvist</h1>" in html
     assert "Type <code>annie</code> to confirm" in html  # the stable username is what is typed
+
+
+def test_the_set_password_page_names_the_person_and_the_user_name_to_log_in_with(client, annotator):
+    from annotate.setup.accounts import password_link_path
+
+    name(annotator, "Annie", "Lindqvist")
+    html = client.get(password_link_path(annotator), follow=True).content.decode()
+    assert "For Annie Lindqvist: you log in with the user name <strong>annie</strong>." in html

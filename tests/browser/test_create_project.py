@@ -68,6 +68,7 @@ def test_a_manager_creates_a_project_and_invites_an_annotator_who_sets_a_passwor
 
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("Set your password")
+    expect(page.get_by_role("main")).to_contain_text("For Nora Quist: you log in with the user name nora.")
     page.get_by_label("New password", exact=True).fill("a long fresh passphrase")
     page.get_by_label("New password confirmation").fill("a long fresh passphrase")
     screenshot(page, "set-password-1280")
