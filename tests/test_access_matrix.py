@@ -187,6 +187,8 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "label-edit": Check(MANAGER, args=label_args),
     "label-move": Check(MANAGER, "post", args=label_args, data={"step": "1"}, ok=200),
     "label-retire": Check(MANAGER, "post", args=label_args, ok=200),
+    # The label is active, so the preview says it is not retired and goes back to the list.
+    "label-restore": Check(MANAGER, "post", args=label_args, ok=302),
     "label-merge": Check(MANAGER, args=label_args),
     "label-rules": Check(MANAGER, args=label_args),
     # Members and audit (issue 6)

@@ -47,3 +47,18 @@ def test_the_demo_starts_with_no_item_over_its_target(db):
 
     load_demo()
     assert not QueueEntry.objects.filter(completed__gt=F("required")).exists()
+
+
+def test_the_readme_says_the_demo_comes_with_answers_and_how_many(db):
+    """A new user reads that the demo is already answered in part; the README's figure is the demo's."""
+    import re
+    from pathlib import Path
+
+    from annotate.setup.demo import DEMO_ANNOTATORS, SEEDED_ITEMS
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    said = re.search(r"The demo comes with some answers already \(the first (\d+) items answered by both", readme)
+    assert said and int(said.group(1)) == SEEDED_ITEMS
+    call_command("load_demo")
+    answered = Annotation.objects.filter(annotator__username__in=DEMO_ANNOTATORS, skipped=False)
+    assert answered.values("item").distinct().count() == SEEDED_ITEMS

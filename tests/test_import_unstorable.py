@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from html import unescape
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
@@ -70,3 +72,28 @@ def test_the_items_api_refuses_a_nul_in_metadata_naming_the_field(client, projec
     assert response.status_code == 400
     assert "cannot be stored" in response.json()["metadata"][0]
     assert not Item.objects.filter(project=project).exists()
+
+
+NUL_MESSAGE = "invalid JSON: a NUL byte (U+0000) inside a string {where}; a NUL cannot be stored, so remove it"
+
+
+def test_a_raw_nul_byte_in_json_lines_is_named_whole_on_the_import_page(client, project, labels, manager):
+    """json's own message stops at "Invalid control character at": the page says what and where, in full."""
+    client.force_login(manager)
+    upload = SimpleUploadedFile("raw.jsonl", b'{"external_id": "n1", "text": "a\x00b"}\n')
+    response = client.post(reverse("import", args=[project.pk]), {"file": upload, "unticked": "unobserved"})
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert NUL_MESSAGE.format(where="at column 33") in html
+    assert "(a file with NUL bytes may be a binary file, or UTF-16 rather than UTF-8)</td>" in html
+    assert not Item.objects.filter(project=project).exists()
+
+
+def test_a_raw_nul_byte_in_a_label_studio_file_is_named_with_its_line_and_column(project, labels):
+    errors = refused(project, b'[{"id": 1,\n "data": {"text": "a\x00b"}}]', "labelstudio")
+    assert errors[(0, "")].startswith(NUL_MESSAGE.format(where="at line 2, column 21"))
+
+
+def test_other_json_errors_say_where_they_are(project, labels):
+    errors = refused(project, b'{"external_id": "x", "text": }\n', "jsonl")
+    assert errors[(2, "")] == "invalid JSON: Expecting value at column 30"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -78,3 +80,16 @@ def test_a_refused_edit_shows_the_error_beside_the_key(client, project, labels, 
         assert "The key “u” is reserved on the annotate page" in key_field[: key_field.index("</div>")]
         assert 'value="delivery"' in html and "Parcels</textarea>" in html
     assert Label.objects.get(pk=shipping.pk).name == "shipping"
+
+
+def test_the_labels_page_shows_the_key_the_annotate_page_gives_a_label_without_one(client, project, labels, manager):
+    shipping, refund, *_ = labels
+    Label.objects.filter(pk=refund.pk).update(shortcut_key="")
+    Label.objects.filter(pk=shipping.pk).update(shortcut_key="2")
+    client.force_login(manager)
+    html = client.get(reverse("labels", args=[project.pk])).content.decode()
+    rows = dict(re.findall(r"<strong>(\w+)</strong>.*?(<td data-label=\"Key\">.*?</td>)", html, re.S))
+    assert rows["shipping"] == '<td data-label="Key"><kbd>2</kbd></td>'
+    # 2 to 5 are the other labels' own keys: refund gets the first free one, as on the annotate page.
+    assert rows["refund"] == '<td data-label="Key"><kbd>1</kbd> <span class="small muted">automatic</span></td>'
+    assert labelset.label_keys(list(project.active_labels()))[refund.pk] == "1"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 from django.urls import reverse
 
-from annotate.models import Annotation, AuditEvent
+from annotate.models import Annotation, AuditEvent, ItemFlag
 from annotate.setup.projects import archive_project
 from annotate.work.annotating import Answer, SubmitRefused, skip_item, submit_annotation
 from annotate.work.queue import next_item
@@ -71,3 +72,42 @@ def test_un_archiving_opens_it_again_and_the_api_does_both(client, project, queu
     assert manager_api.post(api("/archive", project), {"archived": "yes"}, format="json").status_code == 400
     actions = list(AuditEvent.objects.filter(project=project).order_by("id").values_list("action", flat=True))
     assert actions == ["project.archive", "project.unarchive", "project.archive", "project.unarchive"]
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+NOTICE = "This project is archived: it is read-only"
+
+
+def test_the_annotate_page_of_an_archived_project_says_so_instead_of_nothing_left(client, project, queue, annotator):
+    archive_project(project=project, actor=None)
+    client.force_login(annotator)
+    html = client.get(reverse("annotate", args=[project.pk])).content.decode()
+    assert NOTICE in html
+    assert "Nothing left for you right now" not in html
+    assert "left for you</span>" not in html  # the queue's count says nothing in an archived project
+
+
+def test_a_submit_skip_or_flag_on_a_page_loaded_before_the_archive_is_refused_with_the_notice(
+    client, project, queue, labels, annotator, manager
+):
+    client.force_login(annotator)
+    page = client.get(reverse("annotate", args=[project.pk])).content.decode()
+    item_id = int(re.search(r"/annotate/(\d+)/submit/", page).group(1))
+    key = re.search(r'name="idempotency_key" value="([0-9a-f-]+)"', page).group(1)
+    archive_project(project=project, actor=manager)
+
+    answer = {"idempotency_key": key, "duration_ms": "4000", f"label-{labels[0].pk}": "yes"}
+    response = client.post(reverse("annotate-submit", args=[project.pk, item_id]), answer, **HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert NOTICE in html and "so nothing was saved" in html
+    assert 'name="idempotency_key"' not in html  # no form to answer again
+
+    skipped = {"idempotency_key": str(uuid.uuid4()), "duration_ms": "1", "reason": "unclear"}
+    response = client.post(reverse("annotate-skip", args=[project.pk, item_id]), skipped)
+    assert response.status_code == 422 and NOTICE in response.content.decode()
+
+    flagged = {"reason": "unclear", "comment": ""}
+    response = client.post(reverse("annotate-flag", args=[project.pk, item_id]), flagged, **HTMX)
+    assert response.status_code == 400 and "archived" in response.content.decode()
+    assert not Annotation.objects.exists() and not ItemFlag.objects.exists()

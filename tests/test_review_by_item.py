@@ -134,3 +134,87 @@ def test_the_by_item_page_shows_the_text_once_keys_and_the_majority_button(clien
     assert "billing: tie, left open" in section
     # A decision posted from this page keeps the by-item layout in its answer.
     assert section.count('name="by" value="item"') == 3
+
+
+def card_of(html: str, item) -> str:
+    section = html[html.index(f'id="item-{item.pk}"') :]
+    return section[: section.index("</section>")]
+
+
+def test_a_decision_on_one_label_of_a_card_refreshes_its_header_and_majority_form(
+    client, project, split_item, labels, reviewer
+):
+    shipping, refund, billing, *_ = labels
+    client.force_login(reviewer)
+    page = client.get(f"/projects/{project.pk}/review/?by=item").content.decode()
+    assert "3 open of 3 disputed" in card_of(page, split_item)
+    card = re.search(r'name="card" value="([\d,]+)"', card_of(page, split_item)).group(1)
+    assert card.split(",") == [str(label.pk) for label in (shipping, refund, billing)]
+
+    (review,) = [r for r in review_by_item(project=project, limit=10).items if r.item == split_item]
+    refund_entry = next(entry for entry in review.entries if entry.label == refund)
+    data = {"item": split_item.pk, "label": refund.pk, "value": 0, "seen": refund_entry.seen}
+    html = client.post(
+        f"/projects/{project.pk}/review/resolve/",
+        {**data, "by": "item", "card": card, "next": f"/projects/{project.pk}/review/?by=item"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert html.lstrip().startswith("<article")
+    assert '<kbd class="entry-key" aria-hidden="true">2</kbd>' in html  # the entry keeps its key
+    head = html[html.index(f'id="item-{split_item.pk}-head"') :]
+    assert head.startswith(f'id="item-{split_item.pk}-head" hx-swap-oob="true"')
+    assert "2 open of 3 disputed" in head[: head.index("</header>")]
+    assert "Left open" not in html
+    majority = html[html.index(f'id="item-{split_item.pk}-majority" hx-swap-oob="true"') :]
+    # The majority form now lists only the labels still open, so "a" does not report refund as decided elsewhere.
+    assert re.findall(r'name="label" value="(\d+)"', majority) == [str(shipping.pk), str(billing.pk)]
+    assert "refund:" not in majority
+
+    # Accept the majority: the card comes back with all three labels, billing (a tie) still open.
+    (review,) = [r for r in review_by_item(project=project, limit=10).items if r.item == split_item]
+    open_entries = [entry for entry in review.entries if entry.label != refund]
+    html = client.post(
+        f"/projects/{project.pk}/review/majority/",
+        {"item": split_item.pk, "card": card, **seen_fields(open_entries)},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    returned = card_of(html, split_item)
+    assert "1 open of 3 disputed" in returned
+    assert returned.count("data-entry") == 3
+
+
+def test_a_card_whose_labels_are_all_decided_says_so_in_its_header(client, project, split_item, labels, reviewer):
+    bug = labels[3]
+    client.force_login(reviewer)
+    (other,) = [r for r in review_by_item(project=project, limit=10).items if r.item != split_item]
+    html = client.post(
+        f"/projects/{project.pk}/review/resolve/",
+        {
+            "item": other.item.pk,
+            "label": bug.pk,
+            "value": 1,
+            "seen": other.entries[0].seen,
+            "by": "item",
+            "card": str(bug.pk),
+        },
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "1 disputed, all decided" in html
+    assert f'id="item-{other.item.pk}-majority" hx-swap-oob="true">' in html and "accept-majority" not in html
+
+
+@pytest.mark.parametrize("card", ["x,1", "", ",".join(["1"] * 501)], ids=["not a number", "empty", "too long"])
+def test_a_malformed_card_list_still_decides_the_entry_without_the_card_parts(
+    client, project, split_item, labels, reviewer, card
+):
+    shipping = labels[0]
+    client.force_login(reviewer)
+    (review,) = [r for r in review_by_item(project=project, limit=10).items if r.item == split_item]
+    data = {"item": split_item.pk, "label": shipping.pk, "value": 1, "seen": review.entries[0].seen, "by": "item"}
+    response = client.post(
+        f"/projects/{project.pk}/review/resolve/", {**data, "card": card}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert f'id="item-{split_item.pk}-head"' not in response.content.decode()
+    assert Resolution.objects.get(item=split_item, label=shipping).value == 1

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, FlagReason, Item, ItemFlag, Lease, record_audit
+from annotate.setup.accounts import display_name
 
 COMMENT_MAX = 1000
 
@@ -53,12 +54,19 @@ def may_flag(*, item: Item, annotator: Any) -> bool:
     )
 
 
+def _refuse_archived(item: Item) -> None:
+    """An archived project is read-only (docs/projects.md, "Archiving"): its flags stay as they are."""
+    if item.project.archived_at is not None:
+        raise FlagError("This project is archived: it is read-only, so nothing was saved.", field="item")
+
+
 def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFlag:
     """Create or replace the annotator's flag on the item; refuse an unknown reason or a bare "other".
 
     Only an item the queue handed to the annotator may be flagged, so an
     item id typed into a form cannot reach an item they were never shown.
     """
+    _refuse_archived(item)
     comment = comment.strip()
     if reason not in FlagReason.values:
         raise FlagError("Choose why you flag the item.", field="reason")
@@ -85,6 +93,7 @@ def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFl
 
 def clear_flag(*, item: Item, annotator: Any) -> bool:
     """Withdraw the annotator's flag on the item (audited); returns whether there was one."""
+    _refuse_archived(item)
     with transaction.atomic():
         existing = ItemFlag.objects.select_for_update().filter(item=item, annotator=annotator).first()
         if existing is None:
@@ -101,7 +110,7 @@ def flags_of_items(item_ids: Iterable[int]) -> dict[int, list[FlagShown]]:
     for flag in rows:
         flags[flag.item_id].append(
             FlagShown(
-                annotator=flag.annotator.get_username(),
+                annotator=display_name(flag.annotator),
                 reason=flag.reason,
                 reason_display=flag.get_reason_display(),
                 comment=flag.comment,

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +27,7 @@ from annotate.curation.answers import load_answers
 from annotate.curation.flags import FlagShown, flags_of_items
 from annotate.curation.project_agreement import INLINE_ANSWERS, REFRESH_SECONDS, answers_generation
 from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resolution, record_audit
+from annotate.setup.accounts import display_names
 from annotate.setup.labelset import merge_conflicts, open_merge_conflicts
 from annotate.stats.agreement import consensus, review_order
 
@@ -169,7 +169,11 @@ ORDER_CACHE_SECONDS = 7 * 24 * 3600
 
 @dataclass
 class ReviewAnswer:
-    """One annotator's answer on a reviewed entry."""
+    """One annotator's answer on a reviewed entry.
+
+    ``annotator`` is the person as pages show people, their full name else
+    their username (docs/projects.md, "People"); these entries feed pages only.
+    """
 
     annotator: str
     value: int
@@ -404,6 +408,11 @@ class ReviewItem:
     def open_entries(self) -> list[ReviewEntry]:
         return [entry for entry in self.entries if entry.resolution is None]
 
+    @property
+    def label_ids(self) -> list[int]:
+        """The card's labels in order; a decision on one of them shows the card again with the same labels."""
+        return [entry.label.pk for entry in self.entries]
+
 
 @dataclass
 class ReviewItemsPage:
@@ -540,17 +549,19 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
         .values_list(
             "annotation__item_id",
             "label_id",
-            "annotation__annotator__username",
+            "annotation__annotator_id",
             "value",
             "confidence",
             "annotation__duration_ms",
             "annotation__guideline_version__number",
         )
     )
-    for item_id, label_id, username, value, confidence, duration_ms, version in judgments:
+    rows = list(judgments)
+    names = display_names({row[2] for row in rows})
+    for item_id, label_id, annotator_id, value, confidence, duration_ms, version in rows:
         answers[(item_id, label_id)].append(
             ReviewAnswer(
-                annotator=username,
+                annotator=names.get(annotator_id, "a former annotator"),
                 value=value,
                 confidence=confidence,
                 duration_ms=duration_ms,
@@ -595,9 +606,7 @@ def review_entries(*, project: Project, pairs: list[tuple[int, int]]) -> list[Re
 def merged_yes_answers(*, project: Project, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[MergedYes]]:
     """The merge-conflict answers of the given (item, label) pairs, with the annotators' names."""
     conflicts = [c for c in merge_conflicts(project=project) if (c.item_id, c.label_id) in pairs]
-    names = dict(
-        get_user_model().objects.filter(pk__in={c.annotator_id for c in conflicts}).values_list("pk", "username")
-    )
+    names = display_names({c.annotator_id for c in conflicts})
     merged: dict[tuple[int, int], list[MergedYes]] = defaultdict(list)
     for conflict in conflicts:
         merged[(conflict.item_id, conflict.label_id)].append(

@@ -10,7 +10,8 @@ rule (docs/architecture.md) shapes every one of them:
   docs/guidelines.md for why it does not wait for the next version.
 - Retiring a label keeps its judgments. It stops being asked, trained on and
   counted in current agreement, because all of those read
-  ``Project.active_labels()``.
+  ``Project.active_labels()``. Bringing it back (``restore_label``) makes it
+  active again; what was annotated meanwhile stays unobserved for it.
 - Merging A into B copies positive A answers to B, never negatives, and keeps
   A's own rows as history. See ``plan_merge`` for the exact rule.
 """
@@ -51,8 +52,32 @@ EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Keys with a meaning of their own on the annotate page (confidence, next,
 # skip, undo). A label given one of them would silently get another key there,
-# so they are refused here. annotate/views/annotating.py keeps the same set.
+# so they are refused here; label_keys below never hands them out.
 RESERVED_KEYS = frozenset("cnsu")
+# Labels without a usable key of their own get the next of these, in label order.
+SPARE_KEYS = "1234567890qwertyiopadfghjklzxvbm"
+
+
+def label_keys(labels: list[Label]) -> dict[int, str]:
+    """The key that toggles each label: its own shortcut key if usable, else the next free digit or letter.
+
+    Keys follow the label order, not the order on screen, so a label keeps its
+    key from item to item even when focus labels move to the top.
+    """
+    keys: dict[int, str] = {}
+    taken: set[str] = set()
+    for label in labels:
+        key = (label.shortcut_key or "").lower()
+        if key.isascii() and key.isalnum() and key not in RESERVED_KEYS and key not in taken:
+            keys[label.pk] = key
+            taken.add(key)
+    spare = iter(key for key in SPARE_KEYS if key not in taken)
+    for label in labels:
+        if label.pk not in keys:
+            key = next(spare, "")
+            if key:
+                keys[label.pk] = key
+    return keys
 
 
 def label_state(label: Label) -> dict[str, Any]:
@@ -397,6 +422,77 @@ def retire_label(*, label: Label, actor: Any) -> Label:
     return label
 
 
+@dataclass(frozen=True)
+class RestorePreview:
+    label: Label
+    positives: int
+    negatives: int
+    # The label's own key, if another active label took it meanwhile: it comes back without one.
+    key_taken: str
+
+    @property
+    def message(self) -> str:
+        message = (
+            f"Bringing back “{self.label.name}”: it is asked, trained on and counted in agreement again from now on. "
+            f"Its {self.positives} positive and {self.negatives} negative answers from before count again; "
+            f"annotations made while it was retired stay unobserved for it (nobody is assumed to have said no)."
+        )
+        if self.key_taken:
+            message += (
+                f" Its key “{self.key_taken}” is now another label's, so it comes back without one "
+                "and gets the next free key on the annotate page."
+            )
+        return message
+
+
+def preview_restore(*, label: Label) -> RestorePreview:
+    if label.merged_into_id is not None:
+        raise LabelSetError(
+            f"“{label.name}” was merged into “{label.merged_into.name}”: its positives live there now, "
+            "so it cannot come back. Add a new label instead."
+        )
+    if label.is_active:
+        raise LabelSetError(f"“{label.name}” is not retired.")
+    key = label.shortcut_key.lower()
+    active_others = label.project.active_labels().exclude(pk=label.pk)
+    taken = bool(key) and active_others.filter(shortcut_key__iexact=key).exists()
+    values = list(label.judgments.values_list("value", flat=True))
+    return RestorePreview(
+        label=label,
+        positives=sum(values),
+        negatives=len(values) - sum(values),
+        key_taken=key if taken else "",
+    )
+
+
+def restore_label(*, label: Label, actor: Any) -> Label:
+    """Bring a retired label back (not a merged one): asked again from now on, its earlier answers count again.
+
+    Annotations made while it was retired have no row for it, so they stay
+    unobserved for it (the three-state rule). One ``label.restore`` event.
+    """
+    with transaction.atomic():
+        locked = _lock(label)
+        preview = preview_restore(label=locked)
+        before = label_state(locked)
+        fields: dict[str, Any] = {"retired_in": None}
+        if preview.key_taken:
+            fields["shortcut_key"] = ""
+        Label.objects.filter(pk=locked.pk).update(**fields)
+        locked.refresh_from_db()
+        record_audit(
+            action="label.restore",
+            actor=actor,
+            project=locked.project,
+            obj=locked,
+            before=before,
+            after=label_state(locked),
+        )
+        _retrain_after_label_change(project=locked.project)
+    label.refresh_from_db()
+    return label
+
+
 # ---------------------------------------------------------------------------
 # Merge
 # ---------------------------------------------------------------------------
@@ -619,7 +715,7 @@ def merge_labels(*, source: Label, target: Label, actor: Any, expected: dict[str
 
 
 def _retrain_after_label_change(*, project: Project) -> None:
-    """After a merge or a retirement the model in use still scores the old label set: ask for a retrain.
+    """After a merge, a retirement or a restore the model in use scores the old label set: ask for a retrain.
 
     Only where retraining is automatic (``retrain_every`` > 0), once the
     change commits. Until the new model re-ranks the queue, the annotate page

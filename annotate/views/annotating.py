@@ -30,7 +30,7 @@ from annotate.access import project_for
 from annotate.curation.annotator_agreement import MIN_COMPARED, annotator_agreement
 from annotate.curation.flags import FlagError, clear_flag, set_flag
 from annotate.models import Annotation, FlagReason, Item, ItemFlag, Label, Project, QueueEntry
-from annotate.setup.labelset import RESERVED_KEYS
+from annotate.setup.labelset import label_keys
 from annotate.types import UserRequest
 from annotate.work.annotating import (
     SKIP_REASONS,
@@ -58,29 +58,6 @@ FLAG_PANEL = "annotate/annotate/_flag.html"
 # My work marks an annotation "edited" when it changed this long after it was created.
 EDITED_AFTER = timedelta(seconds=1)
 LABEL_ROW = "annotate/annotate/_label_row.html"
-SPARE_KEYS = "1234567890qwertyiopadfghjklzxvbm"
-
-
-def label_keys(labels: list[Label]) -> dict[int, str]:
-    """The key that toggles each label: its own shortcut key if usable, else the next free digit or letter.
-
-    Keys follow the label order, not the order on screen, so a label keeps its
-    key from item to item even when focus labels move to the top.
-    """
-    keys: dict[int, str] = {}
-    taken: set[str] = set()
-    for label in labels:
-        key = (label.shortcut_key or "").lower()
-        if key.isascii() and key.isalnum() and key not in RESERVED_KEYS and key not in taken:
-            keys[label.pk] = key
-            taken.add(key)
-    spare = iter(key for key in SPARE_KEYS if key not in taken)
-    for label in labels:
-        if label.pk not in keys:
-            key = next(spare, "")
-            if key:
-                keys[label.pk] = key
-    return keys
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_GET
 from annotate.access import project_for
 from annotate.curation.project_agreement import CACHE_SECONDS, agreement_or_latest, generation
 from annotate.models import Project, Role
+from annotate.setup.accounts import display_names
 
 PAGE = "annotate/dashboard/dashboard.html"
 # Overall first in near-black, then one colour per guideline version.
@@ -279,8 +281,32 @@ def progress_chart(figures: dict[str, Any], *, width: int = 900, height: int = 1
     }
 
 
-def figures_context(project: Project, figures: dict[str, Any]) -> dict[str, Any]:
+def people_names(figures: dict[str, Any]) -> dict[int, str]:
+    """The names pages show for the annotators in the figures, which keep stable usernames (docs/projects.md)."""
+    ids = {row["user_id"] for row in figures["annotators"] if "user_id" in row}
+    ids |= {user_id for pair in figures["annotator_pairs"] for user_id in pair.get("annotators", ())}
+    return display_names(ids)
+
+
+def annotator_rows(figures: dict[str, Any], names: dict[int, str]) -> dict[str, list[dict[str, Any]]]:
+    """The per-annotator and per-pair rows with each person's shown name; an unknown id keeps its username."""
+    people = [{**row, "name": names.get(row.get("user_id", -1), row["username"])} for row in figures["annotators"]]
+    pairs = [
+        {
+            **pair,
+            "names": [
+                names.get(user_id, username)
+                for user_id, username in zip(pair.get("annotators", ()), pair["usernames"], strict=False)
+            ],
+        }
+        for pair in figures["annotator_pairs"]
+    ]
+    return {"annotators": people, "pairs": pairs}
+
+
+def figures_context(project: Project, figures: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
     return {
+        "people": annotator_rows(figures, names),
         "project": project,
         "computed_at": datetime.datetime.fromisoformat(figures["computed_at"]),
         "figures": figures,
@@ -315,11 +341,15 @@ def figures_html(project: Project, figures: dict[str, Any]) -> str:
     milliseconds, more than everything else in a warm request, so the HTML
     is cached next to the figures under the same generation. It holds
     nothing that depends on who asks: the page around it carries the user.
+    The annotators' shown names are part of the key, so a renamed person
+    shows under the new name at once.
     """
-    key = f"tagwise:dashboard-html:{project.pk}:{figures['generation']}:{templates_fingerprint()}"
+    names = people_names(figures)
+    named = hashlib.sha1(json.dumps(sorted(names.items())).encode()).hexdigest()[:12]
+    key = f"tagwise:dashboard-html:{project.pk}:{figures['generation']}:{templates_fingerprint()}:{named}"
     html = cache.get(key)
     if html is None:
-        html = render_to_string(f"{PAGE}#figures", figures_context(project, figures))
+        html = render_to_string(f"{PAGE}#figures", figures_context(project, figures, names))
         cache.set(key, html, CACHE_SECONDS)
     return html
 

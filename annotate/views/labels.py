@@ -1,4 +1,4 @@
-"""The label-set pages for managers: list, add, edit, re-order, retire, merge and rules.
+"""The label-set pages for managers: list, add, edit, re-order, retire, bring back, merge and rules.
 
 Every change goes through two POSTs: the first renders a preview of its
 effect (``confirm.html``), the second, with ``confirm=1`` and the same fields,
@@ -84,6 +84,9 @@ def _labels_page(request: HttpRequest, project: Project, role: str, form: LabelF
         .order_by("order", "id")
     )
     active = [label for label in labels if label.is_active]
+    # The keys the annotate page uses: a label without a usable key of its own gets one automatically.
+    keys = labelset.label_keys(active)
+    shown_keys = [(label, keys.get(label.pk, "")) for label in active]
     retired = [label for label in labels if not label.is_active]
     conflicts = labelset.open_merge_conflicts(project=project)
     items = Item.objects.in_bulk([c.item_id for c in conflicts]) if conflicts else {}
@@ -91,7 +94,7 @@ def _labels_page(request: HttpRequest, project: Project, role: str, form: LabelF
     context = {
         "project": project,
         "role": role,
-        "active": active,
+        "active": shown_keys,
         "retired": retired,
         "form": form,
         "reserved_keys": RESERVED_KEYS_TEXT,
@@ -197,6 +200,24 @@ def label_retire(request: HttpRequest, project_id: int, label_id: int) -> HttpRe
 
 
 @login_required
+@require_POST
+def label_restore(request: HttpRequest, project_id: int, label_id: int) -> HttpResponse:
+    """Bring a retired label back (docs/guidelines.md, "Bring back"): a preview, then the change."""
+    project, role = project_for(request.user, project_id, Role.MANAGER)
+    label = _label(project, label_id)
+    try:
+        if _confirmed(request):
+            labelset.restore_label(label=label, actor=request.user)
+            messages.success(request, f"“{label.name}” is back. It is asked from now on.")
+            return redirect("labels", project.pk)
+        preview = labelset.preview_restore(label=label)
+    except LabelSetError as error:
+        messages.error(request, str(error))
+        return redirect("labels", project.pk)
+    return _confirm(request, project, role, title=f"Bring back “{label.name}”", message=preview.message)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def label_merge(request: HttpRequest, project_id: int, label_id: int) -> HttpResponse:
     """Choose a target, see the counts, confirm. The confirm carries the counts seen."""
@@ -275,6 +296,7 @@ urlpatterns = [
     path("projects/<int:project_id>/labels/<int:label_id>/edit/", label_edit, name="label-edit"),
     path("projects/<int:project_id>/labels/<int:label_id>/move/", label_move, name="label-move"),
     path("projects/<int:project_id>/labels/<int:label_id>/retire/", label_retire, name="label-retire"),
+    path("projects/<int:project_id>/labels/<int:label_id>/restore/", label_restore, name="label-restore"),
     path("projects/<int:project_id>/labels/<int:label_id>/merge/", label_merge, name="label-merge"),
     path("projects/<int:project_id>/labels/<int:label_id>/rules/", edit_label_rules, name="label-rules"),
 ]

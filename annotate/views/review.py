@@ -4,7 +4,8 @@ Two orders of the same open disputes: by entry (one (item, label) per card,
 the most contested first) and by item (every open disputed label of one item
 together, with "accept the majority for this item"). Every change answers
 with the count of open disputes as an out-of-band swap, so the tab's badge
-follows without a reload.
+follows without a reload; a decision on one label of a by-item card also
+swaps the card's header (its open labels) and its majority form.
 
 Reviewers and managers only: the page shows who answered what, which an
 annotator must never see (annotators get 403, non-members 404). With htmx a
@@ -13,6 +14,8 @@ JavaScript the same form posts and redirects back to the page.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
@@ -25,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotate.access import project_for
 from annotate.curation.review import (
     ResolutionError,
+    ReviewItem,
     ReviewPage,
     StaleResolutionError,
     accept_majority,
@@ -44,6 +48,7 @@ PAGE_SIZE = 20
 ITEMS_PAGE_SIZE = 10
 TABS = ("disputed", "resolved")
 COUNT = "annotate/review/_open_count.html"
+CARD_MAX_LABELS = 500
 
 
 # Offsets and ids beyond a 32-bit integer can match nothing, and SQLite
@@ -142,7 +147,12 @@ def _entry_response(
     by_item = request.POST.get("by") == "item"
     context = {"project": project, "role": role, "here": back, "conflict": conflict, "by_item": by_item}
     if request.htmx:
+        card = (_card_labels(request.POST) or []) if by_item else []
+        if label.pk in card:
+            context |= {"card": ",".join(map(str, card)), "number": card.index(label.pk) + 1}
         response = render(request, f"{PAGE}#entry", {**context, "entry": entries[0]}, status=status)
+        if label.pk in card:
+            response.content += _card_parts(request, context, item_review(project=project, item=item, label_ids=card))
         return _with_count(request, response, project)
     # Without JavaScript, a page with just this entry shows the current decision and asks again.
     page = ReviewPage(entries=entries, total=len(entries), offset=0, limit=1)
@@ -153,6 +163,26 @@ def _entry_response(
         "open_count": open_count(project),
     }
     return render(request, PAGE, context, status=status)
+
+
+def _card_labels(data: QueryDict) -> list[int] | None:
+    """The labels of the by-item card a form was posted from (``card``, comma-separated ids); None if absent.
+
+    A card holds one item's disputed labels, so a list longer than any label
+    set is a hand-made request and is ignored rather than queried.
+    """
+    ids = [value for value in data.get("card", "").split(",") if value]
+    if not ids or len(ids) > CARD_MAX_LABELS or not all(value.isdigit() for value in ids):
+        return None
+    return list(dict.fromkeys(min(int(value), MAX_INT) for value in ids))
+
+
+def _card_parts(request: HttpRequest, context: dict[str, Any], review_item: ReviewItem) -> bytes:
+    """The card's header (open labels left) and majority form, as htmx out-of-band swaps after a decision in it."""
+    parts = {**context, "review_item": review_item, "oob": True}
+    return b"".join(
+        render_to_string(f"{PAGE}#{part}", parts, request=request).encode() for part in ("item_head", "item_majority")
+    )
 
 
 def _entry_from_post(request: HttpRequest, project: Project) -> tuple[Item, Label]:
@@ -236,7 +266,9 @@ def accept_item_majority(request: HttpRequest, project_id: int) -> HttpResponse:
         notes.append(
             "Decided by someone else since your page loaded: " + ", ".join(e.label.name for e in result.stale) + "."
         )
-    review_item = item_review(project=project, item=item, label_ids=list(seen))
+    # The card keeps every label it showed, those decided one by one included, so its header counts them all.
+    card = _card_labels(request.POST) or list(seen)
+    review_item = item_review(project=project, item=item, label_ids=card)
     context = {
         "project": project,
         "role": role,

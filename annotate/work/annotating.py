@@ -331,10 +331,14 @@ def refuse_inactive_labels(
     )
 
 
+# Said by the annotate page, its submits and the API alike (docs/projects.md, "Archiving").
+ARCHIVED_MESSAGE = "This project is archived: it is read-only, so nothing was saved."
+
+
 def refuse_archived(*, project: Project) -> None:
     """An archived project is read-only (docs/projects.md): no answer, skip or edit is stored."""
     if project.archived_at is not None:
-        raise SubmitRefused("This project is archived, so it takes no new answers.")
+        raise SubmitRefused(ARCHIVED_MESSAGE)
 
 
 def _check_answers(

@@ -47,6 +47,8 @@ def test_review_one_item_by_keyboard_then_accept_the_majority_of_the_next(page, 
     page.keyboard.press("n")
     expect(entries.nth(1).locator(".resolution")).to_contain_text("Resolved no by rita")
     expect(page.locator("#open-count")).to_have_text("4")  # out of band, no reload
+    expect(page.locator(f"#item-{first.pk}-head .votes")).to_have_text("2 open of 3 disputed")  # the card's header too
+    expect(entries.nth(1).locator(".entry-key")).to_have_text("2")
 
     # a: the majority for the rest of this item (shipping yes 2:1; billing 1:1 at equal confidence stays open).
     page.keyboard.press("a")
@@ -54,6 +56,9 @@ def test_review_one_item_by_keyboard_then_accept_the_majority_of_the_next(page, 
     # Refund, decided a moment ago on this page, is not reported as decided by someone else.
     expect(card.locator(".conflict")).not_to_contain_text("someone else")
     expect(page.locator("#open-count")).to_have_text("3")
+    # The card keeps refund, decided by key a moment ago, and counts what is left open.
+    expect(card.locator("[data-entry]")).to_have_count(3)
+    expect(page.locator(f"#item-{first.pk}-head .votes")).to_have_text("1 open of 3 disputed")
     assert Resolution.objects.get(item=first, label=shipping).value == 1
     assert Resolution.objects.get(item=first, label=refund).value == 0
     assert not Resolution.objects.filter(item=first, label=billing).exists()
@@ -62,6 +67,9 @@ def test_review_one_item_by_keyboard_then_accept_the_majority_of_the_next(page, 
     card.locator(f"#entry-{first.pk}-{billing.pk}").focus()
     page.keyboard.press("y")
     expect(page.locator("#open-count")).to_have_text("2")
+    expect(page.locator(f"#item-{first.pk}-head .votes")).to_have_text("3 disputed, all decided")
+    expect(card.locator(".conflict")).to_have_count(0)  # the note about the tie went with it
+    expect(card.locator(".accept-majority")).to_have_count(0)
     next_card = page.locator(f"#item-{second.pk}")
     expect(next_card.locator("[data-entry]").first).to_be_focused()
     page.keyboard.press("a")

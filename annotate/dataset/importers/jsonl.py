@@ -12,6 +12,7 @@ from annotate.dataset.importers.validate import (
     as_external_id,
     as_metadata,
     as_text,
+    json_error,
     may_hold_unstorable,
     parse_annotation,
     unstorable_in,
@@ -78,7 +79,7 @@ def json_objects(stream: IO[bytes], errors: Errors) -> Iterator[tuple[int, dict[
             if first and (hint := whole_file_hint(raw)):
                 errors.add(line, "", hint)
                 return
-            errors.add(line, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}")
+            errors.add(line, "", json_error(exc))
             first = False
             continue
         if not isinstance(row, dict):

@@ -16,6 +16,7 @@ from annotate.dataset.importers.validate import (
     as_external_id,
     as_flag,
     as_text,
+    json_error,
     parse_annotation,
     unstorable_in,
 )
@@ -144,7 +145,7 @@ def read_labelstudio(
         hint = ""
         if "Extra data" in str(exc):
             hint = "; this looks like JSON lines (one object per line): import it with format=jsonl"
-        errors.add(0, "", f"invalid JSON: {getattr(exc, 'msg', None) or exc}{hint}")
+        errors.add(0, "", f"{json_error(exc, with_line=True)}{hint}")
         return
     if isinstance(tasks, dict):
         tasks = [tasks]

@@ -61,6 +61,31 @@ def unstorable_in(value: Any, path: str = "") -> str | None:
     return None
 
 
+def json_error(exc: ValueError, *, with_line: bool = False) -> str:
+    """A JSON parse error in full: json's own ``msg`` stops short ("Invalid control character at").
+
+    The message names the column (and the line, for a whole-file format) and,
+    for a raw control character such as a NUL byte, which one it is: a binary
+    file or a text with a NUL byte is refused with words a person can act on.
+    """
+    if not isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc}"
+    where = f"line {exc.lineno}, column {exc.colno}" if with_line else f"column {exc.colno}"
+    if exc.msg.startswith("Invalid control character"):
+        char = exc.doc[exc.pos] if exc.pos < len(exc.doc) else ""
+        if char == "\x00":
+            return (
+                f"invalid JSON: a NUL byte (U+0000) inside a string at {where}; a NUL cannot be stored, "
+                "so remove it (a file with NUL bytes may be a binary file, or UTF-16 rather than UTF-8)"
+            )
+        code = f"U+{ord(char):04X}" if char else "a control character"
+        return (
+            f"invalid JSON: a raw control character ({code}) inside a string at {where}; "
+            "write it as an escape such as \\n or \\t"
+        )
+    return f"invalid JSON: {exc.msg} at {where}"
+
+
 def may_hold_unstorable(raw: bytes) -> bool:
     """True when a JSON line has an escape that could be a NUL (\\u0000) or a surrogate (\\ud800-\\udfff)."""
     return b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
