@@ -9,8 +9,8 @@ import pytest
 from annotate.curation.flags import set_flag
 from annotate.curation.items import ItemFilters, browse_items
 from annotate.curation.review import set_resolution
-from annotate.models import Item
-from tests.factories import annotate_item, make_guideline
+from annotate.models import Item, Role
+from tests.factories import add_member, annotate_item, make_guideline
 
 
 @pytest.fixture
@@ -51,6 +51,42 @@ def test_each_filter(project, answered, labels, annotator, second_annotator):
     assert ids(project, annotator_id=annotator.pk, label=shipping, state="no") == ["item-1"]
 
 
+def test_with_an_annotator_chosen_yes_no_and_unobserved_are_their_answers(
+    project, answered, labels, annotator, second_annotator
+):
+    shipping, refund, billing, *_ = labels
+    # item-0: annie said no to refund, arthur yes; item-2: arthur said no to shipping, annie never saw it.
+    assert ids(project, annotator_id=annotator.pk, label=refund, state="no") == ["item-0"]
+    assert ids(project, annotator_id=second_annotator.pk, label=refund, state="no") == []
+    assert ids(project, annotator_id=second_annotator.pk, label=refund, state="yes") == ["item-0"]
+    # arthur left refund unobserved on item-2 and item-3; on item-0 he answered it.
+    assert ids(project, annotator_id=second_annotator.pk, label=refund, state="unobserved") == ["item-2", "item-3"]
+    # "disputed" and "resolved" stay about the item: annie annotated item-3, whose billing is both.
+    assert ids(project, annotator_id=annotator.pk, label=billing, state="disputed") == ["item-3"]
+    assert ids(project, annotator_id=annotator.pk, state="resolved") == ["item-3"]
+
+
+def test_the_form_offers_the_published_guideline_versions(client, project, answered, reviewer):
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/items/", {"version": "2"}).content.decode()
+    select = re.search(r'<select id="f-version" name="version">(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\d*)"', select) == ["", "1", "2"]
+    assert '<option value="2" selected>' in select
+    assert re.findall(r'<code class="external-id">(item-\d+)</code>', html) == ["item-2"]
+
+
+def test_an_empty_page_says_why(client, project, answered, reviewer, manager, other_project):
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/items/", {"q": "no such words"}).content.decode()
+    assert "No items match" in html
+    html = client.get(f"/projects/{project.pk}/items/", {"after": str(answered[-1].pk)}).content.decode()
+    assert "No more items" in html and "Back to the first page" in html
+    add_member(other_project, manager, Role.MANAGER)
+    client.force_login(manager)
+    html = client.get(f"/projects/{other_project.pk}/items/").content.decode()
+    assert "No items yet" in html and f'href="/projects/{other_project.pk}/import/"' in html
+
+
 def test_keyset_pages_follow_the_id_order_and_keep_the_filters(client, project, answered, reviewer, monkeypatch):
     from annotate.views import items as view
 
@@ -85,6 +121,9 @@ def test_the_page_shows_counts_and_links_each_item(client, project, answered, re
         ({"state": "yes"}, "label"),
         ({"flagged": "yes"}, "flagged"),
         ({"annotator": "-1"}, "annotator"),
+        ({"annotator": "999999"}, "annotator"),
+        ({"version": "7"}, "version"),
+        ({"version": "v1"}, "version"),
         ({"after": "99999999999999"}, "after"),
     ],
 )

@@ -147,7 +147,7 @@ def test_the_list_offers_the_model_filters_and_shows_the_chosen_labels_score(
     assert 'name="model"' in html and 'name="order"' in html
     assert f"version {scored.pk}" in html
     assert re.findall(r'<code class="external-id">(item-\d+)</code>', html) == ["item-0", "item-4", "item-6"]
-    assert '<td class="model-score"><span class="answer yes">yes</span> <span class="muted"' in html
+    assert '<td class="model-score" data-label="Model"><span class="answer yes">yes</span> <span class="muted"' in html
     assert ">0.90</span>" in html and ">0.52</span>" in html
 
 
@@ -155,7 +155,7 @@ def test_the_item_page_shows_the_models_scores(client, project, items, labels, s
     client.force_login(reviewer)
     html = client.get(f"/projects/{project.pk}/items/{items[2].pk}/").content.decode()
     assert f"model version {scored.pk}" in html
-    cells = re.findall(r'<td class="model-score">(.*?)</td>', html)
+    cells = re.findall(r'<td class="model-score" data-label="Model">(.*?)</td>', html)
     # Labels in their order: shipping (turned down by a rule), refund, billing, bug, praise (unknown).
     assert len(cells) == 5
     assert '<span class="answer no">no</span>' in cells[0] and ">0.550</span>" in cells[0]

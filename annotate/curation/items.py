@@ -163,8 +163,8 @@ class ItemFilters:
     flagged: bool = False
     label: Label | None = None
     state: str = ""  # one of LABEL_STATES, about ``label`` (or any label for "disputed" and "resolved")
-    annotator_id: int | None = None
-    guideline_version: int | None = None
+    annotator_id: int | None = None  # items this person annotated; with a label, "yes"/"no"/"unobserved" are theirs
+    guideline_version: int | None = None  # a published version's number: items annotated under it
     model: str = ""  # one of MODEL_STATES, about ``label``
     order: str = "id"  # one of ORDERS
 
@@ -195,8 +195,8 @@ class ItemsPage:
         return self.rows[-1].item.pk if self.rows else None
 
 
-def _answers(*, value: int | None = None, label: Label | None = None) -> Exists:
-    """Whether the outer item has an answer (of this value, on this label) in a non-skipped annotation.
+def _answers(*, value: int | None = None, label: Label | None = None, annotator_id: int | None = None) -> Exists:
+    """Whether the outer item has an answer (of this value, on this label, by this annotator) in a non-skipped annotation.
 
     Written as "an annotation of the item that has such a judgment", so both
     probes follow an index from the item: (item, annotator) to its few
@@ -209,7 +209,10 @@ def _answers(*, value: int | None = None, label: Label | None = None) -> Exists:
         judgments = judgments.filter(value=value)
     if label is not None:
         judgments = judgments.filter(label=label)
-    return Exists(Annotation.objects.filter(item_id=OuterRef("pk"), skipped=False).filter(Exists(judgments)))
+    annotations = Annotation.objects.filter(item_id=OuterRef("pk"), skipped=False)
+    if annotator_id is not None:
+        annotations = annotations.filter(annotator_id=annotator_id)
+    return Exists(annotations.filter(Exists(judgments)))
 
 
 def _disputed_on_any_label() -> Exists:
@@ -241,13 +244,17 @@ def filtered_items(*, project: Project, filters: ItemFilters) -> QuerySet[Item]:
                 Annotation.objects.filter(item_id=OuterRef("pk"), guideline_version__number=filters.guideline_version)
             )
         )
-    label, state = filters.label, filters.state
+    # With an annotator chosen, "yes", "no" and "unobserved" are that
+    # annotator's answers: "annie, refund, no" lists what annie said no to,
+    # not the items she annotated that someone else said no to. "disputed"
+    # and "resolved" stay about the item, since they are about several people.
+    label, state, who = filters.label, filters.state, filters.annotator_id
     if state == "yes" and label:
-        items = items.filter(_answers(value=1, label=label))
+        items = items.filter(_answers(value=1, label=label, annotator_id=who))
     elif state == "no" and label:
-        items = items.filter(_answers(value=0, label=label))
+        items = items.filter(_answers(value=0, label=label, annotator_id=who))
     elif state == "unobserved" and label:
-        items = items.exclude(_answers(label=label))
+        items = items.exclude(_answers(label=label, annotator_id=who))
     elif state == "disputed":
         if label:
             items = items.filter(_answers(value=1, label=label), _answers(value=0, label=label))

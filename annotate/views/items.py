@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -30,7 +31,8 @@ from annotate.curation.items import (
     model_scores,
 )
 from annotate.curation.review import review_entries
-from annotate.models import Item, Membership, Project, Role
+from annotate.models import Annotation, Item, Membership, Project, Role
+from annotate.setup.accounts import display_name
 
 PAGE_SIZE = 50
 MAX_INT = 2**31 - 1
@@ -56,6 +58,17 @@ def parse_filters(data: Any, project: Project, scores: ModelScores | None) -> It
     state = data.get("state", "")
     if state and state not in LABEL_STATES:
         raise BadFilter("state", f"state: one of {', '.join(LABEL_STATES)}.")
+    annotator_id = _optional_int(data, "annotator")
+    # Someone removed from the project keeps their annotations, so a link to
+    # their items still works though the form offers only members.
+    if annotator_id is not None and not (
+        project.memberships.filter(user_id=annotator_id).exists()
+        or Annotation.objects.filter(annotator_id=annotator_id, item__project=project).exists()
+    ):
+        raise BadFilter("annotator", "annotator: nobody by that id is in this project or annotated in it.")
+    version = _optional_int(data, "version")
+    if version is not None and not project.guideline_versions.published().filter(number=version).exists():
+        raise BadFilter("version", "version: no such published guideline version in this project.")
     label_id = _optional_int(data, "label")
     label = project.labels.filter(pk=label_id).first() if label_id is not None else None
     if label_id is not None and label is None:
@@ -81,11 +94,21 @@ def parse_filters(data: Any, project: Project, scores: ModelScores | None) -> It
         flagged=flagged == "1",
         label=label,
         state=state,
-        annotator_id=_optional_int(data, "annotator"),
-        guideline_version=_optional_int(data, "version"),
+        annotator_id=annotator_id,
+        guideline_version=version,
         model=model,
         order=order,
     )
+
+
+def _people(project: Project) -> list[Any]:
+    """The annotator filter's choices: the project's members, by the name pages show and in its order.
+
+    The option's value stays the user's id, so a link keeps working when a
+    name changes (docs/agreement.md, "The item browser").
+    """
+    users = [membership.user for membership in Membership.objects.filter(project=project).select_related("user")]
+    return sorted(users, key=lambda user: (display_name(user).casefold(), user.pk))
 
 
 @login_required
@@ -101,7 +124,10 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "scores": scores,
         "model_states": MODEL_STATES,
         "unsure_band": UNSURE_BAND,
-        "annotators": Membership.objects.filter(project=project).select_related("user").order_by("user__username"),
+        "annotators": _people(project),
+        "versions": list(
+            project.guideline_versions.published().order_by("number").values_list("number", flat=True)
+        ),
         "query": request.GET,
     }
     try:
@@ -109,6 +135,9 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         after = _optional_int(request.GET, "after")
     except BadFilter as bad:
         return render(request, "annotate/items/list.html", {**context, "error": bad}, status=400)
+    if filters.annotator_id is not None and all(user.pk != filters.annotator_id for user in context["annotators"]):
+        # A former member, asked for by a link: offered while chosen, so the form shows the filter it applies.
+        context["annotators"].append(get_user_model().objects.get(pk=filters.annotator_id))
     page = browse_items(project=project, filters=filters, after=after, limit=PAGE_SIZE, scores=scores)
     # The next page's link keeps every filter and moves the cursor.
     params = request.GET.copy()
@@ -122,6 +151,8 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "next_query": params.urlencode(),
         "first_query": first.urlencode(),
         "paged": after is not None,
+        # An empty first page says "no items yet" rather than "loosen a filter" when there is nothing to find.
+        "no_items": not page.rows and after is None and not project.items.exists(),
     }
     return render(request, "annotate/items/list.html", context)
 
