@@ -107,9 +107,12 @@ def test_keyset_pages_follow_the_id_order_and_keep_the_filters(client, project, 
 
 def test_the_page_shows_counts_and_links_each_item(client, project, answered, reviewer):
     client.force_login(reviewer)
-    html = client.get(f"/projects/{project.pk}/items/", {"flagged": "1"}).content.decode()
-    assert f'href="/projects/{project.pk}/items/{answered[1].pk}/"' in html
+    html = client.get(f"/projects/{project.pk}/items/", {"flagged": "1", "q": "text"}).content.decode()
+    assert f'href="/projects/{project.pk}/items/{answered[1].pk}/?flagged=1&amp;q=text"' in html
     assert '<span class="flag-badge">1</span>' in html
+    # The item page's way back returns to the same filters.
+    html = client.get(f"/projects/{project.pk}/items/{answered[1].pk}/", {"flagged": "1", "q": "text"}).content.decode()
+    assert f'<a href="/projects/{project.pk}/items/?flagged=1&amp;q=text">← Items</a>' in html
 
 
 @pytest.mark.parametrize(

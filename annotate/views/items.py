@@ -151,6 +151,8 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "next_query": params.urlencode(),
         "first_query": first.urlencode(),
         "paged": after is not None,
+        # An item's link carries the list's query, so its "← Items" returns to the same filters and page.
+        "list_query": request.GET.urlencode(),
         # An empty first page says "no items yet" rather than "loosen a filter" when there is nothing to find.
         "no_items": not page.rows and after is None and not project.items.exists(),
     }
@@ -178,6 +180,8 @@ def item_detail(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
         "scored": item_scores is not None,
         "flags": flags_of_items([item.pk]).get(item.pk, []),
         "annotations": item.annotations.select_related("annotator", "guideline_version").order_by("created_at"),
+        # The list's filters and page, which the detail page only hands back to "← Items".
+        "list_query": request.GET.urlencode(),
     }
     return render(request, "annotate/items/detail.html", context)
 
