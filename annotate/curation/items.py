@@ -196,7 +196,7 @@ class ItemsPage:
 
 
 def _answers(*, value: int | None = None, label: Label | None = None, annotator_id: int | None = None) -> Exists:
-    """Whether the outer item has an answer (of this value, on this label, by this annotator) in a non-skipped annotation.
+    """Whether the outer item has an answer (of this value, on this label, by this person) in a non-skipped annotation.
 
     Written as "an annotation of the item that has such a judgment", so both
     probes follow an index from the item: (item, annotator) to its few

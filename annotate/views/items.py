@@ -125,9 +125,7 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "model_states": MODEL_STATES,
         "unsure_band": UNSURE_BAND,
         "annotators": _people(project),
-        "versions": list(
-            project.guideline_versions.published().order_by("number").values_list("number", flat=True)
-        ),
+        "versions": list(project.guideline_versions.published().order_by("number").values_list("number", flat=True)),
         "query": request.GET,
     }
     try:
