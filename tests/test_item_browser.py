@@ -9,7 +9,7 @@ import pytest
 from annotate.curation.flags import set_flag
 from annotate.curation.items import ItemFilters, browse_items
 from annotate.curation.review import set_resolution
-from annotate.models import Item, Role
+from annotate.models import GuidelineVersion, Item, Role
 from tests.factories import add_member, annotate_item, make_guideline
 
 
@@ -51,8 +51,8 @@ def test_each_filter(project, answered, labels, annotator, second_annotator):
     assert ids(project, annotator_id=annotator.pk, label=shipping, state="no") == ["item-1"]
 
 
-def test_with_an_annotator_chosen_yes_no_and_unobserved_are_their_answers(
-    project, answered, labels, annotator, second_annotator
+def test_with_an_annotator_or_version_chosen_yes_no_and_unobserved_are_in_their_annotations(
+    project, answered, labels, guideline, annotator, second_annotator
 ):
     _, refund, billing, *_ = labels
     # item-0: annie said no to refund, arthur yes.
@@ -61,6 +61,17 @@ def test_with_an_annotator_chosen_yes_no_and_unobserved_are_their_answers(
     assert ids(project, annotator_id=second_annotator.pk, label=refund, state="yes") == ["item-0"]
     # arthur left refund unobserved on item-2 and item-3; on item-0 he answered it.
     assert ids(project, annotator_id=second_annotator.pk, label=refund, state="unobserved") == ["item-2", "item-3"]
+    # Likewise under a guideline version: item-5 was answered yes under v2 and no under v1.
+    shipping = labels[0]
+    v1, v2 = guideline, GuidelineVersion.objects.get(project=project, number=2)
+    annotate_item(answered[5], annotator, {shipping: 1}, guideline=v2)
+    annotate_item(answered[5], second_annotator, {shipping: 0}, guideline=v1)
+    assert ids(project, guideline_version=2, label=shipping, state="no") == ["item-2"]
+    assert ids(project, guideline_version=1, label=shipping, state="no") == ["item-1", "item-5"]
+    # Both together: the person's annotations under that version.
+    assert ids(project, annotator_id=second_annotator.pk, guideline_version=2) == ["item-2"]
+    assert ids(project, annotator_id=annotator.pk, guideline_version=2) == ["item-5"]
+    assert ids(project, guideline_version=9) == []
     # "disputed" and "resolved" stay about the item: annie annotated item-3, whose billing is both.
     assert ids(project, annotator_id=annotator.pk, label=billing, state="disputed") == ["item-3"]
     assert ids(project, annotator_id=annotator.pk, state="resolved") == ["item-3"]

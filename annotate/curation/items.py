@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils.module_loading import import_string
 
-from annotate.models import Annotation, Item, ItemFlag, Judgment, Label, Project, Resolution
+from annotate.models import Annotation, GuidelineVersion, Item, ItemFlag, Judgment, Label, Project, Resolution
 
 LABEL_STATES = ("yes", "no", "unobserved", "disputed", "resolved")
 # What the model says about the chosen label: its decision (after the
@@ -163,8 +163,10 @@ class ItemFilters:
     flagged: bool = False
     label: Label | None = None
     state: str = ""  # one of LABEL_STATES, about ``label`` (or any label for "disputed" and "resolved")
-    annotator_id: int | None = None  # items this person annotated; with a label, "yes"/"no"/"unobserved" are theirs
-    guideline_version: int | None = None  # a published version's number: items annotated under it
+    # Which annotations count: this person's, under this version's number.
+    # An item needs one; with a label, "yes", "no" and "unobserved" read only them.
+    annotator_id: int | None = None
+    guideline_version: int | None = None
     model: str = ""  # one of MODEL_STATES, about ``label``
     order: str = "id"  # one of ORDERS
 
@@ -195,14 +197,16 @@ class ItemsPage:
         return self.rows[-1].item.pk if self.rows else None
 
 
-def _answers(*, value: int | None = None, label: Label | None = None, annotator_id: int | None = None) -> Exists:
-    """Whether the outer item has an answer (of this value, on this label, by this person) in a non-skipped annotation.
+def _answers(*, value: int | None = None, label: Label | None = None, within: Q | None = None) -> Exists:
+    """Whether the outer item has an answer (of this value, on this label) in a non-skipped annotation.
 
-    Written as "an annotation of the item that has such a judgment", so both
-    probes follow an index from the item: (item, annotator) to its few
-    annotations, then (annotation, label) to the judgment. Filtered on the
-    label first, the database walked every judgment of the label for each
-    item, hundreds of times slower (docs/benchmarks.md, "Item browser").
+    ``within`` narrows the annotations that count (to one person's, or to
+    those under one guideline version). Written as "an annotation of the
+    item that has such a judgment", so both probes follow an index from the
+    item: (item, annotator) to its few annotations, then (annotation, label)
+    to the judgment. Filtered on the label first, the database walked every
+    judgment of the label for each item, hundreds of times slower
+    (docs/benchmarks.md, "Item browser").
     """
     judgments = Judgment.objects.filter(annotation_id=OuterRef("pk"))
     if value is not None:
@@ -210,8 +214,8 @@ def _answers(*, value: int | None = None, label: Label | None = None, annotator_
     if label is not None:
         judgments = judgments.filter(label=label)
     annotations = Annotation.objects.filter(item_id=OuterRef("pk"), skipped=False)
-    if annotator_id is not None:
-        annotations = annotations.filter(annotator_id=annotator_id)
+    if within is not None:
+        annotations = annotations.filter(within)
     return Exists(annotations.filter(Exists(judgments)))
 
 
@@ -234,27 +238,33 @@ def filtered_items(*, project: Project, filters: ItemFilters) -> QuerySet[Item]:
         items = items.filter(text__icontains=filters.text)
     if filters.flagged:
         items = items.filter(Exists(ItemFlag.objects.filter(item_id=OuterRef("pk"))))
+    # Annotator and guideline version choose the annotations that count: the
+    # item needs one that is theirs and under that version (skips included),
+    # and "yes", "no" and "unobserved" read the answers in those annotations
+    # only: "annie, refund, no" lists what annie said no to, not the items she
+    # annotated that someone else said no to. "disputed" and "resolved" stay
+    # about the item, since they are about several people.
+    within = Q()
     if filters.annotator_id is not None:
-        items = items.filter(
-            Exists(Annotation.objects.filter(item_id=OuterRef("pk"), annotator_id=filters.annotator_id))
-        )
+        within &= Q(annotator_id=filters.annotator_id)
     if filters.guideline_version is not None:
-        items = items.filter(
-            Exists(
-                Annotation.objects.filter(item_id=OuterRef("pk"), guideline_version__number=filters.guideline_version)
-            )
+        version_id = (
+            GuidelineVersion.objects.filter(project=project, number=filters.guideline_version)
+            .values_list("pk", flat=True)
+            .first()
         )
-    # With an annotator chosen, "yes", "no" and "unobserved" are that
-    # annotator's answers: "annie, refund, no" lists what annie said no to,
-    # not the items she annotated that someone else said no to. "disputed"
-    # and "resolved" stay about the item, since they are about several people.
-    label, state, who = filters.label, filters.state, filters.annotator_id
+        if version_id is None:
+            return items.none()  # a number never published: no annotation was made under it
+        within &= Q(guideline_version_id=version_id)
+    if within:
+        items = items.filter(Exists(Annotation.objects.filter(within, item_id=OuterRef("pk"))))
+    label, state = filters.label, filters.state
     if state == "yes" and label:
-        items = items.filter(_answers(value=1, label=label, annotator_id=who))
+        items = items.filter(_answers(value=1, label=label, within=within))
     elif state == "no" and label:
-        items = items.filter(_answers(value=0, label=label, annotator_id=who))
+        items = items.filter(_answers(value=0, label=label, within=within))
     elif state == "unobserved" and label:
-        items = items.exclude(_answers(label=label, annotator_id=who))
+        items = items.exclude(_answers(label=label, within=within))
     elif state == "disputed":
         if label:
             items = items.filter(_answers(value=1, label=label), _answers(value=0, label=label))
