@@ -155,6 +155,10 @@ def measure(project_id: int, times: int) -> dict[str, Any]:
         "any_disputed": ItemFilters(state="disputed"),
         "annotator": ItemFilters(annotator_id=team_member.pk),
         "flagged_and_disputed": ItemFilters(flagged=True, state="disputed"),
+        "annotator_said_no": ItemFilters(annotator_id=team_member.pk, label=labels[0], state="no"),
+        "annotator_left_unobserved": ItemFilters(annotator_id=team_member.pk, label=labels[0], state="unobserved"),
+        "guideline_version": ItemFilters(guideline_version=1),
+        "guideline_version_and_label_no": ItemFilters(guideline_version=1, label=labels[0], state="no"),
     }
     browser: dict[str, Any] = {}
     for name, item_filters in filters.items():
@@ -177,6 +181,12 @@ def measure(project_id: int, times: int) -> dict[str, Any]:
         "none": repeat(lambda: client.get(url), times),
         "flagged_and_label_disputed": repeat(
             lambda: client.get(url, {"flagged": "1", "label": labels[0].pk, "state": "disputed"}), times
+        ),
+        "annotator_version_label_no": repeat(
+            lambda: client.get(
+                url, {"annotator": team_member.pk, "version": "1", "label": labels[0].pk, "state": "no"}
+            ),
+            times,
         ),
     }
     review_by_item(project=project, limit=10)  # orders and caches the disputes
