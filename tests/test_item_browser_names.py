@@ -76,3 +76,13 @@ def test_a_former_member_can_still_be_filtered_by_a_link(client, project, named,
     add_member(other_project, stranger)
     response = client.get(f"/projects/{project.pk}/items/", {"annotator": stranger.pk})
     assert response.status_code == 400 and b'data-field="annotator"' in response.content
+
+
+def test_two_people_of_the_same_name_are_told_apart_by_username(client, project, named, annotator, reviewer):
+    namesake = make_user("annie2", first_name="Annie", last_name="Lindqvist")
+    add_member(project, namesake)
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/items/").content.decode()
+    assert (str(annotator.pk), "Annie Lindqvist (annie)") in options(html)
+    assert (str(namesake.pk), "Annie Lindqvist (annie2)") in options(html)
+    assert (str(reviewer.pk), "Rita Moreau") in options(html)

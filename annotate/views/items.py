@@ -9,6 +9,7 @@ project (``model_scores``); without one, asking for them is such a 400.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -111,11 +112,18 @@ def _people(project: Project) -> list[Any]:
     return sorted(users, key=lambda user: (display_name(user).casefold(), user.pk))
 
 
+def _shared_names(users: list[Any]) -> set[int]:
+    """The ids of people whose name another choice shares: their option adds the username, to tell them apart."""
+    names = Counter(display_name(user).casefold() for user in users)
+    return {user.pk for user in users if names[display_name(user).casefold()] > 1}
+
+
 @login_required
 @require_GET
 def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.REVIEWER)
     scores = model_scores(project=project)
+    annotators = _people(project)
     context: dict[str, Any] = {
         "project": project,
         "role": role,
@@ -124,7 +132,8 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "scores": scores,
         "model_states": MODEL_STATES,
         "unsure_band": UNSURE_BAND,
-        "annotators": _people(project),
+        "annotators": annotators,
+        "shared_names": _shared_names(annotators),
         "versions": list(project.guideline_versions.published().order_by("number").values_list("number", flat=True)),
         "query": request.GET,
     }
@@ -133,9 +142,10 @@ def item_list(request: HttpRequest, project_id: int) -> HttpResponse:
         after = _optional_int(request.GET, "after")
     except BadFilter as bad:
         return render(request, "annotate/items/list.html", {**context, "error": bad}, status=400)
-    if filters.annotator_id is not None and all(user.pk != filters.annotator_id for user in context["annotators"]):
+    if filters.annotator_id is not None and all(user.pk != filters.annotator_id for user in annotators):
         # A former member, asked for by a link: offered while chosen, so the form shows the filter it applies.
-        context["annotators"].append(get_user_model().objects.get(pk=filters.annotator_id))
+        annotators.append(get_user_model().objects.get(pk=filters.annotator_id))
+        context["shared_names"] = _shared_names(annotators)
     page = browse_items(project=project, filters=filters, after=after, limit=PAGE_SIZE, scores=scores)
     # The next page's link keeps every filter and moves the cursor.
     params = request.GET.copy()
