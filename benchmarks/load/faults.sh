@@ -19,6 +19,17 @@ probe() {
   health=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" || echo 000)
   page=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/accounts/login/" || echo 000)
   say "healthz $health, login page $page"
+  [ "$health" = 200 ]
+}
+recovered() {
+  # Probe every second until /healthz answers 200 again, at least 3 times, for RECOVER_WAIT s (30) at most.
+  local since=$(date +%s) count=0
+  while :; do
+    sleep 1
+    count=$((count + 1))
+    if probe && [ "$count" -ge 3 ]; then say "back after $(( $(date +%s) - since )) s"; return; fi
+    if [ $(( $(date +%s) - since )) -ge "${RECOVER_WAIT:-30}" ]; then say "not back after ${RECOVER_WAIT:-30} s"; return; fi
+  done
 }
 
 case "${1:-}" in
@@ -47,23 +58,22 @@ case "${1:-}" in
     say "next version: ${next:-none within 10 minutes}"
     ;;
   redis)
-    probe
+    probe || true
     say "stopping Redis (port $REDIS_PORT)"
     redis_stop
-    for _ in $(seq $(( ${REDIS_DOWN:-15} / 5 ))); do sleep 5; probe; done
+    for _ in $(seq $(( ${REDIS_DOWN:-15} / 5 ))); do sleep 5; probe || true; done
     say "starting Redis"
     redis_start
-    sleep 2
-    probe
+    recovered
     ;;
   postgres)
-    probe
+    probe || true
     say "stopping PostgreSQL (port $PG_PORT)"
     pg_stop
-    for _ in $(seq $(( ${PG_DOWN:-10} / 5 ))); do sleep 5; probe; done
+    for _ in $(seq $(( ${PG_DOWN:-10} / 5 ))); do sleep 5; probe || true; done
     say "starting PostgreSQL"
     pg_start
-    for _ in 1 2 3; do sleep 1; probe; done
+    recovered
     ;;
   *)
     echo "usage: $0 worker|redis|postgres" >&2

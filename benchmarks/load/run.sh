@@ -10,7 +10,8 @@
 # "postgres" stops PostgreSQL for 10 s, FAULT_AFTER seconds (100) into the run;
 # several ("redis postgres") run one after the other
 # (benchmarks/load/faults.sh); docs/operations.md records what they did.
-# LOAD_SETUP=0 keeps the project of the last run in $OUT/setup.json.
+# LOAD_SETUP=0 keeps the project of the last run in $OUT/setup.json;
+# LOAD_SETUP_ARGS passes more options to setup_project.py ("--items 3000 --no-embed").
 #
 # It uses its own PostgreSQL on port 5440 and its own Redis on port 6390, so
 # the faults never touch a shared server: set LOAD_PG and LOAD_REDIS to use
@@ -31,7 +32,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/acks.csv "$OUT"/*.log "$OUT"/locust_*.csv
 stack_start_services
 if [ "${LOAD_SETUP:-1}" = 1 ]; then
-  .venv/bin/python benchmarks/load/setup_project.py --annotators "$USERS" > "$OUT/setup.json"
+  .venv/bin/python benchmarks/load/setup_project.py --annotators "$USERS" ${LOAD_SETUP_ARGS:-} > "$OUT/setup.json"
 fi
 PROJECT=$(.venv/bin/python -c "import json; print(json.load(open('$OUT/setup.json'))['project_id'])")
 stack_start_app

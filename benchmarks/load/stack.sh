@@ -1,6 +1,8 @@
-# The load test's server stack, sourced by run.sh and faults.sh. Its own PostgreSQL
+# The load test's server stack, sourced by run.sh, faults.sh and ci.sh. Its own PostgreSQL
 # cluster (port 5440, under $STACK_DIR) and Redis (port 6390), so a fault never stops
 # a server someone else uses; gunicorn and a Celery worker with production settings.
+# STACK_DIR, PG_PORT, REDIS_PORT, LOAD_PORT (the web) and OUT (logs and pid files) move
+# all of it, so a second stack (ci.sh's) runs beside the first without touching it.
 
 STACK_DIR=${STACK_DIR:-/tmp/tagwise-faults}
 PG_PORT=${PG_PORT:-5440}
@@ -42,7 +44,7 @@ stack_start_services() {
 
 redis_start() {
   # Append-only, as docker-compose runs it: queued tasks survive a restart.
-  redis-server --port "$REDIS_PORT" --daemonize yes --save '' --appendonly yes --dir "$STACK_DIR" \
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly yes --dir "$STACK_DIR" \
     --logfile "$STACK_DIR/redis.log" --pidfile "$STACK_DIR/redis.pid"
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
 }
@@ -63,8 +65,9 @@ stack_start_app() {
   # --keep-alive above the clients' longest pause (15 s): with a shorter one the server closes an
   # idle connection just as the client reuses it, and the request fails unanswered. In production
   # the TLS proxy holds the client connections, so this only concerns the harness.
+  # Each stack its own control socket (gunicorn's default is one per user, shared by every stack).
   .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --keep-alive 20 \
-    --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$OUT/gunicorn.pid" --daemon
+    --control-socket "$OUT/gunicorn.ctl" --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$OUT/gunicorn.pid" --daemon
   # The worker runs at a lower CPU priority than the web (docs/operations.md, "One machine"): a retrain
   # then uses the cores the web leaves idle instead of taking them from people waiting for their next item.
   nice -n "${WORKER_NICE:-10}" .venv/bin/celery -A config worker -Q default,training --concurrency 1 --loglevel INFO \
@@ -75,10 +78,33 @@ stack_start_app() {
 }
 
 stack_stop_app() {
+  # TERM, then KILL whatever still runs after STOP_GRACE seconds (30): gunicorn finishes the
+  # requests in hand, but the worker's warm shutdown would wait for a whole retrain. A task
+  # killed so is delivered again at the worker's next start (acks_late, docs/operations.md).
+  local name pid
   for name in gunicorn worker; do
-    if [ -f "$OUT/$name.pid" ]; then
-      kill "$(cat "$OUT/$name.pid")" 2>/dev/null || true
-      rm -f "$OUT/$name.pid"
+    [ -f "$OUT/$name.pid" ] || continue
+    pid=$(cat "$OUT/$name.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq $(( ${STOP_GRACE:-30} * 5 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      # shellcheck disable=SC2046
+      kill -9 $(pgrep -P "$pid") "$pid" 2>/dev/null || true
     fi
+    rm -f "$OUT/$name.pid"
   done
+}
+
+stack_stop_services() {
+  # Only the stack's own servers, never those named by LOAD_PG or LOAD_REDIS.
+  if [ -z "${LOAD_PG:-}" ] && [ -f "$STACK_DIR/pg/postmaster.pid" ]; then
+    pg_as_owner "pg_ctl -D $STACK_DIR/pg -m fast stop >/dev/null" || true
+  fi
+  if [ -z "${LOAD_REDIS:-}" ] && [ -f "$STACK_DIR/redis.pid" ]; then
+    local pid
+    pid=$(cat "$STACK_DIR/redis.pid")
+    { grep -q redis "/proc/$pid/comm" 2>/dev/null && kill "$pid"; } || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$STACK_DIR/redis.pid"
+  fi
 }
