@@ -51,3 +51,12 @@ def test_the_api_patch_sets_the_ask_mode_and_refuses_an_unknown_one(project, man
     good = client.patch(api("", project), {"ask_mode": "focus", "focus_size": 3}, format="json")
     assert good.status_code == 200
     assert (good.json()["ask_mode"], good.json()["focus_size"]) == ("focus", 3)
+
+
+def test_a_description_over_the_limit_is_a_form_error_not_a_server_error(client, project, manager):
+    client.force_login(manager)
+    response = client.post(reverse("project-settings", args=[project.pk]), {**FORM, "description": "x" * 10_001})
+    assert response.status_code == 400
+    assert "at most 10000 characters" in response.content.decode()
+    assert Project.objects.get(pk=project.pk).description == ""
+    assert not AuditEvent.objects.filter(action="project.settings").exists()
