@@ -155,7 +155,7 @@ MATRIX: dict[str, Check | tuple[Check, ...]] = {
     "project-archive": Check(MANAGER, "post"),
     "project-delete": (Check(MANAGER), Check(MANAGER, "post", ok=400)),
     # People (issue 14): a new account's link page, a new link, deactivation.
-    "person-create": Check(MANAGER, "post"),
+    "person-create": Check(MANAGER, "post", ok=400),
     "person-password-link": Check(MANAGER, "post", args=membership_args, ok=200),
     "person-active": Check(MANAGER, "post", args=membership_args),
     # Annotating (issue 4)

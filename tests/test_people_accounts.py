@@ -69,9 +69,21 @@ def test_a_link_expires(project, manager):
 def test_bad_input_creates_no_account(client, project, manager, annotator):
     for fields in ({"username": "annie"}, {"username": "no spaces"}, {"email": "not-an-address"}, {"role": "boss"}):
         response = create_person(client, project, manager, **fields)
-        assert response.status_code == 302
+        assert response.status_code == 400
     assert not User.objects.filter(username__in=["nora", "no spaces"]).exists()
     assert not AuditEvent.objects.filter(action="person.create").exists()
+
+
+def test_a_refused_new_person_keeps_what_was_typed_with_the_message_beside_its_field(client, project, manager):
+    response = create_person(client, project, manager, username="nora quist", email="nora@example.org", role="reviewer")
+    assert response.status_code == 400
+    html = response.content.decode()
+    # The members page again, not a redirect that empties the form: the manager fixes one field.
+    assert re.search(r'<input id="new-username"[^>]* value="nora quist"', html)
+    assert re.search(r'<input id="new-full-name"[^>]* value="Nora Quist"', html)
+    assert re.search(r'<input id="new-email"[^>]* value="nora@example.org"', html)
+    assert '<option value="reviewer" selected>' in html
+    assert re.search(r'<p class="field-error" role="alert" id="new-username-error">Enter a valid username', html)
 
 
 def test_the_link_is_also_e_mailed_when_e_mail_is_configured(client, project, manager, settings, mailoutbox):

@@ -39,7 +39,10 @@ def test_an_out_of_range_setting_is_a_form_error_and_changes_nothing(client, pro
     client.force_login(manager)
     response = client.post(reverse("project-settings", args=[project.pk]), {**FORM, "exploration_share": "1.5"})
     assert response.status_code == 400
-    assert "Ensure this value is less than or equal to 1" in response.content.decode()
+    html = response.content.decode()
+    assert "Ensure this value is less than or equal to 1" in html
+    # Said at the top too, with a link to the field, which may be below the fold.
+    assert 'role="alert">Nothing was saved. <a href="#id_exploration_share">' in html
     assert Project.objects.get(pk=project.pk).ask_mode == AskMode.ALL
     assert not AuditEvent.objects.filter(action="project.settings").exists()
 
@@ -51,3 +54,12 @@ def test_the_api_patch_sets_the_ask_mode_and_refuses_an_unknown_one(project, man
     good = client.patch(api("", project), {"ask_mode": "focus", "focus_size": 3}, format="json")
     assert good.status_code == 200
     assert (good.json()["ask_mode"], good.json()["focus_size"]) == ("focus", 3)
+
+
+def test_a_description_over_the_limit_is_a_form_error_not_a_server_error(client, project, manager):
+    client.force_login(manager)
+    response = client.post(reverse("project-settings", args=[project.pk]), {**FORM, "description": "x" * 10_001})
+    assert response.status_code == 400
+    assert "at most 10000 characters" in response.content.decode()
+    assert Project.objects.get(pk=project.pk).description == ""
+    assert not AuditEvent.objects.filter(action="project.settings").exists()

@@ -50,6 +50,22 @@ class StalePreviewError(LabelSetError):
 # judgment, resolution and rule stays attached.
 EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Characters a name may not hold: line breaks, tabs and other control characters, and the
+# invisible and bidirectional ones that hide or reorder what a name says (the same set the
+# item text marks, annotate/templatetags/tagwise.py, plus line breaks and tab). Zero-width
+# joiner and non-joiner stay allowed: Persian, Indic scripts and emoji need them.
+HIDDEN_IN_NAME = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e"
+    "\U000e0000-\U000e007f]"
+)
+
+
+def hidden_in_name(name: str) -> str | None:
+    """The code point of the first character a name may not hold (U+000A for a line break), if any."""
+    found = HIDDEN_IN_NAME.search(name)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
 # Keys with a meaning of their own on the annotate page (confidence, next,
 # skip, undo). A label given one of them would silently get another key there,
 # so they are refused here; label_keys below never hands them out.
@@ -111,6 +127,11 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
         if "," in clean["name"]:
             # The export selects labels by a comma-separated list of names.
             raise LabelSetError("A label name cannot contain a comma.", field="name")
+        if hidden := hidden_in_name(clean["name"]):
+            raise LabelSetError(
+                f"A label name cannot contain a line break, a control or an invisible character ({hidden}).",
+                field="name",
+            )
         if others.filter(name__iexact=clean["name"]).exists():
             raise LabelSetError(f"This project already has a label named “{clean['name']}”.", field="name")
     if "color" in clean:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from annotate.models import Annotation, GuidelineVersion, Label, Membership, Project, Role, record_audit
 from annotate.setup.guidelines import GuidelineError, publish_guideline, refuse_too_long
-from annotate.setup.labelset import LabelSetError, _check_key
+from annotate.setup.labelset import LabelSetError, _check_key, hidden_in_name
 from annotate.setup.project_settings import CHANGEABLE, DESCRIPTION_MAX_CHARS, ProjectSettingsError, check_settings
 
 NAME_MAX_CHARS = 200
@@ -137,6 +137,11 @@ def _check_name(name: str, *, project: Project | None = None) -> str:
         raise ProjectError("A project needs a name.", field="name")
     if len(name) > NAME_MAX_CHARS:
         raise ProjectError(f"A project name has at most {NAME_MAX_CHARS} characters.", field="name")
+    if hidden := hidden_in_name(name):
+        raise ProjectError(
+            f"A project name cannot contain a line break, a control or an invisible character ({hidden}).",
+            field="name",
+        )
     others = Project.objects.exclude(pk=project.pk) if project else Project.objects.all()
     if others.filter(name__iexact=name).exists():
         raise ProjectError(f"There is already a project named “{name}”.", field="name")
@@ -158,6 +163,11 @@ def _check_labels(specs: Sequence[LabelSpec]) -> list[LabelSpec]:
         if "," in name:
             # The export selects labels by a comma-separated list of names.
             raise ProjectError(f"The label “{name}” contains a comma, which label names cannot.", field="labels")
+        if hidden := hidden_in_name(name):
+            raise ProjectError(
+                f"The label {name!r} contains a line break, a control or an invisible character ({hidden}).",
+                field="labels",
+            )
         if name.lower() in seen:
             raise ProjectError(f"The label “{name}” is listed twice.", field="labels")
         if len(spec.description) > LABEL_DESCRIPTION_MAX_CHARS:

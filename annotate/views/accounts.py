@@ -21,6 +21,8 @@ from annotate.access import project_for
 from annotate.models import Membership, Role
 from annotate.setup import accounts
 from annotate.setup.accounts import AccountError, PasswordLink, display_name
+from annotate.views.members import PAGE as members_page_template
+from annotate.views.members import members_context
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -56,8 +58,12 @@ def person_create(request: HttpRequest, project_id: int) -> HttpResponse:
             base_url=_base_url(request),
         )
     except AccountError as error:
-        messages.error(request, str(error))
-        return redirect("members", project.pk)
+        # The page again with what was typed and the message beside its field: a redirect would empty the form.
+        context = members_context(project, role)
+        typed = ("username", "full_name", "email", "role")
+        context["new_person"] = {name: request.POST.get(name, "") for name in typed}
+        context["new_person_error"] = {"field": error.field or "username", "message": str(error)}
+        return render(request, members_page_template, context, status=400)
     return _show_link(request, project, role, link, new=True)
 
 

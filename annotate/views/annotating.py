@@ -256,6 +256,7 @@ def item_context(
         "entry": entry,
         "rows": rows,
         "asks_some": len(asked) < len(labels),
+        "no_labels": not labels,
         "earlier": earlier,
         "earlier_rows": [
             (by_id[label_id], answer)
@@ -301,8 +302,13 @@ def render_next(
     labels: list[Label] | None = None,
     rules: RulesByLabelId | None = None,
 ) -> HttpResponse:
-    """Lease the next item and render it: the whole page, or for htmx the work area only."""
-    got = next_item(annotator=request.user, project=project)
+    """Lease the next item and render it: the whole page, or for htmx the work area only.
+
+    Without an active label there is nothing to answer: no item is leased,
+    and the page says so instead of showing an item that can only be skipped.
+    """
+    labels = labels if labels is not None else answerable_labels(project=project)
+    got = next_item(annotator=request.user, project=project) if labels else None
     item, entry = got if got else (None, None)
     context = item_context(
         request=request, project=project, role=role, item=item, entry=entry, labels=labels, rules=rules

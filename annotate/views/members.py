@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,26 +13,32 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.access import project_for
-from annotate.models import Membership, Role
+from annotate.models import Membership, Project, Role
 from annotate.setup import members
 from annotate.setup.accounts import display_name, email_configured
 from annotate.setup.members import MembershipError
+
+PAGE = "annotate/members/members.html"
+
+
+def members_context(project: Project, role: str) -> dict[str, Any]:
+    """What the members page shows; the new-person form adds what was typed when it refuses it."""
+    return {
+        "project": project,
+        "role": role,
+        "memberships": project.memberships.select_related("user").order_by("user__username"),
+        "roles": Role.choices,
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        "email_configured": email_configured(),
+        "new_person": {"role": Role.ANNOTATOR},
+    }
 
 
 @login_required
 @require_GET
 def members_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
-    memberships = project.memberships.select_related("user").order_by("user__username")
-    context = {
-        "project": project,
-        "role": role,
-        "memberships": memberships,
-        "roles": Role.choices,
-        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
-        "email_configured": email_configured(),
-    }
-    return render(request, "annotate/members/members.html", context)
+    return render(request, PAGE, members_context(project, role))
 
 
 @login_required

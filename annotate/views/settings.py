@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotate.access import project_for
 from annotate.models import AskMode, Project, Role
-from annotate.setup.project_settings import CHANGEABLE, change_settings
+from annotate.setup.project_settings import CHANGEABLE, DESCRIPTION_MAX_CHARS, change_settings
 
 
 class SettingsForm(forms.ModelForm):
@@ -34,6 +34,9 @@ class SettingsForm(forms.ModelForm):
     exploration_share = forms.FloatField(
         min_value=0, max_value=1, label="Share of random items asked every label (exploration)"
     )
+    # The model field has no length limit; without this one a long text got past the form and
+    # change_settings refused it with an exception, a server error instead of a message.
+    description = forms.CharField(required=False, max_length=DESCRIPTION_MAX_CHARS, widget=forms.Textarea)
 
     class Meta:
         model = Project

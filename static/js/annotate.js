@@ -127,6 +127,10 @@
       text = `Your session has ended: log in again in another tab, then ${again}; your answers are still here.`;
     } else if (status === 403) {
       text = `The server refused the request: this page may be stale or your cookies were cleared. Log in again in another tab, then ${again}; your answers are still here.`;
+    } else if (status === 404) {
+      // The project was deleted or the annotator removed from it (annotate/access.py answers 404 to non-members):
+      // a retry cannot help, so say what happened instead of "try again".
+      text = "Not saved: this project is no longer open to you (it was deleted, or you were removed from it). Your answers are still here.";
     } else if (status === 503) {
       text = `Not saved: the database is unavailable; nothing you saved is lost. Your answers are still here; ${again} in a moment.`;
     } else if (status) {
@@ -143,6 +147,12 @@
       link.target = "_blank";
       link.rel = "noopener";
       link.textContent = "Log in (new tab)";
+      box.append(" ", link);
+    }
+    if (status === 404) {
+      const link = document.createElement("a");
+      link.href = box.dataset.homeUrl;
+      link.textContent = "Your projects";
       box.append(" ", link);
     }
     box.hidden = false;

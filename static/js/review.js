@@ -126,6 +126,8 @@
     const status = event.detail.xhr ? event.detail.xhr.status : 0;
     let text = "Not saved: the server could not be reached. Press again when you are back online.";
     if (status === 503) text = "Not saved: the database is unavailable; nothing you saved is lost. Press again in a moment.";
+    // Deleted, or removed from the project (annotate/access.py answers 404 to non-members): pressing again cannot help.
+    else if (status === 404) text = "Not saved: this project is no longer open to you (it was deleted, or you were removed from it).";
     else if (status) text = `Not saved: the server answered with an error (${status}). Press again in a moment.`;
     pending = null;
     if (live) live.textContent = text;

@@ -191,6 +191,21 @@ def test_refused_request_is_shown_and_nothing_is_announced_saved(page, project, 
     assert not Annotation.objects.exists()
 
 
+def test_removed_from_the_project_says_so_instead_of_try_again(page, project, queue, labels, annotator):
+    open_annotate(page, project)
+    page.keyboard.press("1")
+    # A manager removes the annotator meanwhile: the submit is a 404, which no retry will change.
+    project.memberships.filter(user=annotator).delete()
+    page.keyboard.press("Enter")
+    alert = page.locator(".js-request-error")
+    expect(alert).to_contain_text("no longer open to you")
+    expect(alert).not_to_contain_text("try again in a moment")
+    expect(alert.get_by_role("link", name="Your projects")).to_have_attribute("href", "/")
+    expect(page.locator(f"#l{labels[0].pk}-yes")).to_be_checked()
+    assert not Annotation.objects.exists()
+    screenshot(page, "annotate-removed-from-project")
+
+
 def test_double_click_does_not_skip_the_rule_warning(page, project, queue, labels, annotator):
     _shipping, refund, billing, *_ = labels
     refund.implies.add(billing)

@@ -151,3 +151,18 @@ def test_undo_a_decision_from_the_resolved_tab(page, project, disputed, reviewer
     assert AuditEvent.objects.filter(action="resolution.clear").count() == 1
     page.goto(f"/projects/{project.pk}/review/")
     expect(page.locator(f"#entry-{first_item.pk}-{refund.pk}")).to_be_visible()  # disputed again
+
+
+def test_a_reviewer_removed_from_the_project_is_told_so_not_to_press_again(page, project, disputed, reviewer):
+    (first_item, refund), _ = disputed
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/")
+    first = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    expect(first).to_be_focused()
+    # A manager removes the reviewer meanwhile: the decision is a 404, which pressing again cannot change.
+    project.memberships.filter(user=reviewer).delete()
+    page.keyboard.press("y")
+    alert = first.locator(".js-request-error")
+    expect(alert).to_contain_text("no longer open to you")
+    expect(alert).not_to_contain_text("Press again")
+    assert not Resolution.objects.exists()

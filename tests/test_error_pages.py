@@ -1,0 +1,30 @@
+"""A missing page or a refused one is a page of the app (top bar, a way back), never the server's bare text."""
+
+from django.urls import reverse
+
+from tests.factories import make_user
+
+
+def test_a_missing_page_keeps_the_top_bar_and_a_way_home(client, db):
+    client.force_login(make_user("nora", first_name="Nora", last_name="Quist"))
+    response = client.get("/projects/999999/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page not found</h1>" in html
+    assert "Nora Quist" in html  # the top bar, with the log-out button
+    assert f'href="{reverse("home")}">Your projects</a>' in html
+
+
+def test_a_page_the_role_does_not_allow_says_so(client, project, annotator):
+    client.force_login(annotator)
+    response = client.get(reverse("project-settings", args=[project.pk]))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<h1>Not allowed</h1>" in html
+    assert f'href="{reverse("home")}">Your projects</a>' in html
+
+
+def test_the_api_still_answers_json(client):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
