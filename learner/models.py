@@ -97,6 +97,16 @@ class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
             heartbeat_at=timezone.now(),
         )
 
+    def lock_if_scoring(self, version_id: int) -> bool:
+        """Whether the version is still scoring, its row locked until the caller's transaction ends.
+
+        The queue is written in chunks before the version publishes
+        (learner/training.py); each chunk's transaction holds this lock, so
+        the periodic stale check cannot fail the version in the middle of a
+        chunk, and a version failed between two chunks writes no more.
+        """
+        return self.select_for_update().filter(pk=version_id, status=ModelVersion.Status.SCORING).exists()
+
     def publish(
         self,
         version_id: int,
@@ -108,9 +118,9 @@ class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
     ) -> bool:
         """scoring -> ready, with the model's file and figures.
 
-        Only a version that still holds the slot may publish; the caller
-        re-ranks the queue in the same transaction only if this won, so a
-        version marked stale meanwhile never overwrites a newer queue.
+        Only a version that still holds the slot may publish; it has written
+        its ranking into the queue just before, chunk by chunk, each chunk
+        only while it held the slot (``lock_if_scoring``).
         """
         return self._move(
             version_id,

@@ -64,6 +64,8 @@ KEEP_ARTIFACTS = 3
 # WARM_BATCH at a time, one short task each so retrains can run between
 # them, then asks for a retrain that uses them.
 EMBED_WHILE_TRAINING = 3000
+# Queue entries written per transaction when a version publishes its ranking (write_ranking).
+RANKING_CHUNK = 2000
 WARM_BATCH = 2000
 # How long a project's warm-up chain holds its slot after its last batch (a lost chain frees it).
 WARM_SLOT_SECONDS = 6 * 3600
@@ -270,19 +272,17 @@ def _train_and_score(version: ModelVersion) -> str:
     entries = score_items(
         model=model, texts=texts, answers=answers, observed=observed, seed=version.pk, proba=proba, project=project
     )
-    with transaction.atomic():
-        # Only a version that still holds the slot may publish; a version
-        # marked stale meanwhile must not overwrite a newer queue.
-        published = ModelVersion.objects.publish(
-            version.pk,
-            artifact_path=str(path),
-            metrics=_json_safe(model.metrics),
-            thresholds=[float(t) for t in model.thresholds],
-            embeddings_deferred=deferred,
-        )
-        if not published:
-            raise RuntimeError("The version lost its training slot before it could publish.")
-        set_queue_priorities(project=project, entries=entries, model_version_id=version.pk)
+    write_ranking(version=version, project=project, entries=entries)
+    # Only a version that still holds the slot may publish.
+    published = ModelVersion.objects.publish(
+        version.pk,
+        artifact_path=str(path),
+        metrics=_json_safe(model.metrics),
+        thresholds=[float(t) for t in model.thresholds],
+        embeddings_deferred=deferred,
+    )
+    if not published:
+        raise RuntimeError("The version lost its training slot before it could publish.")
     prune_artifacts(project=project)
     if deferred and version.trigger == "embeddings":
         # The warm-up that asked for this retrain did not leave the texts
@@ -292,6 +292,25 @@ def _train_and_score(version: ModelVersion) -> str:
     elif deferred:
         start_warming_embeddings(project_id=project.pk)
     return ModelVersion.Status.READY
+
+
+def write_ranking(*, version: ModelVersion, project: Project, entries: list[tuple[int, float, list[int], str]]) -> None:
+    """Write the version's ranking into the queue in chunks of item ids, each its own short transaction.
+
+    One transaction over a 100,000-item queue held every entry's row lock for
+    seconds, and every submit and next item waited for it (docs/benchmarks.md,
+    "Load and faults"). A chunk is written only while the version still holds
+    the training slot, checked with its row locked, so a version marked stale
+    meanwhile stops at its next chunk and never overwrites a newer queue.
+    """
+    ordered = sorted(entries, key=lambda entry: entry[0])
+    for start in range(0, len(ordered), RANKING_CHUNK):
+        with transaction.atomic():
+            if not ModelVersion.objects.lock_if_scoring(version.pk):
+                raise RuntimeError("The version lost its training slot while it wrote the queue.")
+            set_queue_priorities(
+                project=project, entries=ordered[start : start + RANKING_CHUNK], model_version_id=version.pk
+            )
 
 
 def embedding_cache_path() -> str:

@@ -78,3 +78,40 @@ def test_next_item_waits_for_a_rerank_and_then_gets_its_best_item(transactional_
     assert item == items[0]
     assert entry.priority == 10.0
     assert list(Lease.objects.values_list("item_id", "annotator_id")) == [(items[0].pk, annotator.pk)]
+
+
+def test_a_chunk_of_a_rerank_locks_only_its_own_entries(transactional_db, project, labels, annotator):
+    """A submit on an item outside the chunk being written does not wait for it (learner/training.py, write_ranking)."""
+    from django.db import DatabaseError
+
+    items = Item.objects.bulk_create(Item(project=project, external_id=f"c{n}", text=f"text {n}") for n in range(6))
+    QueueEntry.objects.bulk_create(QueueEntry(project=project, item=item, priority=n) for n, item in enumerate(items))
+    chunk_holds_rows, chunk_may_finish = threading.Event(), threading.Event()
+
+    def write_first_chunk() -> None:
+        try:
+            with transaction.atomic():
+                set_queue_priorities(
+                    project=project,
+                    entries=[(item.pk, 5.0, [], "uncertain") for item in items[:3]],
+                    model_version_id=None,
+                )
+                chunk_holds_rows.set()
+                assert chunk_may_finish.wait(PATIENCE_SECONDS)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write_first_chunk)
+    writer.start()
+    try:
+        assert chunk_holds_rows.wait(PATIENCE_SECONDS)
+        with transaction.atomic():
+            # Outside the chunk: free at once.
+            assert QueueEntry.objects.select_for_update(nowait=True).get(item=items[4]).priority == 4
+        with pytest.raises(DatabaseError), transaction.atomic():
+            # Inside the chunk: held until the chunk commits.
+            QueueEntry.objects.select_for_update(nowait=True).get(item=items[1])
+    finally:
+        chunk_may_finish.set()
+        writer.join(PATIENCE_SECONDS)
+    assert QueueEntry.objects.get(item=items[1]).priority == 5.0

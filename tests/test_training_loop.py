@@ -163,6 +163,36 @@ def test_a_failure_while_writing_the_queue_rolls_back_the_ready_status(
     assert Path(good.artifact_path).exists() and training.predictions_path(good).exists()
 
 
+def test_a_version_failed_while_it_writes_the_queue_stops_at_its_next_chunk(
+    project, labels, labelled, second_annotator, monkeypatch
+):
+    """The queue is written in short chunks (no submit waits for a whole re-rank); a lost slot stops the writing."""
+    good = train_now(project)
+    annotate_item(labelled[-1], second_annotator, {labels[0]: 1})
+    monkeypatch.setattr(training, "RANKING_CHUNK", 2)
+    real = training.set_queue_priorities
+    chunks: list[list[int]] = []
+
+    def first_chunk_then_marked_stale(**kwargs):
+        written = real(**kwargs)
+        chunks.append([entry[0] for entry in kwargs["entries"]])
+        # The periodic check fails the version between its first and its second chunk.
+        ModelVersion.objects.filter(pk=kwargs["model_version_id"]).update(
+            status=ModelVersion.Status.FAILED, error="The worker stopped reporting progress."
+        )
+        return written
+
+    monkeypatch.setattr(training, "set_queue_priorities", first_chunk_then_marked_stale)
+    lost = train_now(project)
+
+    assert lost.status == ModelVersion.Status.FAILED
+    assert training.latest_ready(project=project) == good
+    assert len(chunks) == 1 and len(chunks[0]) == 2 and chunks[0] == sorted(chunks[0])
+    versions = dict(QueueEntry.objects.filter(project=project).values_list("item_id", "model_version_id"))
+    assert {versions[item_id] for item_id in chunks[0]} == {lost.pk}
+    assert {version for item_id, version in versions.items() if item_id not in chunks[0]} == {good.pk}
+
+
 def test_a_version_delivered_twice_trains_once(project, labelled, monkeypatch):
     calls = []
     real = training.train_model

@@ -235,7 +235,7 @@ QUEUE_CASTS = {"focus_labels": "jsonb", "model_version_id": "bigint"}
 def set_queue_priorities(
     *, project: Project, entries: Iterable[QueueRow], model_version_id: int | None, new_rounds: bool | None = None
 ) -> int:
-    """Write the learner's ranking into the project's queue in one transaction.
+    """Write the learner's ranking into the project's queue in one transaction (per call: chunk large rankings).
 
     ``entries`` yields (item_id, priority, focus_label_ids, reason). Items of
     other projects are ignored; entries the learner did not score keep their
@@ -267,14 +267,19 @@ def set_queue_priorities(
             raise ValueError(f"Unknown queue reason {reason!r}.")
         focus_now = current_focus(focus=focus, active_ids=active_ids, project=project, merged=merged)
         rows[int(item_id)] = (float(priority), focus_now, str(reason))
+    if not rows:
+        return 0
     now = timezone.now()
     with transaction.atomic():
         # Locked, so a submit in flight on one of these entries waits and then
-        # counts itself in the round as written here.
+        # counts itself in the round as written here. Only the entries in the
+        # range of the given item ids: a caller with many entries writes them
+        # in chunks of sorted ids (learner/training.py), so that no submit or
+        # next item waits for a whole project's re-rank.
         existing = {
             item_id: (focus, round_, required)
             for item_id, focus, round_, required in QueueEntry.objects.select_for_update()
-            .filter(project=project)
+            .filter(project=project, item_id__gte=min(rows), item_id__lte=max(rows))
             .values_list("item_id", "focus_labels", "round", "required")
         }
         kept: list[tuple[int, float, str, str, int | None]] = []
