@@ -61,13 +61,17 @@ pg_start() {
   pg_as_owner "pg_ctl -D $STACK_DIR/pg -o '-p $PG_PORT -k $STACK_DIR' -l $STACK_DIR/pg.log -w start >/dev/null"
 }
 
+# gunicorn's default access line, then the time the server took (milliseconds): where a slow request was.
+ACCESS_FORMAT='%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+
 stack_start_app() {
   # --keep-alive above the clients' longest pause (15 s): with a shorter one the server closes an
   # idle connection just as the client reuses it, and the request fails unanswered. In production
   # the TLS proxy holds the client connections, so this only concerns the harness.
   # Each stack its own control socket (gunicorn's default is one per user, shared by every stack).
   .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --keep-alive 20 \
-    --control-socket "$OUT/gunicorn.ctl" --access-logfile "$OUT/access.log" --error-logfile "$OUT/gunicorn.log" --pid "$OUT/gunicorn.pid" --daemon
+    --control-socket "$OUT/gunicorn.ctl" --pid "$OUT/gunicorn.pid" --daemon --error-logfile "$OUT/gunicorn.log" \
+    --access-logfile "$OUT/access.log" --access-logformat "$ACCESS_FORMAT"
   # The worker runs at a lower CPU priority than the web (docs/operations.md, "One machine"): a retrain
   # then uses the cores the web leaves idle instead of taking them from people waiting for their next item.
   nice -n "${WORKER_NICE:-10}" .venv/bin/celery -A config worker -Q default,training --concurrency 1 --loglevel INFO \
