@@ -26,6 +26,15 @@ class Role(models.TextChoices):
 # Roles ordered by what they may do; a higher role may do everything a lower one may.
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
 
+# The skip reasons a new project offers; a manager changes them on the settings page (docs/projects.md).
+DEFAULT_SKIP_REASONS = ("unclear", "not in English", "spam")
+# The choice on the annotate page that stands for "in my own words"; a project's own reasons cannot be called so.
+OTHER_SKIP_REASON = "other"
+
+
+def default_skip_reasons() -> list[str]:
+    return list(DEFAULT_SKIP_REASONS)
+
 
 class ProjectQuerySet(models.QuerySet["Project"]):
     def for_user(self, user: Any) -> ProjectQuerySet:
@@ -74,6 +83,10 @@ class Project(models.Model):
     annotations_since_retrain = models.PositiveIntegerField(default=0)
     default_confidence = models.FloatField(default=0.8)
     lease_minutes = models.PositiveIntegerField(default=30)
+    # The reasons an annotator picks from to skip an item, in the order shown
+    # (besides "other", in their own words). A skip stores the reason's text,
+    # so changing the list never rewrites earlier skips.
+    skip_reasons = models.JSONField(default=default_skip_reasons)
     # An archived project is read-only: the queue hands out nothing and no
     # answer is stored, but it can still be read and exported (docs/projects.md).
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,7 @@ from tests.api_support import api, clear_throttles, client_for  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("body", [{"name": "Renamed"}, {"id": 99}, {"overlap_cuont": 3}])
+@pytest.mark.parametrize("body", [{"created_at": "2020-01-01T00:00:00Z"}, {"id": 99}, {"overlap_cuont": 3}])
 def test_a_settings_patch_with_a_field_it_cannot_change_is_a_400_naming_it(project, manager, body):
     answer = client_for(manager).patch(api("", project), body, format="json")
     assert answer.status_code == 400

@@ -6,6 +6,8 @@ from annotate.models import AskMode, AuditEvent, Project
 from tests.api_support import api, client_for
 
 FORM = {
+    "name": "Support inbox",
+    "skip_reasons": "unclear\nnot in English\nspam",
     "description": "",
     "overlap_count": "2",
     "overlap_fraction": "0.2",

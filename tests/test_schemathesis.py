@@ -39,13 +39,15 @@ allow-x00 = false
 include-operation-id = "projects_import_create"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 429]
 
-# Creating or cloning a project with a name that is taken, or with both `labels` and `label_config`, a
+# Creating, cloning or renaming a project with a name that is taken or holds an invisible character,
+# or with both `labels` and `label_config`, skip reasons that repeat one another regardless of case, a
 # delete whose `confirm` is not the project's name, adding a user name that has no account, and creating
 # an account whose user name is taken are
 # client errors (400) the schema cannot express.
 [[operations]]
 include-operation-id = [
-  "projects_create", "projects_clone_create", "projects_destroy", "projects_members_create", "projects_people_create"
+  "projects_create", "projects_clone_create", "projects_destroy", "projects_members_create", "projects_people_create",
+  "projects_partial_update"
 ]
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
 

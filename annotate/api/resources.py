@@ -46,7 +46,7 @@ from annotate.setup.accounts import (
     reactivate_person,
 )
 from annotate.setup.members import MembershipError, add_member, change_role, remove_member
-from annotate.setup.project_settings import change_settings
+from annotate.setup.project_settings import ProjectSettingsError, change_settings
 from annotate.setup.projects import (
     ProjectError,
     archive_project,
@@ -120,13 +120,20 @@ class ProjectDetail(ProjectView):
         return Response(s.ProjectSerializer(project, context={"request": request}).data)
 
     @extend_schema(
-        request=s.ProjectSettingsSerializer, responses=s.ProjectSerializer, summary="Change project settings (managers)"
+        request=s.ProjectSettingsSerializer,
+        responses=s.ProjectSerializer,
+        summary="Rename a project or change its settings (managers)",
+        description="Send only the fields to change. One `project.settings` audit event holds the values that "
+        "changed (none if nothing did); a refused value changes nothing and the 400 names its field.",
     )
     def patch(self, request: Request, project_id: int) -> Response:
         project, _ = self.project(Role.MANAGER)
         form = s.ProjectSettingsSerializer(project, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        change_settings(project=project, actor=request.user, changes=form.validated_data)
+        try:
+            change_settings(project=project, actor=request.user, changes=form.validated_data)
+        except ProjectSettingsError as error:
+            raise serializers.ValidationError({error.field or "detail": [str(error)]}) from None
         return Response(s.ProjectSerializer(project, context={"request": request}).data)
 
     @extend_schema(

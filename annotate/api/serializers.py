@@ -149,10 +149,15 @@ class ProjectSerializer(serializers.ModelSerializer):
             "ask_mode",
             "focus_size",
             "exploration_share",
+            "skip_reasons",
             "archived_at",
             "role",
         ]
         read_only_fields = fields
+
+    skip_reasons = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The reasons annotators pick from to skip an item."
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
     def get_role(self, project: Project) -> str | None:
@@ -160,9 +165,25 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectSettingsSerializer(serializers.ModelSerializer):
-    """The settings a manager may change; every field is optional in a PATCH."""
+    """The name and the settings a manager may change; every field is optional in a PATCH."""
 
     # The ranges are the domain's (annotate/setup/project_settings.py); the schema publishes them.
+    # The name and the skip reasons get their remaining checks there too (change_settings), so
+    # the settings page and the API refuse the same things with the same words.
+    name = StrictCharField(
+        max_length=settings_rules.NAME_MAX_CHARS,
+        required=False,
+        help_text="A new name for the project: unique ignoring case, without line breaks or invisible characters.",
+    )
+    skip_reasons = serializers.ListField(
+        child=StrictCharField(max_length=settings_rules.SKIP_REASON_MAX_CHARS),
+        min_length=settings_rules.SKIP_REASONS_COUNT[0],
+        max_length=settings_rules.SKIP_REASONS_COUNT[1],
+        required=False,
+        help_text="The reasons annotators pick from to skip an item, in the order shown; no duplicates ignoring case, "
+        "no control or invisible characters, and not “other”, which is always offered for free text. "
+        "Earlier skips keep their reason.",
+    )
     overlap_count = StrictIntegerField(
         min_value=settings_rules.OVERLAP_COUNT[0], max_value=settings_rules.OVERLAP_COUNT[1], required=False
     )
@@ -198,7 +219,7 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
     )
 
     def to_internal_value(self, data: Any) -> Any:
-        # A field this PATCH cannot change (the name, the id) or a typo is an
+        # A field this PATCH cannot change (the id, the creation date) or a typo is an
         # error, not a 200 that silently changed nothing.
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
@@ -209,7 +230,7 @@ class ProjectSettingsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = list(settings_rules.CHANGEABLE)
+        fields = ["name", *settings_rules.CHANGEABLE]
 
 
 class StrictSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from typing import IO, Any
+from urllib.parse import quote
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -255,8 +256,22 @@ class ExportView(ProjectView):
             # learner's prediction endpoints answer the same 409 without a model.
             raise Conflict(f"predictions=true: {error}") from None
         response = StreamingHttpResponse(stream, content_type=exporting.CONTENT_TYPES[options.format])
-        response["Content-Disposition"] = f'attachment; filename="{exporting.filename(project, options)}"'
+        response["Content-Disposition"] = attachment(
+            exporting.filename(project, options), fallback=exporting.filename(project, options, ascii_only=True)
+        )
         return response
+
+
+def attachment(name: str, *, fallback: str) -> str:
+    """A Content-Disposition for a download named ``name`` (RFC 6266).
+
+    ``fallback`` is the ASCII name every client reads; a name beyond ASCII
+    comes too as ``filename*`` in UTF-8 (RFC 5987), which browsers prefer.
+    The fallback holds only letters, digits, "_", "-" and ".", so it needs no quoting.
+    """
+    if name == fallback:
+        return f'attachment; filename="{fallback}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 urlpatterns = [

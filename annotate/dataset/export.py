@@ -58,6 +58,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -1110,8 +1111,19 @@ def _stream(
         record_audit(action="export", actor=actor, project=project, after=after)
 
 
-def filename(project: Project, options: ExportOptions) -> str:
-    stem = re.sub(r"[^a-z0-9_]+", "-", project.name.lower()).strip("-") or "project"
+def filename(project: Project, options: ExportOptions, *, ascii_only: bool = False) -> str:
+    """The download's name: the project's name in lower case with its letters and digits, in any script.
+
+    ``ascii_only`` gives the fallback for clients that cannot read a UTF-8
+    name (RFC 6266): accents dropped ("Ünï" becomes "uni"), other scripts gone,
+    "project" if nothing is left.
+    """
+    if ascii_only:
+        name = unicodedata.normalize("NFKD", project.name.lower()).encode("ascii", "ignore").decode()
+        stem = re.sub(r"[^a-z0-9_]+", "-", name)
+    else:
+        stem = re.sub(r"\W+", "-", unicodedata.normalize("NFC", project.name.lower()))
+    stem = stem.strip("-") or "project"
     suffix = f"-{options.split}" if options.split else ""
     if options.format in TOOL_FORMATS:
         suffix += f"-{options.format}"

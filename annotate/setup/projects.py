@@ -19,9 +19,17 @@ from django.utils import timezone
 from annotate.models import Annotation, GuidelineVersion, Label, Membership, Project, Role, record_audit
 from annotate.setup.guidelines import GuidelineError, publish_guideline, refuse_too_long
 from annotate.setup.labelset import LabelSetError, _check_key, hidden_in_name
-from annotate.setup.project_settings import CHANGEABLE, DESCRIPTION_MAX_CHARS, ProjectSettingsError, check_settings
+from annotate.setup.project_settings import (
+    CHANGEABLE,
+    DESCRIPTION_MAX_CHARS,
+    ProjectSettingsError,
+    check_name,
+    check_settings,
+)
+from annotate.setup.project_settings import (
+    NAME_MAX_CHARS as NAME_MAX_CHARS,  # Read from here by the forms and serializers.
+)
 
-NAME_MAX_CHARS = 200
 LABEL_NAME_MAX_CHARS = 100
 LABEL_DESCRIPTION_MAX_CHARS = 5000
 MAX_LABELS = 500
@@ -131,21 +139,12 @@ def parse_labels(text: str) -> list[LabelSpec]:
 # ---------------------------------------------------------------------------
 
 
-def _check_name(name: str, *, project: Project | None = None) -> str:
-    name = name.strip()
-    if not name:
-        raise ProjectError("A project needs a name.", field="name")
-    if len(name) > NAME_MAX_CHARS:
-        raise ProjectError(f"A project name has at most {NAME_MAX_CHARS} characters.", field="name")
-    if hidden := hidden_in_name(name):
-        raise ProjectError(
-            f"A project name cannot contain a line break, a control or an invisible character ({hidden}).",
-            field="name",
-        )
-    others = Project.objects.exclude(pk=project.pk) if project else Project.objects.all()
-    if others.filter(name__iexact=name).exists():
-        raise ProjectError(f"There is already a project named “{name}”.", field="name")
-    return name
+def _check_name(name: str) -> str:
+    """A new project's name; a rename checks the same rules (annotate/setup/project_settings.py ``check_name``)."""
+    try:
+        return check_name(name)
+    except ProjectSettingsError as error:
+        raise ProjectError(str(error), field="name") from None
 
 
 def _check_labels(specs: Sequence[LabelSpec]) -> list[LabelSpec]:
@@ -210,9 +209,8 @@ def create_project(
     if len(description) > DESCRIPTION_MAX_CHARS:
         raise ProjectError(f"The description is longer than {DESCRIPTION_MAX_CHARS:,} characters.", field="description")
     specs = _check_labels(labels)
-    chosen = {key: value for key, value in (settings or {}).items() if key != "description"}
     try:
-        check_settings(chosen)
+        chosen = check_settings({key: value for key, value in (settings or {}).items() if key != "description"})
     except ProjectSettingsError as error:
         raise ProjectError(str(error), field="settings") from None
     try:

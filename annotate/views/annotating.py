@@ -29,16 +29,16 @@ from django.views.decorators.http import require_POST
 from annotate.access import project_for
 from annotate.curation.annotator_agreement import MIN_COMPARED, annotator_agreement
 from annotate.curation.flags import FlagError, clear_flag, set_flag
-from annotate.models import Annotation, FlagReason, Item, ItemFlag, Label, Project, QueueEntry
+from annotate.models import OTHER_SKIP_REASON, Annotation, FlagReason, Item, ItemFlag, Label, Project, QueueEntry
 from annotate.setup.labelset import label_keys
 from annotate.types import UserRequest
 from annotate.work.annotating import (
-    SKIP_REASONS,
     Answer,
     NotHandedOut,
     RulesBroken,
     RulesByLabelId,
     RuleWarning,
+    SkipReasonRefused,
     SubmitRefused,
     annotator_progress,
     answerable_labels,
@@ -268,7 +268,8 @@ def item_context(
         "show_focus_only": bool(focus) and project.allow_focus_only and project.require_all_labels,
         "error": error,
         "warnings": warnings or [],
-        "skip_reasons": SKIP_REASONS,
+        "skip_reasons": project.skip_reasons,
+        "other_skip_reason": OTHER_SKIP_REASON,
         "guideline": guideline,
         "guideline_since": since,
         "guideline_changes": changes,
@@ -366,7 +367,8 @@ def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id)
     item = project_item(project, item_id)
     reason = request.POST.get("reason", "")
-    if reason == "other":
+    own_words = reason == OTHER_SKIP_REASON
+    if own_words:
         reason = request.POST.get("reason_other", "")
     try:
         key = uuid.UUID(request.POST.get("idempotency_key", ""))
@@ -374,13 +376,22 @@ def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
     except ValueError:
         return HttpResponseBadRequest("Malformed skip form.")
     try:
-        skip_item(annotator=request.user, item=item, reason=reason, idempotency_key=key, duration_ms=duration)
+        skip_item(
+            annotator=request.user,
+            item=item,
+            reason=reason,
+            own_words=own_words,
+            idempotency_key=key,
+            duration_ms=duration,
+        )
     except SubmitRefused as refused:
         context = item_context(
             request=request, project=project, role=role, item=item, entry=queue_entry(item), error=refused
         )
         context["skip_open"] = True
-        return render_work(request, context, status=422)
+        # A reason the project does not offer is a bad request (400, naming the field); the page
+        # shows the project's reasons as they are now beside the message (static/js/annotate.js swaps it in).
+        return render_work(request, context, status=400 if isinstance(refused, SkipReasonRefused) else 422)
     if not request.htmx:
         return redirect("annotate", project.pk)
     return render_next(request, project, role)

@@ -3,8 +3,9 @@
 Two orders of the same open disputes: by entry (one (item, label) per card,
 the most contested first) and by item (every open disputed label of one item
 together, with "accept the majority for this item"). Every change answers
-with the count of open disputes as an out-of-band swap, so the tab's badge
-follows without a reload; a decision on one label of a by-item card also
+with the counts of open disputes and of decisions as out-of-band swaps, so
+both tabs' badges follow without a reload (an undo moves one entry from
+Resolved back to Disputed); a decision on one label of a by-item card also
 swaps the card's header (its open labels) and its majority form.
 
 Reviewers and managers only: the page shows who answered what, which an
@@ -48,6 +49,7 @@ PAGE_SIZE = 20
 ITEMS_PAGE_SIZE = 10
 TABS = ("disputed", "resolved")
 COUNT = "annotate/review/_open_count.html"
+RESOLVED_COUNT = "annotate/review/_resolved_count.html"
 CARD_MAX_LABELS = 500
 
 
@@ -82,16 +84,16 @@ def review_page(request: HttpRequest, project_id: int) -> HttpResponse:
     if by_item:
         after_item = _int(request.GET.get("after")) if request.GET.get("after") else None
         items = review_by_item(project=project, limit=ITEMS_PAGE_SIZE, after=after_item, allow_stale=True)
-        context |= {"items_page": items, "open_count": open_count(project)}
+        context |= {"items_page": items, "open_count": open_count(project), "resolved_count": resolved_count(project)}
         return render(request, PAGE, context)
     if show == "resolved":
         page = resolved_entries(project=project, limit=PAGE_SIZE, offset=offset)
-        context["open_count"] = open_count(project)
+        context |= {"open_count": open_count(project), "resolved_count": page.total}
     else:
         page = review_queue(
             project=project, limit=PAGE_SIZE, offset=offset, after=_after(request.GET.get("after")), allow_stale=True
         )
-        context["open_count"] = page.total
+        context |= {"open_count": page.total, "resolved_count": resolved_count(project)}
     context |= {
         "page": page,
         "previous_offset": max(page.offset - PAGE_SIZE, 0),
@@ -107,10 +109,18 @@ def open_count(project: Project) -> int:
     return open_disputes(project=project, allow_stale=True).total_open
 
 
+def resolved_count(project: Project) -> int:
+    """The number of decided entries, the Resolved tab's badge (the count alone: an empty page of them)."""
+    return resolved_entries(project=project, limit=0).total
+
+
 def _with_count(request: HttpRequest, response: HttpResponse, project: Project) -> HttpResponse:
-    """Add the tab's count of open disputes as an htmx out-of-band swap, so the badge follows each decision."""
+    """Add the tabs' counts (open disputes, decisions) as htmx out-of-band swaps, so the badges follow each change."""
     if request.htmx and response.status_code in (200, 409):
         response.content += render_to_string(COUNT, {"open_count": open_count(project), "oob": True}).encode()
+        response.content += render_to_string(
+            RESOLVED_COUNT, {"resolved_count": resolved_count(project), "oob": True}
+        ).encode()
     return response
 
 
@@ -161,6 +171,7 @@ def _entry_response(
         "page": page,
         "single": True,
         "open_count": open_count(project),
+        "resolved_count": resolved_count(project),
     }
     return render(request, PAGE, context, status=status)
 

@@ -1,4 +1,4 @@
-"""The project settings page for managers: overlap, what annotators are asked, retraining, leases."""
+"""The project settings page for managers: the name, overlap, what annotators are asked, skip reasons, retraining."""
 
 from __future__ import annotations
 
@@ -14,11 +14,38 @@ from django.views.decorators.http import require_http_methods
 
 from annotate.access import project_for
 from annotate.models import AskMode, Project, Role
-from annotate.setup.project_settings import CHANGEABLE, DESCRIPTION_MAX_CHARS, change_settings
+from annotate.setup.project_settings import (
+    CHANGEABLE,
+    DESCRIPTION_MAX_CHARS,
+    NAME_MAX_CHARS,
+    SKIP_REASON_MAX_CHARS,
+    SKIP_REASONS_COUNT,
+    ProjectSettingsError,
+    change_settings,
+)
+
+# What the page changes: the project's name and every setting a manager may change.
+FIELDS = ("name", *CHANGEABLE)
 
 
 class SettingsForm(forms.ModelForm):
-    """The limits match the API's (annotate/api/serializers.py ProjectSettingsSerializer)."""
+    """The limits match the API's (annotate/api/serializers.py ProjectSettingsSerializer).
+
+    The name and the skip reasons are checked by the domain (change_settings), whose
+    message the page shows beside the field, so both ways in refuse the same things.
+    """
+
+    name = forms.CharField(max_length=NAME_MAX_CHARS, label="Name")
+    skip_reasons = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Skip reasons, one per line",
+        help_text=(
+            f"From {SKIP_REASONS_COUNT[0]} to {SKIP_REASONS_COUNT[1]} reasons of at most {SKIP_REASON_MAX_CHARS} "
+            "characters, shown in this order; “Other”, in the annotator's own words, is always offered. "
+            "Earlier skips keep the reason they were given."
+        ),
+    )
 
     overlap_count = forms.IntegerField(min_value=1, max_value=20, label="Annotators per overlap item")
     overlap_fraction = forms.FloatField(min_value=0, max_value=1, label="Share of items with overlap")
@@ -40,11 +67,23 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = list(CHANGEABLE)
+        fields = list(FIELDS)
         labels = {
             "require_all_labels": "An annotator must answer every label asked before submitting",
             "allow_focus_only": "Annotators may choose to answer only the focus labels",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["skip_reasons"] = "\n".join(self.instance.skip_reasons)
+
+    def clean_skip_reasons(self) -> list[str]:
+        return [line for line in self.cleaned_data["skip_reasons"].splitlines() if line.strip()]
+
+    def validate_unique(self) -> None:
+        # The name is unique ignoring case, which change_settings checks with the creation's rule and message.
+        pass
 
 
 @login_required
@@ -53,13 +92,17 @@ def settings_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     form = SettingsForm(request.POST or None, instance=Project.objects.get(pk=project.pk))
     if request.method == "POST" and form.is_valid():
-        wanted: dict[str, Any] = {name: form.cleaned_data[name] for name in CHANGEABLE}
-        changed = change_settings(project=project, actor=request.user, changes=wanted)
-        if changed:
-            messages.success(request, f"Saved: {', '.join(form.fields[name].label or name for name in changed)}.")
+        wanted: dict[str, Any] = {name: form.cleaned_data[name] for name in FIELDS}
+        try:
+            changed = change_settings(project=project, actor=request.user, changes=wanted)
+        except ProjectSettingsError as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, str(refused))
         else:
-            messages.info(request, "Nothing changed.")
-        return redirect("project-settings", project.pk)
+            if changed:
+                messages.success(request, f"Saved: {', '.join(form.fields[name].label or name for name in changed)}.")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("project-settings", project.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "annotate/settings.html", {"project": project, "role": role, "form": form}, status=status)
 

@@ -53,7 +53,6 @@ MAX_STORED_DURATION_MS = 2**31 - 1
 # sent; these are the steps the "cycle confidence" key walks through.
 CONFIDENCE_LEVELS: list[tuple[str, float]] = [("low", 0.55), ("medium", 0.8), ("high", 1.0)]
 DURATION_SLACK_MS = 2000
-SKIP_REASONS = ["unclear", "not in English", "spam"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,12 @@ class SubmitRefused(Exception):
         self.unanswered = list(unanswered)
         # The item was answered before (from another tab, say): the page offers the next item.
         self.answered_before = answered_before
+
+
+class SkipReasonRefused(SubmitRefused):
+    """A skip whose reason the project does not offer (changed since the page loaded, or a hand-made request)."""
+
+    field = "reason"
 
 
 @dataclass(frozen=True)
@@ -585,9 +590,16 @@ def skip_item(
     reason: str,
     idempotency_key: uuid.UUID,
     duration_ms: int | None,
+    own_words: bool = False,
     now: datetime | None = None,
 ) -> Stored:
     """Record that the annotator skipped the item, and why.
+
+    ``reason`` is one of the project's skip reasons, or with ``own_words``
+    the annotator's text after choosing "other" on the page. A reason the
+    project does not list is refused (``SkipReasonRefused``); the stored
+    text is the reason as it was then, so a later change of the list
+    leaves earlier skips as they were (docs/annotating.md).
 
     A skip is an Annotation with ``skipped`` set and no judgments, so the
     item is never offered to this annotator again. It does not count as a
@@ -596,8 +608,13 @@ def skip_item(
     reason = " ".join(reason.split())[:200]
     if not reason:
         raise SubmitRefused("Say why you skip the item.")
-    now = now or timezone.now()
     project = item.project
+    if not own_words and reason not in project.skip_reasons:
+        raise SkipReasonRefused(
+            f"The skip reason “{reason}” is not one of this project's (they may have changed since the page "
+            "loaded). Nothing was saved; choose one of the reasons shown, or “Other” with your own words."
+        )
+    now = now or timezone.now()
     refuse_archived(project=project)
     with transaction.atomic():
         round_, reason_asked = lock_round(item=item)

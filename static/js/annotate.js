@@ -300,12 +300,36 @@
   }, true);
 
   // A refused flag (400) comes back as the flag panel with the message beside the field: show it.
+  // So does a skip with a reason the project no longer offers: the work area, with the reasons as they are now.
   document.addEventListener("htmx:beforeSwap", (event) => {
     const xhr = event.detail.xhr;
-    if (xhr && xhr.status === 400 && event.detail.target && event.detail.target.id === "flag-panel") {
+    const target = event.detail.target;
+    if (!xhr || xhr.status !== 400 || !target) return;
+    const work = target.id === "annotate-work" && xhr.responseText.includes('id="annotate-work"');
+    if (target.id === "flag-panel" || work) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  // Enter on a skip reason skips with it. Focus alone does not choose a radio (Space or an arrow
+  // does), so after `s` the first reason had focus but the form still asked for one and Enter did nothing.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    const radio = event.target;
+    if (!radio.matches || !radio.matches("#skip input[type=radio]")) return;
+    event.preventDefault();
+    radio.checked = true;
+    const ownWords = $("input[name=reason_other]", radio.form);
+    // "Other" needs the annotator's words first: Enter goes to the box, and Enter there skips.
+    if (radio.value === "other" && ownWords && !ownWords.value.trim()) ownWords.focus();
+    else radio.form.requestSubmit();
+  });
+  // Typing your own reason chooses "Other", so Enter in the box skips with those words.
+  document.addEventListener("input", (event) => {
+    if (!event.target.matches || !event.target.matches("#skip input[name=reason_other]")) return;
+    const other = $("#skip input[type=radio][value=other]");
+    if (other && event.target.value.trim()) other.checked = true;
   });
   const failedForm = (event) => (event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null);
   document.addEventListener("htmx:responseError", (event) => showRequestError(failedForm(event), event.detail.xhr.status));

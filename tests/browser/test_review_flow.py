@@ -142,11 +142,15 @@ def test_undo_a_decision_from_the_resolved_tab(page, project, disputed, reviewer
     login(page, "rita")
     page.goto(f"/projects/{project.pk}/review/?show=resolved")
     entry = page.locator(f"#entry-{first_item.pk}-{refund.pk}")
+    expect(page.locator("#resolved-count")).to_have_text("1")
 
     entry.get_by_role("button", name="Undo decision").click()
 
     expect(entry.locator(".resolution")).to_have_count(0)
     expect(entry).to_be_focused()
+    # Both tabs' counts follow without a reload: one more open, one fewer resolved.
+    expect(page.locator("#resolved-count")).to_have_text("0")
+    screenshot(page, "review-undo-counts")
     assert not Resolution.objects.filter(item=first_item, label=refund).exists()
     assert AuditEvent.objects.filter(action="resolution.clear").count() == 1
     page.goto(f"/projects/{project.pk}/review/")
