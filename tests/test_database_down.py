@@ -106,7 +106,7 @@ def test_the_api_answers_json_503(browser, project, annotator, outage):
     assert response.json() == {"detail": DATABASE_UNAVAILABLE_MESSAGE}
 
 
-def test_a_bug_is_still_a_500(browser, monkeypatch, project, annotator):
+def test_a_bug_is_still_a_500(browser, monkeypatch, project, labels, annotator):
     """Only a lost database is a 503; any other error keeps the plain 500."""
     from annotate.views import annotating
 
