@@ -35,34 +35,21 @@ def manage(*args: str, data_dir: Path) -> str:
     return run([sys.executable, "manage.py", *args], data_dir)
 
 
+def export(path: Path, *, data_dir: Path) -> None:
+    """The demo project's answers, resolutions and consensus, as a data engineer exports them."""
+    manage("export", "1", "--format", "jsonl", "--include-judgments", "-o", str(path), data_dir=data_dir)
+
+
 def test_a_restored_backup_exports_the_same_answers_and_keeps_the_admin_password(tmp_path):
     original, restored, backups = tmp_path / "original", tmp_path / "restored", tmp_path / "backups"
     manage("migrate", "--noinput", data_dir=original)
     manage("load_demo", data_dir=original)
-    manage(
-        "export",
-        "1",
-        "--format",
-        "jsonl",
-        "--include-judgments",
-        "-o",
-        str(tmp_path / "before.jsonl"),
-        data_dir=original,
-    )
+    export(tmp_path / "before.jsonl", data_dir=original)
 
     backup = Path(run(["bash", "ops/backup.sh", str(backups)], original).strip())
     run(["bash", "ops/restore.sh", str(backup)], restored)
     manage("migrate", "--noinput", data_dir=restored)
-    manage(
-        "export",
-        "1",
-        "--format",
-        "jsonl",
-        "--include-judgments",
-        "-o",
-        str(tmp_path / "after.jsonl"),
-        data_dir=restored,
-    )
+    export(tmp_path / "after.jsonl", data_dir=restored)
 
     before = (tmp_path / "before.jsonl").read_bytes()
     assert before.count(b"\n") > 50 and b'"judgments":[{' in before  # the demo comes with answers
