@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -16,9 +17,17 @@ def free_port() -> int:
 
 
 def fetch(url: str) -> tuple[int, str] | None:
+    """The status and body, or None while nothing answers yet.
+
+    An HTTP error is an answer (a 500 must fail the test, not look like a
+    server still starting), and a first request that is slow on a busy
+    machine is waited for rather than sent again behind itself.
+    """
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=20) as response:
             return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
     except OSError:
         return None
 
