@@ -7,6 +7,7 @@ import re
 import pytest
 
 from annotate.curation.review import review_queue, set_resolution
+from annotate.views.review import ITEMS_PAGE_SIZE
 from tests.factories import annotate_item, make_items
 
 
@@ -103,3 +104,10 @@ def test_the_resolved_tab_still_shows_the_open_count(client, project, many_dispu
 def test_annotators_cannot_open_review_by_item(client, project, many_disputes, annotator):
     client.force_login(annotator)
     assert client.get(f"/projects/{project.pk}/review/?by=item").status_code == 403
+
+
+def test_the_by_item_pager_counts_the_items_shown(client, project, many_disputes, reviewer):
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/review/?by=item").content.decode()
+    # It printed "Items 1\u20130 of 25": the list itself was added before its length was taken.
+    assert f"Items 1\u2013{ITEMS_PAGE_SIZE} of 25" in html
