@@ -383,6 +383,7 @@ def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
             own_words=own_words,
             idempotency_key=key,
             duration_ms=duration,
+            handed_out_only=True,
         )
     except SubmitRefused as refused:
         context = item_context(
@@ -391,7 +392,8 @@ def skip(request: UserRequest, project_id: int, item_id: int) -> HttpResponse:
         context["skip_open"] = True
         # A reason the project does not offer is a bad request (400, naming the field); the page
         # shows the project's reasons as they are now beside the message (static/js/annotate.js swaps it in).
-        return render_work(request, context, status=400 if isinstance(refused, SkipReasonRefused) else 422)
+        status = 400 if isinstance(refused, SkipReasonRefused) else 409 if isinstance(refused, NotHandedOut) else 422
+        return render_work(request, context, status=status)
     if not request.htmx:
         return redirect("annotate", project.pk)
     return render_next(request, project, role)

@@ -591,6 +591,7 @@ def skip_item(
     idempotency_key: uuid.UUID,
     duration_ms: int | None,
     own_words: bool = False,
+    handed_out_only: bool = False,
     now: datetime | None = None,
 ) -> Stored:
     """Record that the annotator skipped the item, and why.
@@ -603,7 +604,11 @@ def skip_item(
 
     A skip is an Annotation with ``skipped`` set and no judgments, so the
     item is never offered to this annotator again. It does not count as a
-    completed annotation: the item stays open for others.
+    completed annotation: the item stays open for others. With
+    ``handed_out_only`` (the annotate page) a skip, like a submit, needs a
+    lease on the item, live or expired; otherwise NotHandedOut (a skip of an
+    item never handed out could later be edited into answers past the
+    item's overlap).
     """
     reason = " ".join(reason.split())[:200]
     if not reason:
@@ -619,6 +624,9 @@ def skip_item(
     with transaction.atomic():
         round_, reason_asked = lock_round(item=item)
         leased_at = release_lease(annotator=annotator, item=item)
+        replayed = Annotation.objects.filter(annotator=annotator, idempotency_key=idempotency_key).exists()
+        if handed_out_only and leased_at is None and not replayed:
+            raise NotHandedOut()
         earlier = Annotation.objects.filter(item=item, annotator=annotator, skipped=False).first()
         if earlier is not None:
             # Passing on a later round of an item answered before: the
@@ -642,6 +650,16 @@ def skip_item(
             ),
         )
     return Stored(annotation=annotation, created=created)
+
+
+def _refuse_full_round(*, item: Item) -> None:
+    """Refuse to add an annotator to an item whose current round has all it needs; locks the queue row."""
+    entry = QueueEntry.objects.select_for_update().filter(item=item).values_list("required", "completed").first()
+    if entry is not None and entry[1] >= entry[0]:
+        raise SubmitRefused(
+            f"This item has all the answers it needs ({entry[0]}) since you skipped it, so your skip stays as it "
+            "was and nothing was saved."
+        )
 
 
 def annotation_state(annotation: Annotation) -> dict[str, Any]:
@@ -674,6 +692,11 @@ def edit_annotation(
     item turns it into an answered one. The guideline version becomes the
     one in force now, since the new answers were given under it. The checks
     and their order are those of a submit (``_check_answers``).
+
+    An edit of a skip adds an answer to the item, so it is refused once the
+    item's current round has every annotator it needs (the skip stays):
+    otherwise an edit could take an item past its overlap, which the queue
+    never does.
     """
     if annotation.annotator_id != editor.pk:
         raise SubmitRefused("Only the annotator can change their own annotation.")
@@ -690,6 +713,9 @@ def edit_annotation(
         )
         if not answers:
             raise SubmitRefused("Keep at least one answer: an annotation without answers says nothing about the item.")
+        was_skipped = annotation.skipped
+        if was_skipped:
+            _refuse_full_round(item=item)
         before = annotation_state(annotation)
         active_ids = [label.pk for label in labels]
         Judgment.objects.filter(annotation=annotation, label_id__in=active_ids).delete()
@@ -699,15 +725,18 @@ def edit_annotation(
                 for label_id, answer in answers.items()
             ]
         )
-        was_skipped = annotation.skipped
         annotation.skipped = False
         annotation.skip_reason = ""
         annotation.guideline_version = project.current_guideline()
         annotation.updated_at = now
-        annotation.save(update_fields=["skipped", "skip_reason", "guideline_version", "updated_at"])
+        update_fields = ["skipped", "skip_reason", "guideline_version", "updated_at"]
         if was_skipped:
-            completed = Annotation.objects.filter(item=item, skipped=False).count()
-            QueueEntry.objects.filter(item=item).update(completed=completed, updated_at=now)
+            # The answers now count toward the item's current round, as a submit's would.
+            round_, annotation.queue_reason = lock_round(item=item)
+            annotation.queue_round = round_
+            update_fields += ["queue_round", "queue_reason"]
+            QueueEntry.objects.filter(item=item).update(completed=F("completed") + 1, updated_at=now)
+        annotation.save(update_fields=update_fields)
         record_audit(
             action="annotation.edit",
             actor=editor,
