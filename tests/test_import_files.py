@@ -222,3 +222,28 @@ def test_an_import_creates_only_usernames_django_accepts(project, labels, annota
     row["annotations"][0]["annotator"] = "jane.doe"
     import_file(project=project, stream=jsonl(row), options=options, actor=annotator)
     assert get_user_model().objects.filter(username="jane.doe").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_username_too_long_for_an_account_is_refused_never_cut(project, labels, annotator, fmt):
+    """A cut name made two people one, and importing it again was a 500 (issue 16)."""
+    long_names = ["a" * 150 + "-first", "a" * 150 + "-second"]
+    options = ImportOptions(format=fmt, create_annotators=True)
+    for name in long_names:
+        if fmt == "jsonl":
+            row = {
+                "external_id": name[-6:],
+                "text": "x",
+                "annotations": [{"annotator": name, "labels": {"shipping": 1}}],
+            }
+            stream = jsonl(row)
+        else:
+            stream = io.BytesIO(f"external_id,text,annotator,shipping\n{name[-6:]},x,{name},1\n".encode())
+        with pytest.raises(ImportFailed) as failed:
+            import_file(project=project, stream=stream, options=options, actor=annotator)
+        message = str(failed.value.errors[0].message)
+        assert "a username has at most 150 characters; this one has" in message
+        assert failed.value.errors[0].line == (1 if fmt == "jsonl" else 2)
+    assert not get_user_model().objects.filter(username__startswith="aaaa").exists()
+    assert not Item.objects.exists()

@@ -11,6 +11,7 @@ from typing import IO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
 
 from annotate.dataset.importers.base import (
     WRITE_BATCH,
@@ -206,14 +207,14 @@ class Checker:
             self.errors.add(
                 line, where, f"unknown annotator: {ref.describe()} (import with create_annotators=true to create them)"
             )
-        elif person.user_id is None and not _valid_username(person.username):
+        elif person.user_id is None and (problem := _account_problem(person)):
             # A new account gets the name as its username, which must follow
             # Django's rules to be used anywhere else (login, admin, API filters).
             self.errors.add(
                 line,
                 where,
-                f"cannot create the annotator {person.username!r}: a username has letters, digits and @ . + - _ "
-                "only (map it to an existing user, or rename it in the file)",
+                f"cannot create the annotator '{Truncator(person.username).chars(60)}': {problem} "
+                "(map it to an existing user, or rename it in the file)",
             )
             return None
         elif person.needs_membership and not self.options.create_annotators:
@@ -243,7 +244,7 @@ class Checker:
         if not self.options.create_annotators:
             return None
         username = ref.username or ref.email or labelstudio_username(ref.labelstudio_id)
-        return _Person(user_id=None, username=username[:150], email=ref.email, needs_membership=True)
+        return _Person(user_id=None, username=username, email=ref.email, needs_membership=True)
 
 
 def read_and_check(
@@ -286,12 +287,27 @@ def read_and_check(
 _USERNAME_RULE = UnicodeUsernameValidator()
 
 
-def _valid_username(name: str) -> bool:
+def _account_problem(person: _Person) -> str:
+    """Why an import cannot create an account for this person ("" when it can).
+
+    A name too long for the username column is refused, never cut: a cut
+    name could merge two people, or clash with the account an earlier
+    import created.
+    """
+    user_model = get_user_model()
+    username_max = user_model._meta.get_field("username").max_length or 150
+    email_max = user_model._meta.get_field("email").max_length or 254
+    if len(person.username) > username_max:
+        return f"a username has at most {username_max} characters; this one has {len(person.username)}"
     try:
-        _USERNAME_RULE(name)
+        _USERNAME_RULE(person.username)
     except ValidationError:
-        return False
-    return bool(name)
+        return "a username has letters, digits and @ . + - _ only"
+    if not person.username:
+        return "a username cannot be empty"
+    if len(person.email) > email_max:
+        return f"an e-mail address has at most {email_max} characters; this one has {len(person.email)}"
+    return ""
 
 
 def labelstudio_username(labelstudio_id: object) -> str:
