@@ -115,3 +115,28 @@ def test_the_management_command(answered, manager, capsys):
     assert f"removed-{answered.pk}" in capsys.readouterr().out
     assert User.objects.get(pk=answered.pk).email == ""
     assert AuditEvent.objects.get(action="person.personal_data_removed").actor == manager
+
+
+@pytest.mark.django_db
+def test_a_person_created_in_the_app_leaves_no_name_or_address_in_the_trail(project, manager):
+    """The creation event kept the full name after a removal (issue 16); a name changed since is emptied too."""
+    from annotate.setup.accounts import create_person
+
+    create_person(
+        project=project,
+        actor=manager,
+        username="zoe",
+        full_name="Zoë  van   Dijk",
+        email="zoe@example.com",
+        role=Role.ANNOTATOR,
+        base_url="http://testserver",
+    )
+    zoe = User.objects.get(username="zoe")
+    zoe.first_name, zoe.last_name = "Zoë", "de Vries"  # married since: the trail still holds the old name
+    zoe.save()
+    remove_personal_data(person=zoe, actor=manager)
+    for text in ("Zoë", "Dijk", "Vries", "zoe@example.com", '"zoe"'):
+        assert not AuditEvent.objects.filter(before__icontains=text).exists(), text
+        assert not AuditEvent.objects.filter(after__icontains=text).exists(), text
+    created = AuditEvent.objects.get(action="person.create")
+    assert created.after == {"user": f"removed-{zoe.pk}", "name": "", "email": "", "role": Role.ANNOTATOR}

@@ -9,9 +9,13 @@ emptied, the account can no longer log in, its API tokens and held items are
 released, and the login throttle's records of its attempts are deleted.
 
 Earlier audit events that named the person (membership changes record the
-username) have that name replaced by the pseudonym. This is the one rewrite
-the append-only trail allows, and it is itself recorded, with the pseudonym
-and the number of events rewritten, never the old name.
+username, the account's creation its full name and e-mail) have the
+username, the full name and the e-mail address replaced by the pseudonym,
+wherever one is a whole value or a key; in the events about the account
+itself the ``name`` and ``email`` fields are emptied whatever they hold (a
+name given at creation may since have changed). This is the one rewrite the
+append-only trail allows, and it is itself recorded, with the pseudonym and
+the number of events rewritten, never the old name.
 """
 
 from __future__ import annotations
@@ -63,15 +67,26 @@ def shares_a_project(actor: Any, person: Any) -> bool:
     return Membership.objects.filter(user=person, project_id__in=projects).exists()
 
 
+# The fields of the events about an account that hold what identified the person.
+PERSONAL_FIELDS = ("name", "email")
+
+
 def _replace(value: Any, old: set[str], new: str) -> Any:
-    """``value`` (decoded JSON) with every string equal to one of ``old`` replaced by ``new``."""
+    """``value`` (decoded JSON) with every string, value or key, equal to one of ``old`` replaced by ``new``."""
     if isinstance(value, str):
         return new if value in old else value
     if isinstance(value, list):
         return [_replace(entry, old, new) for entry in value]
     if isinstance(value, dict):
-        return {key: _replace(entry, old, new) for key, entry in value.items()}
+        return {_replace(key, old, new): _replace(entry, old, new) for key, entry in value.items()}
     return value
+
+
+def _without_personal_fields(value: Any) -> Any:
+    """An event's ``before`` or ``after`` about the account itself, its personal fields emptied."""
+    if not isinstance(value, dict):
+        return value
+    return {key: "" if key in PERSONAL_FIELDS and entry else entry for key, entry in value.items()}
 
 
 def remove_personal_data(*, person: Any, actor: Any) -> str:
@@ -85,7 +100,7 @@ def remove_personal_data(*, person: Any, actor: Any) -> str:
         new_name = pseudonym(person)
         if is_removed(person) and not (person.email or person.first_name or person.last_name):
             return new_name
-        old = {value for value in (person.get_username(), person.email) if value}
+        old = {value for value in (person.get_username(), person.email, person.get_full_name().strip()) if value}
 
         person.username = new_name
         person.first_name = person.last_name = person.email = ""
@@ -101,14 +116,17 @@ def remove_personal_data(*, person: Any, actor: Any) -> str:
         AccessFailureLog.objects.filter(username__in=old).delete()
         AccessLog.objects.filter(username__in=old).delete()
 
-        named = Q()
+        about_person = Q(object_type=person._meta.label, object_id=str(person.pk))
+        named = about_person
         for value in old:
             named |= Q(before__icontains=value) | Q(after__icontains=value)
         rewritten = 0
         # The trail's own QuerySet refuses updates; this deliberate exception
         # goes through the base manager and is recorded just below.
-        for event in AuditEvent.objects.filter(named).only("pk", "before", "after"):
+        for event in AuditEvent.objects.filter(named).only("pk", "object_type", "object_id", "before", "after"):
             before, after = _replace(event.before, old, new_name), _replace(event.after, old, new_name)
+            if (event.object_type, event.object_id) == (person._meta.label, str(person.pk)):
+                before, after = _without_personal_fields(before), _without_personal_fields(after)
             if (before, after) != (event.before, event.after):
                 AuditEvent._base_manager.filter(pk=event.pk).update(before=before, after=after)
                 rewritten += 1
