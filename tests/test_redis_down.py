@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import socket
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.urls import reverse
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+import config.cache
 import config.celery
 from annotate.models import Annotation, Project
 from tests.test_annotate_views import HTMX, form_data
@@ -77,3 +81,82 @@ def test_the_login_page_and_dashboard_work_without_the_cache(redis_down, client,
     assert client.get(reverse("login")).status_code == 200
     client.force_login(manager)
     assert client.get(reverse("dashboard", args=[project.pk])).status_code == 200
+
+
+class SwitchableRedis:
+    """Stands in for the Redis client behind the cache: a dict that refuses every call while ``down``."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+        self.down = False
+
+    def _up(self) -> None:
+        if self.down:
+            raise RedisConnectionError("Connection refused")
+
+    def get(self, key, default=None):
+        self._up()
+        return copy.deepcopy(self.data.get(key, default))
+
+    def set(self, key, value, timeout):
+        self._up()
+        self.data[key] = copy.deepcopy(value)
+
+    def delete(self, key):
+        self._up()
+        return self.data.pop(key, None) is not None
+
+    def delete_many(self, keys):
+        self._up()
+        for key in keys:
+            self.data.pop(key, None)
+
+    def has_key(self, key):
+        self._up()
+        return key in self.data
+
+    def add(self, key, value, timeout):
+        self._up()
+        if key in self.data:
+            return False
+        self.data[key] = copy.deepcopy(value)
+        return True
+
+    def get_many(self, keys):
+        self._up()
+        return {key: copy.deepcopy(self.data[key]) for key in keys if key in self.data}
+
+    def touch(self, key, timeout):
+        self._up()
+        return key in self.data
+
+    def incr(self, key, delta):
+        self._up()
+        self.data[key] = self.data.get(key, 0) + delta
+        return self.data[key]
+
+
+def test_a_logout_while_redis_is_away_does_not_come_back_with_redis(
+    redis_down, client, project, annotator, monkeypatch
+):
+    """Redis kept the ended session's copy and served it again once back (issue 16)."""
+    monkeypatch.setattr(config.cache, "RETRY_AFTER", 0.0)
+    redis = SwitchableRedis()
+    caches["default"].__dict__["_cache"] = redis  # in place of the client the cache would connect with
+    client.force_login(annotator)
+    home = reverse("home")
+    assert client.get(home).status_code == 200
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert any(session_key in key for key in redis.data)  # the session is read from Redis
+
+    redis.down = True
+    assert client.post(reverse("logout")).status_code == 302
+    assert not Session.objects.filter(session_key=session_key).exists()
+    redis.down = False
+
+    # The old cookie (another tab, or a copy someone kept) no longer signs anyone in.
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    response = client.get(home)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert not any(session_key in key for key in redis.data)
