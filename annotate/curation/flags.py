@@ -15,8 +15,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.models import Annotation, FlagReason, Item, ItemFlag, Lease, record_audit
+from annotate.models import Annotation, FlagReason, Item, ItemFlag, record_audit
 from annotate.setup.accounts import display_name
+from annotate.work.queue import holds_lease
 
 COMMENT_MAX = 1000
 
@@ -49,7 +50,7 @@ def _state(flag: ItemFlag | None) -> dict[str, Any] | None:
 def may_flag(*, item: Item, annotator: Any) -> bool:
     """Whether the annotator was shown the item: a lease (live or expired) or an annotation of theirs."""
     return (
-        Lease.objects.filter(item=item, annotator=annotator).exists()
+        holds_lease(annotator=annotator, item=item)
         or Annotation.objects.filter(item=item, annotator=annotator).exists()
     )
 

@@ -43,7 +43,7 @@ from annotate.models import (
     QueueEntry,
     record_audit,
 )
-from annotate.work.queue import current_focus, release_lease
+from annotate.work.queue import current_focus, holds_lease, release_lease
 
 logger = logging.getLogger(__name__)
 # The largest duration the database column holds (a positive 32-bit integer).
@@ -371,6 +371,19 @@ def _check_answers(
         raise RulesBroken(warnings)
 
 
+def _refuse_not_handed_out(*, annotator: User, item: Item, idempotency_key: uuid.UUID) -> None:
+    """NotHandedOut unless the annotator holds a lease on the item (live or expired) or has annotated it.
+
+    An annotation of theirs (this submit replayed, or an earlier one) is
+    left to the checks in the transaction, which say "already answered".
+    """
+    if holds_lease(annotator=annotator, item=item):
+        return
+    if Annotation.objects.filter(Q(item=item) | Q(idempotency_key=idempotency_key), annotator=annotator).exists():
+        return
+    raise NotHandedOut()
+
+
 def _refuse_empty(*, answers: Mapping[int, Answer]) -> None:
     # A submit without a single answer says nothing about the item, yet it
     # would use up one of the item's annotations (a stray Enter does it).
@@ -438,6 +451,11 @@ def submit_annotation(
     now = now or timezone.now()
     project = item.project
     labels = labels if labels is not None else answerable_labels(project=project)
+    if handed_out_only:
+        # Before the rule warnings: confirming a warning must not be asked
+        # for answers that cannot be stored anyway. The check that counts is
+        # the lease released in the transaction below.
+        _refuse_not_handed_out(annotator=annotator, item=item, idempotency_key=idempotency_key)
     _check_answers(
         project=project,
         labels=labels,

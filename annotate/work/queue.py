@@ -155,6 +155,11 @@ def next_item(*, annotator: User, project: Project, now: datetime | None = None)
     return None if row is None else _entry_and_item(row, project)
 
 
+def holds_lease(*, annotator: User, item: Item) -> bool:
+    """Whether the queue handed the item to the annotator: a lease, live or expired (not yet cleaned up)."""
+    return Lease.objects.filter(annotator=annotator, item=item).exists()
+
+
 def release_lease(*, annotator: User, item: Item) -> datetime | None:
     """Give the item back (on submit and skip, in their transaction); returns when the lease was written, if any."""
     with connection.cursor() as cursor:

@@ -1,7 +1,9 @@
-"""A skip, like a submit, is only for an item the queue handed out; an edited skip never takes an item past its overlap.
+"""Answers and skips only for items the queue handed out; an edited skip never takes an item past its overlap.
 
 An annotator who skipped an item never handed to them, then edited the skip
-into answers from My work, used to push the item over its overlap (issue 16).
+into answers from My work, used to push the item over its overlap; and a
+rule warning was asked to be confirmed for answers that could not be stored
+(issue 16). The submit's own 409 is in tests/test_annotate_views.py.
 """
 
 import re
@@ -105,3 +107,18 @@ def test_the_edit_page_shows_why_an_edited_skip_was_refused(client, project, que
     assert response.status_code == 422
     assert "has all the answers it needs (1)" in response.content.decode()
     assert Annotation.objects.get(pk=skipped.pk).skipped
+
+
+def test_an_item_not_handed_out_is_refused_before_any_rule_warning(client, project, queue, labels, annotator):
+    _shipping, refund, billing, *_ = labels
+    refund.implies.add(billing)
+    client.force_login(annotator)
+    client.get(reverse("annotate", args=[project.pk]))  # hands out queue[0]
+    data = {"idempotency_key": str(uuid.uuid4()), f"label-{refund.pk}": "yes", f"label-{billing.pk}": "no"}
+    refused = client.post(reverse("annotate-submit", args=[project.pk, queue[4].pk]), data, **HTMX)
+    assert refused.status_code == 409
+    assert "was not handed to you" in refused.content.decode()
+    # The item handed out gets the warning, to confirm.
+    warned = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data, **HTMX)
+    assert warned.status_code == 422
+    assert not Annotation.objects.exists()
