@@ -65,6 +65,18 @@ def test_the_expiry_is_chosen_at_creation_within_the_limit(annotator, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("days", ["7", 7.0, True])
+def test_the_expiry_is_a_json_integer_as_the_schema_says(annotator, days):
+    """docs/api.md: types are strict; a string of digits was taken (issue 16)."""
+    answer = APIClient().post(
+        "/api/auth/token", {"username": "annie", "password": "pw-annie", "expires_in_days": days}, format="json"
+    )
+    assert answer.status_code == 400
+    assert list(answer.json()) == ["expires_in_days"]
+    assert not AuthToken.objects.filter(user=annotator).exists()
+
+
+@pytest.mark.django_db
 def test_a_revoked_token_is_refused(project, annotator):
     _, text = issue_token(user=annotator)
     client = token_client(text)

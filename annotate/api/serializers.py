@@ -116,7 +116,7 @@ class ErrorSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
     password = StrictCharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-    expires_in_days = serializers.IntegerField(
+    expires_in_days = StrictIntegerField(
         required=False,
         min_value=1,
         max_value=settings.TAGWISE_TOKEN_MAX_DAYS,
