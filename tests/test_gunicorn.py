@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from annotate.management.commands.serve import web_command
 from tests.conftest import ROOT, subprocess_env, wait_until
 
 
@@ -47,6 +48,21 @@ def test_gunicorn_serves_the_login_page(transactional_db):
         assert status == 200
         assert 'name="password"' in body
         assert fetch(f"http://127.0.0.1:{port}/healthz") == (200, '{"status": "ok"}')
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_the_embedded_server_shares_no_control_socket_with_other_instances(transactional_db, tmp_path):
+    """gunicorn's default control socket is one per user, which a second `make run` took over (issue 16)."""
+    port = free_port()
+    command = web_command(bin_dir=str(Path(sys.executable).parent), bind=f"127.0.0.1:{port}")
+    server = subprocess.Popen(command, cwd=ROOT, env={**subprocess_env(), "HOME": str(tmp_path)})
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        assert wait_until(lambda: fetch(url) is not None, timeout=30)
+        assert fetch(url) == (200, '{"status": "ok"}')
+        assert not (tmp_path / ".gunicorn").exists()
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -22,6 +22,28 @@ def lower_priority() -> None:
     os.nice(WORKER_NICENESS)
 
 
+def web_command(*, bin_dir: str, bind: str) -> list[str]:
+    """The gunicorn command line of the embedded mode.
+
+    Without its control socket: gunicorn's default is one per user
+    (~/.gunicorn/gunicorn.ctl), shared by every instance, so a second
+    checkout's ``make run`` would take it over; nothing here uses it.
+    """
+    return [
+        os.path.join(bin_dir, "gunicorn"),
+        "config.wsgi",
+        "--bind",
+        bind,
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+    ]
+
+
 class Command(BaseCommand):
     help = "Run gunicorn and a Celery worker until interrupted."
 
@@ -31,18 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         bin_dir = os.path.dirname(sys.executable)
         commands = {
-            "web": [
-                os.path.join(bin_dir, "gunicorn"),
-                "config.wsgi",
-                "--bind",
-                options["bind"],
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
+            "web": web_command(bin_dir=bin_dir, bind=options["bind"]),
             "worker": [
                 os.path.join(bin_dir, "celery"),
                 "-A",
