@@ -9,6 +9,16 @@
   const live = document.getElementById("review-live");
   let pending = null; // the id of the entry whose decision is on its way
 
+  // Press a decision's button. A form swapped in a moment ago (out of band,
+  // after the previous decision) gets its hx-post bound only when htmx
+  // settles it; a key pressed before then would post the plain form and
+  // reload the page. Processing it first is harmless if htmx already has.
+  function press(button) {
+    const form = button.closest("form");
+    if (form && window.htmx) window.htmx.process(form);
+    button.click();
+  }
+
   function focusEntry(entry) {
     if (!entry) return;
     entry.focus();
@@ -70,17 +80,17 @@
       event.preventDefault();
       const first = item.querySelector("[data-entry]:not(.resolved)");
       pending = first ? first.id : null;
-      accept.click();
+      press(accept);
       return;
     }
     if (!entry) {
       if (["j", "ArrowDown"].includes(event.key)) { event.preventDefault(); focusEntry(nextOpen(null) || entries()[0]); }
       return;
     }
-    const press = (selector) => { event.preventDefault(); pending = entry.id; entry.querySelector(selector).click(); };
+    const decide = (selector) => { event.preventDefault(); pending = entry.id; press(entry.querySelector(selector)); };
     switch (event.key) {
-      case "y": press(".resolve-yes"); break;
-      case "n": press(".resolve-no"); break;
+      case "y": decide(".resolve-yes"); break;
+      case "n": decide(".resolve-no"); break;
       case "e": event.preventDefault(); entry.querySelector(".note-input").focus(); break;
       case "j": case "ArrowDown": event.preventDefault(); move(entry, 1); break;
       case "k": case "ArrowUp": event.preventDefault(); move(entry, -1); break;

@@ -91,3 +91,26 @@ def test_review_by_item_at_phone_width(browser, live_server, project, two_items,
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     finally:
         context.close()
+
+
+def test_a_key_pressed_before_htmx_settles_the_swapped_form_still_posts_in_place(
+    page, project, two_items, labels, reviewer
+):
+    """The majority form swapped in after a decision was bound by htmx only on settle; 'a' before then
+    posted the plain form and reloaded the page (seen once in CI under load). A long settle delay
+    makes that window wide enough to hit every time."""
+    first, _ = two_items
+    _shipping, refund, *_ = labels
+    login(page, "rita")
+    page.goto(f"/projects/{project.pk}/review/?by=item")
+    card = page.locator(f"#item-{first.pk}")
+    expect(card.locator("[data-entry]").nth(0)).to_be_focused()
+    page.evaluate("window.sameDocument = true; htmx.config.defaultSettleDelay = 1500")
+    page.keyboard.press("2")
+    page.keyboard.press("n")
+    expect(page.locator(f"#item-{first.pk}-head .votes")).to_have_text("2 open of 3 disputed")
+    page.locator(f"#item-{first.pk}-majority .accept-majority").focus()
+    page.keyboard.press("a")
+    expect(page.locator("#open-count")).to_have_text("3")
+    assert page.evaluate("window.sameDocument") is True
+    assert Resolution.objects.get(item=first, label=refund).value == 0
