@@ -291,7 +291,8 @@ class Annotation(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     skipped = models.BooleanField(default=False)
-    skip_reason = models.CharField(max_length=200, blank=True)
+    SKIP_REASON_MAX_CHARS = 200
+    skip_reason = models.CharField(max_length=SKIP_REASON_MAX_CHARS, blank=True)
     # The queue round of its item this annotation last answered in (or was
     # counted in): the annotator is not handed the item again in that round,
     # and is in a later one only if its labels are new to them

@@ -59,7 +59,7 @@ def test_a_refused_add_shows_the_form_again_with_what_was_typed(client, project,
     for confirm in ({}, {"confirm": "1"}):
         response = client.post(reverse("label-add", args=[project.pk]), {**data, **confirm})
         html = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 400  # refused, as every form
         assert message in html
         assert f'value="{fields["name"]}"' in html
         assert "Claims under warranty</textarea>" in html
@@ -75,7 +75,7 @@ def test_a_refused_edit_shows_the_error_beside_the_key(client, project, labels, 
     for confirm in ({}, {"confirm": "1"}):
         response = client.post(reverse("label-edit", args=[project.pk, shipping.pk]), {**data, **confirm})
         html = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 400
         key_field = html[html.index('for="id_shortcut_key"') :]
         assert "The key “u” is reserved on the annotate page" in key_field[: key_field.index("</div>")]
         assert 'value="delivery"' in html and "Parcels</textarea>" in html

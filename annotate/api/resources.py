@@ -574,7 +574,7 @@ class ResolutionList(ResolutionScope, generics.ListAPIView):
             current = s.ResolutionSerializer(stale.current).data if stale.current else None
             return Response({"detail": str(stale), "current": current}, status=status.HTTP_409_CONFLICT)
         except ResolutionError as error:
-            raise serializers.ValidationError({"detail": str(error)}) from None
+            raise serializers.ValidationError({error.field: str(error)}) from None
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return Response(s.ResolutionSerializer(resolution).data, status=code)
 

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotate.curation.review import resolution_state
+from annotate.curation.review import NOTE_MAX_CHARS, resolution_state
 from annotate.dataset.export import FORMATS as EXPORT_FORMATS
 from annotate.dataset.export import SPLITS
 from annotate.dataset.importers import FORMATS as IMPORT_FORMATS
@@ -496,7 +496,7 @@ class ResolutionInputSerializer(serializers.Serializer):
     label = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Label id.")
     value = StrictIntegerField(min_value=0, max_value=1, help_text="1 = yes, 0 = no.")
     note = StrictCharField(
-        allow_blank=True, required=False, max_length=5000, help_text="Left out: the existing note is kept."
+        allow_blank=True, required=False, max_length=NOTE_MAX_CHARS, help_text="Left out: the existing note is kept."
     )
     expected = StrictCharField(
         required=False,

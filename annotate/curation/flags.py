@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from annotate.models import Annotation, FlagReason, Item, ItemFlag, record_audit
 from annotate.setup.accounts import display_name
+from annotate.text import text_problem
 from annotate.work.queue import holds_lease
 
 COMMENT_MAX = 1000
@@ -73,8 +74,8 @@ def set_flag(*, item: Item, annotator: Any, reason: str, comment: str) -> ItemFl
         raise FlagError("Choose why you flag the item.", field="reason")
     if reason == FlagReason.OTHER and not comment:
         raise FlagError("Say what is wrong with the item.", field="comment")
-    if len(comment) > COMMENT_MAX:
-        raise FlagError(f"The comment is longer than {COMMENT_MAX} characters.", field="comment")
+    if problem := text_problem(comment, what="The comment", max_chars=COMMENT_MAX):
+        raise FlagError(problem, field="comment")
     if not may_flag(item=item, annotator=annotator):
         raise FlagError("You can flag only an item you were given to annotate.", field="item")
     with transaction.atomic():

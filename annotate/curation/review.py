@@ -30,10 +30,18 @@ from annotate.models import AuditEvent, Item, Judgment, Label, Project, Resoluti
 from annotate.setup.accounts import display_names
 from annotate.setup.labelset import merge_conflicts, open_merge_conflicts
 from annotate.stats.agreement import consensus, review_order
+from annotate.text import text_problem
+
+# A note says why a decision went the way it did; the API documents the same limit.
+NOTE_MAX_CHARS = 2000
 
 
 class ResolutionError(ValueError):
-    """A resolution that cannot be stored as asked; the message is for the user."""
+    """A resolution that cannot be stored as asked; the message is for the user, ``field`` the input at fault."""
+
+    def __init__(self, message: str, *, field: str = "detail") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _state(resolution: Resolution | None) -> dict[str, Any] | None:
@@ -102,6 +110,8 @@ def set_resolution(
         raise ResolutionError(f"“{label.name}” is retired: it is no longer decided, trained on or exported by default.")
     if value not in (0, 1):
         raise ResolutionError("A resolution is 1 (yes) or 0 (no).")
+    if note is not None and (problem := text_problem(note, what="The note", max_chars=NOTE_MAX_CHARS)):
+        raise ResolutionError(problem, field="note")
     with transaction.atomic():
         existing = (
             Resolution.objects.select_for_update()

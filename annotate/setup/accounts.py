@@ -31,6 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from annotate.models import Membership, Project, Role, record_audit
 from annotate.setup.members import MembershipError, add_member
+from annotate.text import text_problem
 from annotate.work.queue import release_leases
 
 NAME_MAX_CHARS = 150
@@ -140,8 +141,9 @@ def create_person(
             f"There is already an account called “{username}”: add it as a member by user name instead.",
             field="username",
         )
-    if len(full_name) > NAME_MAX_CHARS * 2:
-        raise AccountError("The name is too long.", field="full_name")
+    if problem := text_problem(full_name, what="The name", max_chars=NAME_MAX_CHARS * 2, name=True):
+        # A name shows in members lists, the audit trail and reviews: it must say what it reads as.
+        raise AccountError(problem, field="full_name")
     if email:
         try:
             validate_email(email)

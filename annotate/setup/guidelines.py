@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotate.models import Annotation, GuidelineVersion, Project, PublishedGuidelineError, record_audit
+from annotate.text import text_problem
 
 __all__ = [
     "DiffHunk",
@@ -57,8 +58,8 @@ class DraftConflictError(GuidelineError):
         self.current = current
 
 
-class GuidelineTooLong(GuidelineError):
-    """The text or the changelog is over its limit; nothing was saved."""
+class GuidelineTextRefused(GuidelineError):
+    """The text or the changelog is over its limit or holds a character it may not; nothing was saved."""
 
 
 # ---------------------------------------------------------------------------
@@ -66,16 +67,24 @@ class GuidelineTooLong(GuidelineError):
 # ---------------------------------------------------------------------------
 
 
-def refuse_too_long(*, text: str, changelog: str = "") -> None:
-    """Raise GuidelineTooLong when the text or the changelog is over its limit."""
+def refuse_unstorable(*, text: str, changelog: str = "") -> None:
+    """Raise GuidelineTextRefused when the text or the changelog is over its limit or holds what cannot be stored.
+
+    A NUL cannot be stored at all, and bidirectional or invisible controls
+    would make the rule annotators read differ from what it says
+    (annotate/text.py).
+    """
     if len(text) > MAX_TEXT:
-        raise GuidelineTooLong(
+        raise GuidelineTextRefused(
             f"The guideline is {len(text):,} characters long; the limit is {MAX_TEXT:,}. Nothing was saved."
         )
     if len(changelog) > MAX_CHANGELOG:
-        raise GuidelineTooLong(
+        raise GuidelineTextRefused(
             f"The changelog is {len(changelog):,} characters long; the limit is {MAX_CHANGELOG}. Nothing was saved."
         )
+    for what, value in (("The guideline", text), ("The changelog", changelog)):
+        if problem := text_problem(value, what=what):
+            raise GuidelineTextRefused(f"{problem} Nothing was saved.")
 
 
 def save_or_publish(
@@ -87,7 +96,7 @@ def save_or_publish(
     (no changelog, published meanwhile) leaves the draft as it was, so the
     next save is not a conflict with the editor's own half-saved text.
     """
-    refuse_too_long(text=text, changelog=changelog)
+    refuse_unstorable(text=text, changelog=changelog)
     # One transaction: a publish that raises rolls the draft's save back too.
     with transaction.atomic():
         draft = save_draft(project=project, text=text, author=author, expected=expected)
@@ -161,6 +170,8 @@ def publish_guideline(*, draft: GuidelineVersion, changelog: str, author: Any) -
     changelog = changelog.strip()
     if not changelog:
         raise GuidelineError("Say in one line what changed: the changelog is what annotators read first.")
+    if not draft.text.strip():
+        raise GuidelineError("The guideline is empty: write what annotators should follow before publishing it.")
     if draft.is_published:
         raise PublishedGuidelineError(f"Guideline version {draft.number} is already published.")
     with transaction.atomic():

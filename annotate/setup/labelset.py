@@ -28,6 +28,7 @@ from django.db.models import Max, OuterRef, Q, Subquery
 
 from annotate import jobs
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
+from annotate.text import hidden_in_name, text_problem
 
 
 class LabelSetError(ValueError):
@@ -50,22 +51,8 @@ class StalePreviewError(LabelSetError):
 # judgment, resolution and rule stays attached.
 EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Characters a name may not hold: line breaks, tabs and other control characters, and the
-# invisible and bidirectional ones that hide or reorder what a name says (the same set the
-# item text marks, annotate/templatetags/tagwise.py, plus line breaks and tab). Zero-width
-# joiner and non-joiner stay allowed: Persian, Indic scripts and emoji need them.
-HIDDEN_IN_NAME = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e"
-    "\U000e0000-\U000e007f]"
-)
-
-
-def hidden_in_name(name: str) -> str | None:
-    """The code point of the first character a name may not hold (U+000A for a line break), if any."""
-    found = HIDDEN_IN_NAME.search(name)
-    return f"U+{ord(found.group()):04X}" if found else None
-
-
+LABEL_NAME_MAX_CHARS = Label._meta.get_field("name").max_length or 100
+LABEL_DESCRIPTION_MAX_CHARS = 5000
 # Keys with a meaning of their own on the annotate page (confidence, next,
 # skip, undo). A label given one of them would silently get another key there,
 # so they are refused here; label_keys below never hands them out.
@@ -124,6 +111,8 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
         clean["name"] = str(clean["name"]).strip()
         if not clean["name"]:
             raise LabelSetError("A label needs a name.", field="name")
+        if len(clean["name"]) > LABEL_NAME_MAX_CHARS:
+            raise LabelSetError(f"A label name has at most {LABEL_NAME_MAX_CHARS} characters.", field="name")
         if "," in clean["name"]:
             # The export selects labels by a comma-separated list of names.
             raise LabelSetError("A label name cannot contain a comma.", field="name")
@@ -144,6 +133,8 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
         clean["order"] = int(clean["order"])
     if "description" in clean:
         clean["description"] = str(clean["description"]).strip()
+        if problem := text_problem(clean["description"], what="The description", max_chars=LABEL_DESCRIPTION_MAX_CHARS):
+            raise LabelSetError(problem, field="description")
     unknown = set(clean) - set(EDITABLE_FIELDS)
     if unknown:
         raise LabelSetError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")

@@ -11,8 +11,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.text import Truncator
 
 from annotate.models import Membership, Project, Role, record_audit
+from annotate.text import hidden_in_name
 from annotate.work.queue import release_leases
 
 
@@ -41,9 +43,11 @@ def _keeps_a_manager(membership: Membership, new_role: str | None) -> None:
 
 def add_member(*, project: Project, username: str, role: str, actor: Any) -> Membership:
     role = _check_role(role)
-    user = get_user_model().objects.filter(username=username.strip()).first()
+    username = username.strip()
+    # A user name never holds such a character (and PostgreSQL cannot even compare a NUL).
+    user = None if hidden_in_name(username) else get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise MembershipError(f"There is no user called “{username.strip()}”.")
+        raise MembershipError(f"There is no user called “{Truncator(username).chars(60)}”.")
     with transaction.atomic():
         if Membership.objects.filter(project=project, user=user).exists():
             raise MembershipError(f"{user.get_username()} is already a member; change their role instead.")

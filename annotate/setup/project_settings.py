@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from annotate import jobs
 from annotate.models import OTHER_SKIP_REASON, AskMode, Project, record_audit
-from annotate.setup.labelset import hidden_in_name
+from annotate.text import hidden_in_name, text_problem
 
 # The settings a manager may change, with the inclusive range of the numeric ones.
 OVERLAP_COUNT = (1, 20)
@@ -112,7 +112,7 @@ def check_skip_reasons(reasons: Any) -> list[str]:
         reason = reason.strip()
         if hidden := hidden_in_name(reason):
             raise ProjectSettingsError(
-                f"The skip reason {reason!r} contains a line break, a control or an invisible character ({hidden}).",
+                f"The skip reason “{reason}” contains a line break, a control or an invisible character ({hidden}).",
                 field="skip_reasons",
             )
         # The skip stores its reason with runs of spaces collapsed (annotate/work/annotating.py skip_item),
@@ -148,10 +148,10 @@ def check_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
                 raise ProjectSettingsError(f"{name} must be from {low} to {high}.", field=name)
         if name == "ask_mode" and value not in AskMode.values:
             raise ProjectSettingsError(f"ask_mode must be one of {', '.join(AskMode.values)}.", field=name)
-        if name == "description" and len(value) > DESCRIPTION_MAX_CHARS:
-            raise ProjectSettingsError(
-                f"The description is longer than {DESCRIPTION_MAX_CHARS:,} characters.", field=name
-            )
+        if name == "description" and (
+            problem := text_problem(value, what="The description", max_chars=DESCRIPTION_MAX_CHARS)
+        ):
+            raise ProjectSettingsError(problem, field=name)
         clean[name] = check_skip_reasons(value) if name == "skip_reasons" else value
     return clean
 

@@ -17,8 +17,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, GuidelineVersion, Label, Membership, Project, Role, record_audit
-from annotate.setup.guidelines import GuidelineError, publish_guideline, refuse_too_long
-from annotate.setup.labelset import LabelSetError, _check_key, hidden_in_name
+from annotate.setup.guidelines import GuidelineError, publish_guideline, refuse_unstorable
+from annotate.setup.labelset import (
+    LABEL_DESCRIPTION_MAX_CHARS as LABEL_DESCRIPTION_MAX_CHARS,  # Read from here by the serializers.
+)
+from annotate.setup.labelset import (
+    LABEL_NAME_MAX_CHARS as LABEL_NAME_MAX_CHARS,
+)
+from annotate.setup.labelset import LabelSetError, _check_key
 from annotate.setup.project_settings import (
     CHANGEABLE,
     DESCRIPTION_MAX_CHARS,
@@ -29,9 +35,8 @@ from annotate.setup.project_settings import (
 from annotate.setup.project_settings import (
     NAME_MAX_CHARS as NAME_MAX_CHARS,  # Read from here by the forms and serializers.
 )
+from annotate.text import hidden_in_name, text_problem
 
-LABEL_NAME_MAX_CHARS = 100
-LABEL_DESCRIPTION_MAX_CHARS = 5000
 MAX_LABELS = 500
 # A Label Studio config is a few kilobytes; this bounds the parser's work.
 LABEL_CONFIG_MAX_CHARS = 200_000
@@ -164,13 +169,15 @@ def _check_labels(specs: Sequence[LabelSpec]) -> list[LabelSpec]:
             raise ProjectError(f"The label “{name}” contains a comma, which label names cannot.", field="labels")
         if hidden := hidden_in_name(name):
             raise ProjectError(
-                f"The label {name!r} contains a line break, a control or an invisible character ({hidden}).",
+                f"The label “{name}” contains a line break, a control or an invisible character ({hidden}).",
                 field="labels",
             )
         if name.lower() in seen:
             raise ProjectError(f"The label “{name}” is listed twice.", field="labels")
-        if len(spec.description) > LABEL_DESCRIPTION_MAX_CHARS:
-            raise ProjectError(f"The description of “{name}” is too long.", field="labels")
+        if problem := text_problem(
+            spec.description, what=f"The description of “{name}”", max_chars=LABEL_DESCRIPTION_MAX_CHARS
+        ):
+            raise ProjectError(problem, field="labels")
         try:
             key = _check_key(spec.shortcut_key, Label.objects.none())
         except LabelSetError as error:
@@ -206,15 +213,15 @@ def create_project(
     """
     name = _check_name(name)
     description = description.strip()
-    if len(description) > DESCRIPTION_MAX_CHARS:
-        raise ProjectError(f"The description is longer than {DESCRIPTION_MAX_CHARS:,} characters.", field="description")
+    if problem := text_problem(description, what="The description", max_chars=DESCRIPTION_MAX_CHARS):
+        raise ProjectError(problem, field="description")
     specs = _check_labels(labels)
     try:
         chosen = check_settings({key: value for key, value in (settings or {}).items() if key != "description"})
     except ProjectSettingsError as error:
         raise ProjectError(str(error), field="settings") from None
     try:
-        refuse_too_long(text=guideline)
+        refuse_unstorable(text=guideline)
     except GuidelineError as error:
         raise ProjectError(str(error), field="guideline") from None
     try:

@@ -20,7 +20,6 @@ from annotate.setup.guidelines import (
     MAX_TEXT,
     DraftConflictError,
     GuidelineError,
-    GuidelineTooLong,
     PublishedGuidelineError,
     diff_texts,
     diff_versions,
@@ -146,11 +145,10 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
                 # Published from another tab meanwhile: a conflict, not a form error.
                 messages.error(request, str(error))
                 status = 409
-            except GuidelineTooLong as error:
+            except GuidelineError as error:
+                # Too long, a character it may not hold, or no changelog: nothing was saved.
                 messages.error(request, str(error))
                 status = 400
-            except GuidelineError as error:
-                messages.error(request, str(error))
     context = {
         "project": project,
         "role": role,

@@ -28,8 +28,10 @@ from annotate.setup.labelset import LabelSetError, StalePreviewError
 
 
 class LabelForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(max_length=labelset.LABEL_NAME_MAX_CHARS)
+    description = forms.CharField(
+        required=False, max_length=labelset.LABEL_DESCRIPTION_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
+    )
     color = forms.CharField(max_length=7, initial="#4c78a8", widget=forms.TextInput(attrs={"type": "color"}))
     shortcut_key = forms.CharField(
         max_length=1,
@@ -101,7 +103,9 @@ def _labels_page(request: HttpRequest, project: Project, role: str, form: LabelF
         "conflicts": [(c, items.get(c.item_id), people.get(c.annotator_id)) for c in conflicts],
         "current": project.current_guideline(),
     }
-    return render(request, "annotate/labels/labels.html", context)
+    # A refused add answers 400, as every form of the app does (docs/projects.md).
+    status = 400 if request.method == "POST" else 200
+    return render(request, "annotate/labels/labels.html", context, status=status)
 
 
 @login_required
@@ -157,7 +161,7 @@ def label_edit(request: HttpRequest, project_id: int, label_id: int) -> HttpResp
             except LabelSetError as error:
                 _form_error(form, error)
     context = {"project": project, "role": role, "label": label, "form": form, "reserved_keys": RESERVED_KEYS_TEXT}
-    return render(request, "annotate/labels/edit.html", context)
+    return render(request, "annotate/labels/edit.html", context, status=400 if request.method == "POST" else 200)
 
 
 @login_required

@@ -230,7 +230,7 @@ def resolve(request: HttpRequest, project_id: int) -> HttpResponse:
             request, project=project, role=role, item=item, label=label, conflict=str(error), status=409
         )
     except ResolutionError as error:
-        return HttpResponseBadRequest(str(error))
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     return _entry_response(request, project=project, role=role, item=item, label=label)
 
 
@@ -247,7 +247,7 @@ def unresolve(request: HttpRequest, project_id: int) -> HttpResponse:
             request, project=project, role=role, item=item, label=label, conflict=str(error), status=409
         )
     except ResolutionError as error:
-        return HttpResponseBadRequest(str(error))
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     return _entry_response(request, project=project, role=role, item=item, label=label)
 
 

@@ -43,6 +43,7 @@ from annotate.models import (
     QueueEntry,
     record_audit,
 )
+from annotate.text import text_problem
 from annotate.work.queue import current_focus, holds_lease, release_lease
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class SubmitRefused(Exception):
 
 
 class SkipReasonRefused(SubmitRefused):
-    """A skip whose reason the project does not offer (changed since the page loaded, or a hand-made request)."""
+    """A skip whose reason the project does not offer (changed since the page loaded, or a hand-made request),
+    or whose own words cannot be stored."""
 
     field = "reason"
 
@@ -628,9 +630,11 @@ def skip_item(
     item never handed out could later be edited into answers past the
     item's overlap).
     """
-    reason = " ".join(reason.split())[:200]
+    reason = " ".join(reason.split())
     if not reason:
         raise SubmitRefused("Say why you skip the item.")
+    if problem := text_problem(reason, what="Your reason", max_chars=Annotation.SKIP_REASON_MAX_CHARS, name=True):
+        raise SkipReasonRefused(f"{problem} Nothing was saved.")
     project = item.project
     if not own_words and reason not in project.skip_reasons:
         raise SkipReasonRefused(

@@ -138,6 +138,8 @@
     if (status === 503) text = "Not saved: the database is unavailable; nothing you saved is lost. Press again in a moment.";
     // Deleted, or removed from the project (annotate/access.py answers 404 to non-members): pressing again cannot help.
     else if (status === 404) text = "Not saved: this project is no longer open to you (it was deleted, or you were removed from it).";
+    // A refused input (a note with a character it may not hold, say) answers 400 with the reason as plain text.
+    else if (status === 400 && event.detail.xhr.responseText.length < 500) text = `Not saved: ${event.detail.xhr.responseText}`;
     else if (status) text = `Not saved: the server answered with an error (${status}). Press again in a moment.`;
     pending = null;
     if (live) live.textContent = text;

@@ -29,7 +29,7 @@ TRUE_WORDS = {"1", "1.0", "true", "yes", "y"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n"}
 # The longest skip reason the annotations table stores; a longer one is an
 # error, never cut short, so that an import stores what the file says.
-MAX_SKIP_REASON: int = Annotation._meta.get_field("skip_reason").max_length or 200
+MAX_SKIP_REASON = Annotation.SKIP_REASON_MAX_CHARS
 
 
 def unstorable_in(value: Any, path: str = "") -> str | None:
