@@ -171,9 +171,15 @@ def label_rows(
     focus: list[int],
     answers: dict[int, Answer],
     missing: set[int],
+    keyed: list[Label] | None = None,
 ) -> list[LabelRow]:
-    """The rows of the form: focus labels first (in the model's order), then the others in label order."""
-    keys = label_keys(labels)
+    """The rows of the form: focus labels first (in the model's order), then the others in label order.
+
+    Keys are numbered over ``keyed`` (by default ``labels``): the page passes
+    every answerable label, so a label keeps its key from item to item when
+    only some labels are asked (docs/annotating.md, "Keys").
+    """
+    keys = label_keys(keyed if keyed is not None else labels)
     by_id = {label.pk: label for label in labels}
     ordered = [by_id[label_id] for label_id in focus if label_id in by_id]
     ordered += [label for label in labels if label.pk not in focus]
@@ -234,9 +240,15 @@ def item_context(
         if asking
         else labels
     )
+    if all(label.pk in focus for label in asked):
+        # Every label shown is a focus label (an overlap or exploration item
+        # asks all its unanswered labels): a badge on each would single out
+        # nothing, and "answer only the focus labels" would change nothing.
+        focus = []
     rows = label_rows(
         project=project,
         labels=asked,
+        keyed=labels,
         rules=rules,
         focus=focus,
         answers=form.answers if form else {},
