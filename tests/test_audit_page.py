@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.urls import reverse
 from django.utils import timezone
@@ -60,3 +61,25 @@ def test_pages_through_a_long_trail(client, project, manager):
     assert "Page 1 of 2" in first and "action=test&amp;page=2" in first
     second = client.get(url, {"action": "test", "page": 2}).content.decode()
     assert second.count("<tr>") == 1 + 5  # the header row and the five oldest events
+
+
+def test_people_read_as_names_and_lists_as_their_items(client, project, manager, annotator):
+    """The page showed "auth.User #8" and "user_id: 8", and a change of skip reasons had no summary (issue 14)."""
+    from annotate.setup.accounts import deactivate_person
+    from annotate.setup.members import change_role
+    from annotate.setup.project_settings import change_settings
+
+    annotator.first_name, annotator.last_name = "Annie", "Example"
+    annotator.save()
+    change_role(membership=annotator.memberships.get(), role="reviewer", actor=manager)
+    deactivate_person(person=annotator, actor=manager)
+    change_settings(project=project, actor=manager, changes={"skip_reasons": ["unclear", "spam"]})
+    client.force_login(manager)
+    html = client.get(reverse("audit", args=[project.pk])).content.decode()
+    rows = html.split("<tbody>")[1]
+    summaries = re.findall(r'<div class="summary">(.*?)</div>', rows)
+    assert summaries and not any("user_id" in line for line in summaries)
+    assert "auth.User #" not in rows
+    assert "Person: Annie Example" in rows
+    assert "Membership of Annie Example" in rows
+    assert "skip_reasons: unclear, not in English, spam → unclear, spam" in rows

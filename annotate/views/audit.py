@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from annotate.access import project_for
 from annotate.models import AuditEvent, Role
-from annotate.setup.accounts import display_name
+from annotate.setup.accounts import display_name, display_names
 
 PAGE_SIZE = 50
 
@@ -78,12 +79,19 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
     actor_ids = trail.exclude(actor=None).order_by().values_list("actor_id", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
+    names = display_names(_people_in(page.object_list))
     context = {
         "project": project,
         "role": role,
         "page": page,
         "rows": [
-            (event, summary(event.before, event.after), _pretty(event.before), _pretty(event.after))
+            (
+                event,
+                summary(event.before, event.after, names=names),
+                _object_label(event, names),
+                _pretty(event.before),
+                _pretty(event.after),
+            )
             for event in page.object_list
         ],
         "actions": list(trail.order_by("action").values_list("action", flat=True).distinct()),
@@ -98,10 +106,39 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotate/audit/audit.html", context, status=400 if errors else 200)
 
 
-def summary(before: object, after: object, *, limit: int = 4) -> str:
+USER_TYPE = get_user_model()._meta.label
+
+
+def _people_in(events: Iterable[AuditEvent]) -> set[int]:
+    """The ids of the people the events are about: an account, or a ``user_id`` in the values."""
+    ids = set()
+    for event in events:
+        if event.object_type == USER_TYPE and event.object_id.isdigit():
+            ids.add(int(event.object_id))
+        for values in (event.before, event.after):
+            if isinstance(values, dict) and isinstance(values.get("user_id"), int):
+                ids.add(values["user_id"])
+    return ids
+
+
+def _object_label(event: AuditEvent, names: dict[int, str]) -> str:
+    """What the event changed, in words: a person by name, a membership by its member, else type and id."""
+    if not event.object_type:
+        return ""
+    if event.object_type == USER_TYPE and event.object_id.isdigit():
+        return f"Person: {names.get(int(event.object_id), '#' + event.object_id)}"
+    values = event.after if isinstance(event.after, dict) else event.before
+    if event.object_type == "annotate.Membership" and isinstance(values, dict) and "user_id" in values:
+        return f"Membership of {names.get(values['user_id'], values.get('user', '?'))}"
+    return f"{event.object_type} #{event.object_id}" if event.object_id else event.object_type
+
+
+def summary(before: object, after: object, *, limit: int = 4, names: dict[int, str] | None = None) -> str:
     """A one-line reading of a change, such as "name: shipping → delivery", for flat before/after values.
 
-    The full JSON stays one click away; this line is for scanning the trail.
+    A list of plain values reads as its items ("skip_reasons: unclear, spam →
+    unclear"); a person's id reads as their name. The full JSON stays one
+    click away; this line is for scanning the trail.
     """
     if not isinstance(before, dict) and not isinstance(after, dict):
         return ""
@@ -111,18 +148,32 @@ def summary(before: object, after: object, *, limit: int = 4) -> str:
     # Sorted, because PostgreSQL's jsonb does not keep the order the keys were written in.
     for key in sorted({*before, *after}):
         old, new = before.get(key), after.get(key)
-        if old == new or isinstance(old, dict | list) or isinstance(new, dict | list):
+        if old == new or not (_readable(old) and _readable(new)):
             continue
+        if key == "user_id":
+            if "user" in before or "user" in after:
+                continue  # The username beside it already says who.
+            lookup = names or {}
+            old = lookup.get(old, old) if isinstance(old, int) else old
+            new = lookup.get(new, new) if isinstance(new, int) else new
+            key = "person"
         if key in before and key in after:
             parts.append(f"{key}: {_short(old)} → {_short(new)}")
-        elif (new if key in after else old) not in (None, ""):
+        elif (new if key in after else old) not in (None, "", []):
             parts.append(f"{key}: {_short(new if key in after else old)}")
     more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
 
 
+def _readable(value: object) -> bool:
+    """A value the one-line summary can show: not a nested object, nor a list of them."""
+    if isinstance(value, dict):
+        return False
+    return not isinstance(value, list) or not any(isinstance(entry, dict | list) for entry in value)
+
+
 def _short(value: object, width: int = 40) -> str:
-    text = "—" if value is None else str(value)
+    text = "—" if value is None else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
