@@ -114,7 +114,7 @@ def disputed(items, labels, guideline, annotator, second_annotator):
 def test_a_review_note_with_a_hidden_character_or_too_long_is_refused(client, project, disputed, reviewer, note):
     item, label = disputed
     client.force_login(reviewer)
-    data = {"item": item.pk, "label": label.pk, "value": "1", "note": note, "seen": "open"}
+    data = {"item": item.pk, "label": label.pk, "value": "1", "note": note, "seen": "none"}
     response = client.post(reverse("review-resolve", args=[project.pk]), data, **HTMX)
     assert response.status_code == 400
     assert response.content.decode().startswith("The note ")

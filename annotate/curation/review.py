@@ -341,6 +341,11 @@ class OpenDisputes:
     def total_open(self) -> int:
         return int(self.open.sum())
 
+    @property
+    def items_open(self) -> int:
+        """How many items have an open entry (review by item counts these)."""
+        return len(np.unique(self.item_ids[self.open]))
+
     def position(self, pair: tuple[int, int]) -> int | None:
         """Where an (item, label) sits in the order, resolved or not; None if it is not in it (any more)."""
         found = np.flatnonzero((self.item_ids == pair[0]) & (self.label_ids == pair[1]))
@@ -479,7 +484,7 @@ def review_by_item(
         for item_id in page_items
         if by_item.get(item_id)
     ]
-    return ReviewItemsPage(items=items, total=int(has_open.sum()), offset=offset, fresh=disputes.fresh)
+    return ReviewItemsPage(items=items, total=disputes.items_open, offset=offset, fresh=disputes.fresh)
 
 
 def item_review(*, project: Project, item: Item, label_ids: list[int]) -> ReviewItem:

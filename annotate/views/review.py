@@ -50,6 +50,7 @@ ITEMS_PAGE_SIZE = 10
 TABS = ("disputed", "resolved")
 COUNT = "annotate/review/_open_count.html"
 RESOLVED_COUNT = "annotate/review/_resolved_count.html"
+OPEN_ITEMS = "annotate/review/_open_items.html"
 CARD_MAX_LABELS = 500
 
 
@@ -109,18 +110,31 @@ def open_count(project: Project) -> int:
     return open_disputes(project=project, allow_stale=True).total_open
 
 
+def open_items_count(project: Project) -> int:
+    """The number of items with an open dispute, the total of review by item."""
+    return open_disputes(project=project, allow_stale=True).items_open
+
+
 def resolved_count(project: Project) -> int:
     """The number of decided entries, the Resolved tab's badge (the count alone: an empty page of them)."""
     return resolved_entries(project=project, limit=0).total
 
 
-def _with_count(request: HttpRequest, response: HttpResponse, project: Project) -> HttpResponse:
-    """Add the tabs' counts (open disputes, decisions) as htmx out-of-band swaps, so the badges follow each change."""
+def _with_count(
+    request: HttpRequest, response: HttpResponse, project: Project, *, by_item: bool = False
+) -> HttpResponse:
+    """Add the tabs' counts (open disputes, decisions) as htmx out-of-band swaps, so the badges follow each change.
+
+    From review by item, also the number of items still open, which the
+    page shows above the cards and in its pager.
+    """
     if request.htmx and response.status_code in (200, 409):
         response.content += render_to_string(COUNT, {"open_count": open_count(project), "oob": True}).encode()
         response.content += render_to_string(
             RESOLVED_COUNT, {"resolved_count": resolved_count(project), "oob": True}
         ).encode()
+        if by_item:
+            response.content += render_to_string(OPEN_ITEMS, {"open_items": open_items_count(project)}).encode()
     return response
 
 
@@ -163,7 +177,7 @@ def _entry_response(
         response = render(request, f"{PAGE}#entry", {**context, "entry": entries[0]}, status=status)
         if label.pk in card:
             response.content += _card_parts(request, context, item_review(project=project, item=item, label_ids=card))
-        return _with_count(request, response, project)
+        return _with_count(request, response, project, by_item=by_item)
     # Without JavaScript, a page with just this entry shows the current decision and asks again.
     page = ReviewPage(entries=entries, total=len(entries), offset=0, limit=1)
     context |= {
@@ -288,7 +302,7 @@ def accept_item_majority(request: HttpRequest, project_id: int) -> HttpResponse:
         "review_item": review_item,
         "item_note": " ".join(notes),
     }
-    return _with_count(request, render(request, f"{PAGE}#item_card", context), project)
+    return _with_count(request, render(request, f"{PAGE}#item_card", context), project, by_item=True)
 
 
 def _posted_seen(data: QueryDict) -> dict[int, str] | None:

@@ -36,6 +36,7 @@ def test_review_one_item_by_keyboard_then_accept_the_majority_of_the_next(page, 
     expect(card.locator("[data-entry]")).to_have_count(3)
     expect(card).to_contain_text("THE END")  # the whole text, in its pane
     expect(page.locator("#open-count")).to_have_text("5")
+    expect(page.locator(".open-items")).to_have_text("2")  # items with an open dispute
     screenshot(page, "review-by-item-1280")
     page.evaluate("window.sameDocument = true")
 
@@ -72,8 +73,10 @@ def test_review_one_item_by_keyboard_then_accept_the_majority_of_the_next(page, 
     expect(card.locator(".accept-majority")).to_have_count(0)
     next_card = page.locator(f"#item-{second.pk}")
     expect(next_card.locator("[data-entry]").first).to_be_focused()
+    expect(page.locator(".open-items")).to_have_text("1")  # follows the decisions, no reload
     page.keyboard.press("a")
     expect(page.locator("#open-count")).to_have_text("0")
+    expect(page.locator(".open-items")).to_have_text("0")
     assert Resolution.objects.get(item=second, label=bug).value == 0
     assert Resolution.objects.get(item=second, label=shipping).value == 1
     assert page.evaluate("window.sameDocument") is True
