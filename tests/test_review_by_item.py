@@ -218,3 +218,20 @@ def test_a_malformed_card_list_still_decides_the_entry_without_the_card_parts(
     assert response.status_code == 200
     assert f'id="item-{split_item.pk}-head"' not in response.content.decode()
     assert Resolution.objects.get(item=split_item, label=shipping).value == 1
+
+
+def test_an_answer_without_a_measured_time_shows_a_dash_not_zero_seconds(
+    client, project, items, labels, guideline, annotator, second_annotator, reviewer
+):
+    """Imported answers without a duration read "0.0 s", as if answered instantly (issue 14)."""
+    from annotate.models import Annotation
+
+    annotate_item(items[0], annotator, {labels[0]: 1}, guideline=guideline)
+    annotate_item(items[0], second_annotator, {labels[0]: 0}, guideline=guideline)
+    Annotation.objects.filter(annotator=annotator).update(duration_ms=4200)
+    Annotation.objects.filter(annotator=second_annotator).update(duration_ms=0)
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/review/?by=item").content.decode()
+    assert "4.2 s" in html
+    assert "0.0 s" not in html
+    assert 'title="Not measured (an import without a duration)">—' in html
