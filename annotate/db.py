@@ -26,6 +26,37 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
+# Item text search (docs/agreement.md, "The item browser"). PostgreSQL
+# matches words through a GIN index on this expression (migration 0014):
+# the "simple" configuration lowercases words and neither stems nor drops
+# any, so it reads every language alike. SQLite has no such index here and
+# finds the typed text inside the item's, as a case-insensitive contains.
+TEXT_SEARCH_CONFIG = "simple"
+TEXT_SEARCH_INDEX = "item_text_search_idx"
+
+
+def text_search_vector() -> Any:
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector("text", config=TEXT_SEARCH_CONFIG)
+
+
+def search_text(items: models.QuerySet[Any], query: str) -> models.QuerySet[Any]:
+    """``items`` whose text matches ``query``: full-text search on PostgreSQL, a contains on SQLite.
+
+    On PostgreSQL the query reads as in a web search engine: every word must
+    appear, "a quoted phrase" in that order, ``or`` between alternatives and
+    ``-word`` for a word that must not. A query without a single letter or
+    digit has no words to look up, and is found inside the text instead.
+    """
+    if not is_postgresql() or not any(char.isalnum() for char in query):
+        return items.filter(text__icontains=query)
+    from django.contrib.postgres.search import SearchQuery
+
+    words = SearchQuery(query, config=TEXT_SEARCH_CONFIG, search_type="websearch")
+    return items.annotate(text_words=text_search_vector()).filter(text_words=words)
+
+
 def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils.module_loading import import_string
 
+from annotate import db
 from annotate.models import Annotation, GuidelineVersion, Item, ItemFlag, Judgment, Label, Project, Resolution
 
 LABEL_STATES = ("yes", "no", "unobserved", "disputed", "resolved")
@@ -235,7 +236,7 @@ def filtered_items(*, project: Project, filters: ItemFilters) -> QuerySet[Item]:
     """The project's items that pass every filter, in id order."""
     items = Item.objects.filter(project=project)
     if filters.text:
-        items = items.filter(text__icontains=filters.text)
+        items = db.search_text(items, filters.text)
     if filters.flagged:
         items = items.filter(Exists(ItemFlag.objects.filter(item_id=OuterRef("pk"))))
     # Annotator and guideline version choose the annotations that count: the
