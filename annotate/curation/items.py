@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -27,7 +28,18 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils.module_loading import import_string
 
 from annotate import db
-from annotate.models import Annotation, GuidelineVersion, Item, ItemFlag, Judgment, Label, Project, Resolution
+from annotate.models import (
+    Annotation,
+    AuditEvent,
+    FlagReason,
+    GuidelineVersion,
+    Item,
+    ItemFlag,
+    Judgment,
+    Label,
+    Project,
+    Resolution,
+)
 
 LABEL_STATES = ("yes", "no", "unobserved", "disputed", "resolved")
 # What the model says about the chosen label: its decision (after the
@@ -401,3 +413,86 @@ def _row_score(
     if score is None:
         return None
     return replace(score, label=next(label for label in labels if label.pk == score.label_id))
+
+
+# ---------------------------------------------------------------------------
+# An item's history, for its page
+# ---------------------------------------------------------------------------
+
+# The audit events about an item that name it in their values (a decision, a flag).
+ITEM_EVENTS = ("resolution.set", "resolution.clear", "item.flag", "item.unflag")
+HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One thing that happened to an item, in words: who, when, what."""
+
+    at: datetime
+    actor: Any
+    what: str
+
+
+def item_history(*, item: Item, limit: int = HISTORY_LIMIT) -> list[HistoryEvent]:
+    """What happened to the item, oldest first: each annotation, its edits and later rounds, decisions, flags.
+
+    Read from the annotations (a first submit writes no audit event) and the
+    audit trail: events on the item's annotations, and decisions and flags,
+    which record the item's id. At most ``limit`` events, the most recent.
+    """
+    annotations = list(item.annotations.select_related("annotator"))
+    events: list[HistoryEvent] = [
+        HistoryEvent(
+            at=annotation.created_at,
+            actor=annotation.annotator,
+            what=f"skipped it: {annotation.skip_reason}" if annotation.skipped else "annotated it",
+        )
+        for annotation in annotations
+    ]
+    about_item = Q(object_type=Annotation._meta.label, object_id__in=[str(a.pk) for a in annotations]) | Q(
+        Q(after__item_id=item.pk) | Q(before__item_id=item.pk), action__in=ITEM_EVENTS
+    )
+    trail = AuditEvent.objects.filter(about_item, project_id=item.project_id).select_related("actor")
+    for event in trail.order_by("-created_at", "-id")[:limit]:
+        events.append(HistoryEvent(at=event.created_at, actor=event.actor, what=_event_words(event)))
+    events.sort(key=lambda event: event.at)
+    return events[-limit:]
+
+
+def _event_words(event: AuditEvent) -> str:
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    if event.action == "resolution.set":
+        was = f" (was {_yes_no(before['value'])})" if "value" in before else ""
+        note = f": {after['note']}" if after.get("note") else ""
+        return f"decided {after.get('label', '?')} {_yes_no(after.get('value'))}{was}{note}"
+    if event.action == "resolution.clear":
+        return f"undid the decision on {before.get('label', '?')} ({_yes_no(before.get('value'))})"
+    if event.action == "item.flag":
+        comment = f": {after['comment']}" if after.get("comment") else ""
+        reason = FlagReason(after["reason"]).label.lower() if after.get("reason") in FlagReason.values else "?"
+        return f"flagged it as {reason}{comment}"
+    if event.action == "item.unflag":
+        return "withdrew their flag"
+    changes = _answer_changes(before.get("judgments") or {}, after.get("judgments") or {})
+    if event.action == "annotation.add":
+        return f"answered more labels in a later round: {changes}" if changes else "answered a later round"
+    if event.action == "annotation.edit" and before.get("skipped"):
+        return f"turned their skip into answers: {changes}"
+    if event.action == "annotation.edit":
+        return f"changed their answers: {changes}" if changes else "saved their answers unchanged"
+    return event.action
+
+
+def _answer_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """ "refund: yes → no; billing: no answer → yes", label by label, in name order."""
+    parts = []
+    for label in sorted({*before, *after}):
+        old, new = (before.get(label) or {}).get("value"), (after.get(label) or {}).get("value")
+        if old != new:
+            parts.append(f"{label}: {_yes_no(old)} → {_yes_no(new)}")
+    return "; ".join(parts)
+
+
+def _yes_no(value: object) -> str:
+    return "yes" if value == 1 else "no" if value == 0 else "no answer"

@@ -29,6 +29,7 @@ from annotate.curation.items import (
     ItemFilters,
     ModelScores,
     browse_items,
+    item_history,
     model_scores,
 )
 from annotate.curation.review import review_entries
@@ -188,6 +189,7 @@ def item_detail(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
         "scored": item_scores is not None,
         "flags": flags_of_items([item.pk]).get(item.pk, []),
         "annotations": item.annotations.select_related("annotator", "guideline_version").order_by("created_at"),
+        "history": item_history(item=item),
         # The list's filters and page, which the detail page only hands back to "← Items".
         "list_query": request.GET.urlencode(),
     }
