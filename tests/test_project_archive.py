@@ -49,6 +49,9 @@ def test_it_is_hidden_from_annotators_lists_but_not_from_managers(client, projec
     client.force_login(manager)
     page = client.get(reverse("home")).content.decode()
     assert "Archived" in page and project.name in page
+    # Someone whose only projects are archived is told so, not that they belong to none.
+    assert "You are not a member of any project" not in page
+    assert "the projects you belong to are archived" in page
     assert [row["name"] for row in client_for(manager).get(api("/projects")).json()["results"]] == [project.name]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.html import escape
 
 from annotate.models import AuditEvent, GuidelineVersion, Label, Membership, Project, Role
+from annotate.views.projects import NewProjectForm
 from tests.api_support import api, client_for
 from tests.factories import make_user
 
@@ -43,12 +45,27 @@ def form(**overrides: str) -> dict[str, str]:
     }
 
 
+def client_as(client, user):
+    client.force_login(user)
+    return client
+
+
 def test_the_home_page_offers_new_project_only_to_users_with_the_permission(client, creator, annotator):
     client.force_login(creator)
     assert reverse("project-new") in client.get(reverse("home")).content.decode()
     client.force_login(annotator)
     assert reverse("project-new") not in client.get(reverse("home")).content.decode()
-    assert client.get(reverse("project-new")).status_code == 403
+    refused = client.get(reverse("project-new"))
+    assert refused.status_code == 403
+    # It read "needs the permission to, which an admin grants" (issue 14).
+    assert "needs the permission “Can add project” (annotate.add_project)" in refused.content.decode()
+
+
+def test_the_new_project_form_says_each_help_text_once(client, creator):
+    html = client_as(client, creator).get(reverse("project-new")).content.decode()
+    for field in ("labels", "guideline"):
+        help_text = NewProjectForm.base_fields[field].help_text
+        assert html.count(str(escape(help_text))) == 1, field
 
 
 def test_a_project_is_created_with_labels_guideline_v1_settings_and_its_creator_as_manager(client, creator):

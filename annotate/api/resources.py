@@ -48,6 +48,7 @@ from annotate.setup.accounts import (
 from annotate.setup.members import MembershipError, add_member, change_role, remove_member
 from annotate.setup.project_settings import ProjectSettingsError, change_settings
 from annotate.setup.projects import (
+    CREATE_REFUSED,
     ProjectError,
     archive_project,
     clone_project,
@@ -92,7 +93,7 @@ class ProjectList(ApiView, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         if not may_create_projects(request.user):
-            raise PermissionDenied("Creating projects needs the permission annotate.add_project.")
+            raise PermissionDenied(CREATE_REFUSED)
         form = s.ProjectCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -191,7 +192,7 @@ class ProjectClone(ProjectView):
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = self.project()
         if not may_create_projects(request.user):
-            raise PermissionDenied("Creating projects needs the permission annotate.add_project.")
+            raise PermissionDenied(CREATE_REFUSED)
         form = s.CloneSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:

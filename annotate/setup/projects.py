@@ -44,6 +44,9 @@ FIRST_CHANGELOG = "First version."
 # The permission that lets a user create projects (docs/projects.md). Django
 # creates it with the Project model; superusers have every permission.
 CREATE_PERMISSION = "annotate.add_project"
+CREATE_REFUSED = (
+    "Creating projects needs the permission “Can add project” (annotate.add_project), which a site admin grants."
+)
 
 
 class ProjectError(ValueError):

@@ -18,7 +18,7 @@ from annotate.access import project_for
 from annotate.models import Annotation, Project, Role
 from annotate.setup import projects
 from annotate.setup.project_settings import DESCRIPTION_MAX_CHARS, OVERLAP_COUNT, RETRAIN_EVERY
-from annotate.setup.projects import ProjectError, may_create_projects
+from annotate.setup.projects import CREATE_REFUSED, ProjectError, may_create_projects
 
 
 @login_required
@@ -97,7 +97,7 @@ SETTINGS_FIELDS = ("overlap_count", "overlap_fraction", "retrain_every", "requir
 
 def _refuse_unless_creator(request: HttpRequest) -> None:
     if not may_create_projects(request.user):
-        raise PermissionDenied("Creating projects needs the permission to, which an admin grants.")
+        raise PermissionDenied(CREATE_REFUSED)
 
 
 def _show_error(form: forms.Form, error: ProjectError) -> None:
