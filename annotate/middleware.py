@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 
 SESSION_ENDED = "Your session has ended. Log in again, then repeat the request."
 
@@ -36,3 +36,27 @@ def is_login_redirect(response: HttpResponse) -> bool:
     if response.status_code not in (301, 302, 303, 307, 308) or not response.has_header("Location"):
         return False
     return urlsplit(response["Location"]).path == urlsplit(resolve_url(settings.LOGIN_URL)).path
+
+
+class MethodNotAllowedPageMiddleware:
+    """Give a page to a browser's 405, which Django sends empty.
+
+    Pages that change something take a POST only; reloading the address
+    after such a form (or following a copied link to it) showed a blank
+    page. A browser request (not the API, not htmx) gets a page that says
+    what happened and links back; the status and the Allow header stay.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or getattr(request, "htmx", False):
+            return response
+        if request.path.startswith("/api/"):
+            return response
+        page = render(request, "405.html", {"allowed": response.get("Allow", "")}, status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page

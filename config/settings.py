@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.PrivateResponsesMiddleware",
     "annotate.middleware.HtmxLoginRequiredMiddleware",
+    "annotate.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
