@@ -136,3 +136,18 @@ def test_edit_retire_move_and_rules_preview_before_applying(client, project, ans
 
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     assert actions == ["label.update", "label.retire", "label.reorder", "label.rules"]
+
+
+def test_new_labels_take_the_palette_in_turn(client, project, labels, manager):
+    """Every label was #4c78a8, so the dashboard's and the annotate page's colours told nothing apart (issue 14)."""
+    from annotate.setup.labelset import LABEL_PALETTE, add_label
+    from annotate.setup.projects import LabelSpec, create_project
+
+    created = create_project(creator=manager, name="Colours", labels=[LabelSpec(name=f"l{i}") for i in range(12)])
+    colors = list(created.labels.order_by("order").values_list("color", flat=True))
+    assert colors[:10] == list(LABEL_PALETTE) and colors[10:] == list(LABEL_PALETTE[:2])
+    # The Labels page offers the next colour, and a label added without one takes it.
+    client.force_login(manager)
+    page = client.get(f"/projects/{project.pk}/labels/").content.decode()
+    assert f'value="{LABEL_PALETTE[len(labels)]}"' in page
+    assert add_label(project=project, actor=manager, name="warranty").color == LABEL_PALETTE[len(labels)]

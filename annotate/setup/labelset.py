@@ -52,6 +52,30 @@ class StalePreviewError(LabelSetError):
 EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LABEL_NAME_MAX_CHARS = Label._meta.get_field("name").max_length or 100
+# Colours new labels take in turn, so neighbours in the list and on the
+# dashboard tell apart (Tableau 10, whose first is the model's default).
+LABEL_PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#b279a2",
+    "#eeca3b",
+    "#9d755d",
+    "#ff9da6",
+    "#bab0ac",
+)
+
+
+def palette_color(index: int) -> str:
+    """The colour of the ``index``-th label of a project (from 0), the palette over again after ten."""
+    return LABEL_PALETTE[index % len(LABEL_PALETTE)]
+
+
+def next_color(project: Project) -> str:
+    """The colour a label added now to ``project`` takes unless one is chosen."""
+    return palette_color(project.labels.count())
 LABEL_DESCRIPTION_MAX_CHARS = 5000
 # Keys with a meaning of their own on the annotate page (confidence, next,
 # skip, undo). A label given one of them would silently get another key there,
@@ -124,7 +148,7 @@ def _check_fields(project: Project, fields: dict[str, Any], *, label: Label | No
         if others.filter(name__iexact=clean["name"]).exists():
             raise LabelSetError(f"This project already has a label named “{clean['name']}”.", field="name")
     if "color" in clean:
-        clean["color"] = str(clean["color"]).strip() or "#4c78a8"
+        clean["color"] = str(clean["color"]).strip() or next_color(project)
         if not _COLOR.match(clean["color"]):
             raise LabelSetError("A colour is written as #rrggbb, for example #4c78a8.", field="color")
     if "shortcut_key" in clean:
@@ -209,6 +233,7 @@ def add_label(*, project: Project, actor: Any, name: str, **fields: Any) -> Labe
     clean = _check_fields(project, {"name": name, **fields})
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
+        clean.setdefault("color", next_color(project))
         if "order" not in clean:
             clean["order"] = (project.labels.aggregate(m=Max("order"))["m"] or 0) + 1
         label = Label.objects.create(project=project, introduced_in=project.current_guideline(), **clean)

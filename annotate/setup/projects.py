@@ -24,7 +24,7 @@ from annotate.setup.labelset import (
 from annotate.setup.labelset import (
     LABEL_NAME_MAX_CHARS as LABEL_NAME_MAX_CHARS,
 )
-from annotate.setup.labelset import LabelSetError, _check_key
+from annotate.setup.labelset import LabelSetError, _check_key, palette_color
 from annotate.setup.project_settings import (
     CHANGEABLE,
     DESCRIPTION_MAX_CHARS,
@@ -63,7 +63,7 @@ class LabelSpec:
 
     name: str
     description: str = ""
-    color: str = "#4c78a8"
+    color: str = ""  # "": the palette's, by the label's place (labelset.palette_color)
     shortcut_key: str = ""
 
 
@@ -237,7 +237,7 @@ def create_project(
                         project=project,
                         name=spec.name,
                         description=spec.description,
-                        color=spec.color,
+                        color=spec.color or palette_color(index),
                         shortcut_key=spec.shortcut_key,
                         order=index,
                     )

@@ -112,7 +112,8 @@ def _labels_page(request: HttpRequest, project: Project, role: str, form: LabelF
 @require_GET
 def labels_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
-    return _labels_page(request, project, role, LabelForm())
+    # The colour input starts on the palette's next colour, so labels added one by one differ.
+    return _labels_page(request, project, role, LabelForm(initial={"color": labelset.next_color(project)}))
 
 
 @login_required
