@@ -13,7 +13,9 @@ from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -36,6 +38,37 @@ def client_ip(request: HttpRequest) -> str:
         return remote
     addresses = [address.strip() for address in forwarded.split(",")]
     return addresses[-min(proxies, len(addresses))]
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, which also says when the account is deactivated.
+
+    Django answers a deactivated account's right password with the same
+    "enter a correct username and password" as a wrong one, so the person
+    keeps trying and is throttled. The deactivation is named only to whoever
+    gives the right password, so it tells nothing to someone guessing.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "inactive": "This account is deactivated. A manager of your project can reactivate it.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login" and self._deactivated_with_right_password():
+                raise ValidationError(self.error_messages["inactive"], code="inactive") from None
+            raise
+
+    def _deactivated_with_right_password(self) -> bool:
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not username or not password:
+            return False
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+        return bool(user is not None and not user.is_active and user.check_password(password))
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -76,7 +109,7 @@ def lockout_response(
         response: HttpResponse = JsonResponse({"detail": lockout_message()}, status=429)
     else:
         username = (credentials or {}).get("username") or request.POST.get("username", "")
-        form = AuthenticationForm(request, initial={"username": username})
+        form = LoginForm(request, initial={"username": username})
         context = {"form": form, "locked_out": lockout_message(), "next": request.POST.get("next", "")}
         response = render(request, "registration/login.html", context, status=429)
     response["Retry-After"] = retry_after

@@ -5,11 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from annotate.views.accounts import PasswordResetView
+from config.security import LoginForm
 from config.views import favicon, healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Passwords (docs/projects.md, "People"): change your own; set one by a one-time link.
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -64,3 +64,18 @@ def test_the_admin_action_deactivates_and_releases_leases_too(client, project, q
     annotator.refresh_from_db()
     assert not annotator.is_active
     assert not Lease.objects.filter(annotator=annotator).exists()
+
+
+def test_the_login_page_says_the_account_is_deactivated_only_to_the_right_password(client, annotator, manager):
+    """It gave the generic "correct username and password" message, so the person kept trying (issue 14)."""
+    from annotate.setup.accounts import deactivate_person
+
+    deactivate_person(person=annotator, actor=manager)
+    url = reverse("login")
+    right = client.post(url, {"username": "annie", "password": "pw-annie"})
+    assert right.status_code == 200
+    assert "This account is deactivated" in right.content.decode()
+    wrong = client.post(url, {"username": "annie", "password": "guess"})
+    assert "This account is deactivated" not in wrong.content.decode()
+    assert "correct username and password" in wrong.content.decode()
+    assert "_auth_user_id" not in client.session
