@@ -173,7 +173,9 @@ def _readable(value: object) -> bool:
 
 
 def _short(value: object, width: int = 40) -> str:
-    text = "—" if value is None else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if value is None or value == []:
+        return "—"
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -99,3 +99,19 @@ def test_favicon_is_linked_and_served(page, busy_project, manager):
     assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
     legacy = page.request.get("/favicon.ico")
     assert legacy.ok and legacy.url.endswith(href)
+
+
+def test_the_project_menu_is_one_row_and_shows_where_you_are_at_360_px(page, project, queue, labels, manager):
+    """Wrapped, a manager's menu took 190 px and pushed the labels to the bottom of a phone's screen (issue 14)."""
+    page.set_viewport_size({"width": 360, "height": 740})
+    login(page, manager.username)
+    page.goto(reverse("annotate", args=[project.pk]))
+    menu = page.locator(".project-nav").bounding_box()
+    assert menu["height"] < 60
+    assert page.locator(".label-row").first.bounding_box()["y"] < 400
+    screenshot(page, "narrow-annotate-manager")
+    page.goto(reverse("project-settings", args=[project.pk]))
+    current = page.locator('.project-nav [aria-current="page"]')
+    expect(current).to_have_text("Settings")
+    expect(current).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
