@@ -26,5 +26,5 @@ def add_item(*, project: Project, external_id: str, text: str, metadata: dict[st
             item = Item.objects.create(project=project, external_id=external_id, text=text, metadata=metadata or {})
             build_cold_start_queue(project=project)
     except IntegrityError:
-        raise DuplicateItem(f"An item with external id {external_id!r} already exists in the project.") from None
+        raise DuplicateItem(f"An item with external id “{external_id}” already exists in the project.") from None
     return item

@@ -255,7 +255,7 @@ class UpdatePreview:
     def message(self) -> str:
         if not self.changes:
             return f"Nothing to change on “{self.label.name}”."
-        parts = [f"{name}: {before!r} → {after!r}" for name, (before, after) in self.changes.items()]
+        parts = [f"{name}: “{before}” → “{after}”" for name, (before, after) in self.changes.items()]
         return f"Updating “{self.label.name}” (answers stay attached): " + "; ".join(parts) + "."
 
 

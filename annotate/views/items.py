@@ -51,7 +51,7 @@ def _optional_int(data: Any, name: str) -> int | None:
     if value == "":
         return None
     if not value.isdigit() or int(value) > MAX_INT:
-        raise BadFilter(name, f"{name}: a whole number was expected, not {value!r}.")
+        raise BadFilter(name, f"{name}: a whole number was expected, not “{value}”.")
     return int(value)
 
 
