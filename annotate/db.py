@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -35,9 +36,7 @@ TEXT_SEARCH_CONFIG = "simple"
 TEXT_SEARCH_INDEX = "item_text_search_idx"
 
 
-def text_search_vector() -> Any:
-    from django.contrib.postgres.search import SearchVector
-
+def text_search_vector() -> SearchVector:
     return SearchVector("text", config=TEXT_SEARCH_CONFIG)
 
 
@@ -51,10 +50,9 @@ def search_text(items: models.QuerySet[Any], query: str) -> models.QuerySet[Any]
     """
     if not is_postgresql() or not any(char.isalnum() for char in query):
         return items.filter(text__icontains=query)
-    from django.contrib.postgres.search import SearchQuery
-
     words = SearchQuery(query, config=TEXT_SEARCH_CONFIG, search_type="websearch")
-    return items.annotate(text_words=text_search_vector()).filter(text_words=words)
+    matched: models.QuerySet[Any] = items.annotate(text_words=text_search_vector()).filter(text_words=words)
+    return matched
 
 
 def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:

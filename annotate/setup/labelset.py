@@ -52,6 +52,7 @@ class StalePreviewError(LabelSetError):
 EDITABLE_FIELDS = ("name", "description", "color", "shortcut_key", "order")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LABEL_NAME_MAX_CHARS = Label._meta.get_field("name").max_length or 100
+LABEL_DESCRIPTION_MAX_CHARS = 5000
 # Colours new labels take in turn, so neighbours in the list and on the
 # dashboard tell apart (Tableau 10, whose first is the model's default).
 LABEL_PALETTE = (
@@ -76,7 +77,8 @@ def palette_color(index: int) -> str:
 def next_color(project: Project) -> str:
     """The colour a label added now to ``project`` takes unless one is chosen."""
     return palette_color(project.labels.count())
-LABEL_DESCRIPTION_MAX_CHARS = 5000
+
+
 # Keys with a meaning of their own on the annotate page (confidence, next,
 # skip, undo). A label given one of them would silently get another key there,
 # so they are refused here; label_keys below never hands them out.
