@@ -172,8 +172,11 @@ def label_rows(
     answers: dict[int, Answer],
     missing: set[int],
     keyed: list[Label] | None = None,
+    marked: list[int] | None = None,
 ) -> list[LabelRow]:
     """The rows of the form: focus labels first (in the model's order), then the others in label order.
+
+    ``marked`` are the labels shown with a focus badge (by default the focus labels).
 
     Keys are numbered over ``keyed`` (by default ``labels``): the page passes
     every answerable label, so a label keeps its key from item to item when
@@ -199,7 +202,7 @@ def label_rows(
                 description=label.description,
                 key=keys.get(label.pk, ""),
                 state="" if answer is None else ("yes" if answer.value == 1 else "no"),
-                focus=label.pk in focus,
+                focus=label.pk in (focus if marked is None else marked),
                 missing=label.pk in missing,
                 implies=" ".join(map(str, rules.implies.get(label.pk, []))),
                 excludes=" ".join(map(str, rules.excludes.get(label.pk, []))),
@@ -240,17 +243,19 @@ def item_context(
         if asking
         else labels
     )
-    if all(label.pk in focus for label in asked):
-        # Every label shown is a focus label (an overlap or exploration item
-        # asks all its unanswered labels): a badge on each would single out
-        # nothing, and "answer only the focus labels" would change nothing.
-        focus = []
+    # When every label shown is a focus label (an overlap or exploration
+    # item asks all its unanswered labels; a "focus" project shows only the
+    # labels it asks), a badge on each would single out nothing and "answer
+    # only the focus labels" would change nothing. They keep the model's
+    # order, most uncertain first.
+    marked = [] if all(label.pk in focus for label in asked) else focus
     rows = label_rows(
         project=project,
         labels=asked,
         keyed=labels,
         rules=rules,
         focus=focus,
+        marked=marked,
         answers=form.answers if form else {},
         missing={label.pk for label in error.unanswered} if error else set(),
     )
@@ -277,7 +282,7 @@ def item_context(
         ],
         "idempotency_key": form.idempotency_key if form else uuid.uuid4(),
         "focus_only": form.focus_only if form else False,
-        "show_focus_only": bool(focus) and project.allow_focus_only and project.require_all_labels,
+        "show_focus_only": bool(marked) and project.allow_focus_only and project.require_all_labels,
         "error": error,
         "warnings": warnings or [],
         "skip_reasons": project.skip_reasons,
