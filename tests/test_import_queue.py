@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 
 from annotate.dataset.importers import ImportOptions, import_file, writing
-from annotate.models import Item, QueueEntry
-from annotate.work.queue import build_cold_start_queue
+from annotate.models import Annotation, Item, QueueEntry
+from annotate.work.queue import build_cold_start_queue, next_item
 from tests.factories import annotate_item
 
 WORDS = ["parcel", "refund", "invoice", "crash", "thanks", "late", "card", "login", "broken", "great", "order"]
@@ -72,3 +72,33 @@ def test_a_large_import_refreshes_the_planner_statistics(project, labels, monkey
         (estimate,) = cursor.fetchone()
     # Without ANALYZE a table never analyzed reports -1 (unknown) until autovacuum comes by.
     assert estimate == Item.objects.count()
+
+
+@pytest.mark.django_db
+def test_an_import_into_a_later_round_counts_only_answers_on_its_labels(project, labels, annotator, second_annotator):
+    """An item in a round that asks "billing" is not filled by imported answers to other labels.
+
+    Counting every answer (as an import once did) closed the round at 2 of 1
+    before anyone was asked "billing"; an imported "billing" answer counts,
+    and its annotator is not handed the item again in that round.
+    """
+    shipping, billing = labels[0], labels[2]
+    item = Item.objects.create(project=project, external_id="r", text="where is my parcel")
+    annotate_item(item, annotator, {shipping: 1}, queue_round=1)
+    QueueEntry.objects.create(
+        project=project, item=item, priority=1, focus_labels=[billing.pk], round=2, required=1, completed=0
+    )
+
+    def import_answers(answers: dict) -> None:
+        row = {"external_id": "r", "text": "where is my parcel", "annotations": [answers]}
+        source = io.BytesIO(json.dumps(row).encode() + b"\n")
+        import_file(project=project, stream=source, options=ImportOptions(format="jsonl", update=True))
+
+    import_answers({"annotator": "arthur", "labels": {"shipping": 0, "refund": 1}})
+    assert QueueEntry.objects.get(item=item).completed == 0
+    handed = next_item(project=project, annotator=second_annotator)
+    assert handed is not None and handed[0] == item
+
+    import_answers({"annotator": "arthur", "labels": {"billing": 1}})
+    assert QueueEntry.objects.get(item=item).completed == 1
+    assert Annotation.objects.get(item=item, annotator=second_annotator).queue_round == 2

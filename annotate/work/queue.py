@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,6 +109,39 @@ def completed_counts(item_ids: Iterable[int]) -> dict[int, int]:
         )
         counted.update((item_id, n) for item_id, n in counts if item_id in wanted)
     return counted
+
+
+def recount_current_rounds(*, item_ids: list[int]) -> None:
+    """Count the annotators of each entry's round anew, by the rule a re-rank that starts a round uses.
+
+    For answers that arrived outside the queue (an import). A round that asks
+    focus labels counts the annotations with an answer on one of them; a
+    round that asks every label counts every answered annotation, so a later
+    round is not filled by answers to other labels. The counted annotations
+    are stamped with the round, so ``next_item`` does not hand the item to
+    their annotators again in it.
+    """
+    entries = []
+    for batch in db.batches(item_ids, UPDATE_BATCH):
+        entries += QueueEntry.objects.filter(item_id__in=batch).values_list("item_id", "focus_labels", "round")
+    counted: dict[int, set[int]] = defaultdict(set)
+    for item_id, _, annotation_id in _annotations_on_labels({item: set(focus) for item, focus, _ in entries if focus}):
+        counted[item_id].add(annotation_id)
+    for batch in db.batches([item for item, focus, _ in entries if not focus], UPDATE_BATCH):
+        answered = Annotation.objects.filter(item_id__in=batch, skipped=False).values_list("item_id", "pk")
+        for item_id, annotation_id in answered.iterator(chunk_size=20_000):
+            counted[item_id].add(annotation_id)
+    # Grouped by count, which is almost always 1 or 2: a plain indexed UPDATE
+    # per group instead of a correlated subquery per row.
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for item_id, _, _ in entries:
+        by_count[len(counted[item_id])].append(item_id)
+    for count, ids in by_count.items():
+        for batch in db.batches(ids, UPDATE_BATCH):
+            QueueEntry.objects.filter(item_id__in=batch).update(completed=count)
+    this_round = QueueEntry.objects.filter(item_id=OuterRef("item_id")).values("round")[:1]
+    for batch in db.batches(sorted(pk for ids in counted.values() for pk in ids), UPDATE_BATCH):
+        Annotation.objects.filter(pk__in=batch).update(queue_round=Subquery(this_round))
 
 
 def _from_row(model: type[Any], values: Sequence[Any]) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -30,7 +29,7 @@ from annotate.models import (
     record_audit,
 )
 from annotate.stats.cold_start import diverse_order
-from annotate.work.queue import completed_counts, insert_cold_start_entries
+from annotate.work.queue import insert_cold_start_entries, recount_current_rounds
 
 # After an import of at least this many rows, PostgreSQL's statistics of the
 # tables it wrote are refreshed (see ``_refresh_statistics``).
@@ -129,7 +128,8 @@ def _write(
     insert_cold_start_entries(project=project, item_ids=[pk for pk, _ in unqueued], order=order)
     # Items that had a queue entry already (update=true) count their annotations anew.
     newly_queued = {item_id for item_id, _ in unqueued}
-    _recount_completed(sorted({item_ids[row.external_id] for row in updated_rows if row.annotations} - newly_queued))
+    answered_again = {item_ids[row.external_id] for row in updated_rows if row.annotations} - newly_queued
+    recount_current_rounds(item_ids=sorted(answered_again))
     record_audit(
         action="items.import",
         actor=actor,
@@ -291,18 +291,3 @@ def _replace_existing_annotations(
         AuditEvent.objects.bulk_create(events)
         Annotation.objects.filter(pk__in=[annotation.pk for annotation in old]).delete()
         result.annotations_replaced += len(old)
-
-
-def _recount_completed(item_ids: list[int]) -> None:
-    """Set QueueEntry.completed to the number of non-skipped annotations, like a submit does.
-
-    The entries are updated per distinct count (almost always 1 or 2), which
-    is a plain indexed UPDATE instead of a correlated subquery per row.
-    """
-    counted = completed_counts(item_ids)
-    by_count: dict[int, list[int]] = defaultdict(list)
-    for item_id in item_ids:
-        by_count[counted.get(item_id, 0)].append(item_id)
-    for count, ids in by_count.items():
-        for batch in _batches(ids, 1000):
-            QueueEntry.objects.filter(item_id__in=batch).update(completed=count)
