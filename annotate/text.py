@@ -34,6 +34,15 @@ HIDDEN_IN_TEXT = re.compile(
 )
 
 
+def is_whole_number(value: str) -> bool:
+    """Whether ``value`` is a whole number written in ASCII digits, as a form or a query string sends it.
+
+    ``str.isdigit`` alone also passes "²", which ``int`` refuses, and the Arabic-Indic
+    digit one (U+0661), which ``int`` quietly reads as 1.
+    """
+    return value.isascii() and value.isdigit()
+
+
 def _code(found: re.Match[str] | None) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 

@@ -83,7 +83,7 @@ class RequestSizeMiddleware:
                 "The upload was sent in chunks without a Content-Length; send it with its size "
                 "(curl does when given --data-binary @file or -F file=@file).",
             )
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return self.refuse(
                 request,
                 413,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotate.access import project_for
 from annotate.models import Item, Project, Role
+from annotate.text import is_whole_number
 from learner import predictions, quality, reports, training
 from learner.models import ModelVersion
 
@@ -125,7 +126,7 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 def _version_param(project: Project, value: str | None) -> ModelVersion | None:
-    if not value or not value.isdigit():
+    if not value or not is_whole_number(value):
         return None
     return get_object_or_404(ModelVersion, pk=int(value), project=project)
 

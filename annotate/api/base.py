@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from annotate.access import project_for
 from annotate.api import serializers as s
 from annotate.models import Project, Role
+from annotate.text import is_whole_number
 
 
 class TagwiseSchema(AutoSchema):
@@ -63,7 +64,7 @@ class OldestFirst(CursorPagination):
         values = request.query_params.getlist(self.page_size_query_param)
         if not values:
             return self.page_size
-        if len(values) > 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= self.max_page_size:
+        if len(values) > 1 or not is_whole_number(values[0]) or not 1 <= int(values[0]) <= self.max_page_size:
             raise serializers.ValidationError(
                 {self.page_size_query_param: f"Must be one integer from 1 to {self.max_page_size}."}
             )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from annotate.access import project_for
 from annotate.models import AuditEvent, Role
 from annotate.setup.accounts import display_name, display_names
+from annotate.text import is_whole_number
 
 PAGE_SIZE = 50
 
@@ -113,7 +114,7 @@ def _people_in(events: Iterable[AuditEvent]) -> set[int]:
     """The ids of the people the events are about: an account, or a ``user_id`` in the values."""
     ids = set()
     for event in events:
-        if event.object_type == USER_TYPE and event.object_id.isdigit():
+        if event.object_type == USER_TYPE and is_whole_number(event.object_id):
             ids.add(int(event.object_id))
         for values in (event.before, event.after):
             if isinstance(values, dict) and isinstance(values.get("user_id"), int):
@@ -125,7 +126,7 @@ def _object_label(event: AuditEvent, names: dict[int, str]) -> str:
     """What the event changed, in words: a person by name, a membership by its member, else type and id."""
     if not event.object_type:
         return ""
-    if event.object_type == USER_TYPE and event.object_id.isdigit():
+    if event.object_type == USER_TYPE and is_whole_number(event.object_id):
         return f"Person: {names.get(int(event.object_id), '#' + event.object_id)}"
     values = event.after if isinstance(event.after, dict) else event.before
     if event.object_type == "annotate.Membership" and isinstance(values, dict) and "user_id" in values:

@@ -35,6 +35,7 @@ from annotate.curation.items import (
 from annotate.curation.review import review_entries
 from annotate.models import Annotation, Item, Membership, Project, Role
 from annotate.setup.accounts import display_name
+from annotate.text import is_whole_number
 
 PAGE_SIZE = 50
 MAX_INT = 2**31 - 1
@@ -50,7 +51,7 @@ def _optional_int(data: Any, name: str) -> int | None:
     value = data.get(name, "")
     if value == "":
         return None
-    if not value.isdigit() or int(value) > MAX_INT:
+    if not is_whole_number(value) or int(value) > MAX_INT:
         raise BadFilter(name, f"{name}: a whole number was expected, not “{value}”.")
     return int(value)
 

@@ -43,6 +43,7 @@ from annotate.curation.review import (
     set_resolution,
 )
 from annotate.models import Item, Label, Project, Role
+from annotate.text import is_whole_number
 
 PAGE = "annotate/review/review.html"
 PAGE_SIZE = 20
@@ -69,7 +70,7 @@ def _int(value: str | None, default: int = 0) -> int:
 def _after(value: str | None) -> tuple[int, int] | None:
     """An "item-label" cursor from the query string, or None if absent or malformed."""
     item, _, label = (value or "").partition("-")
-    if not (item.isdigit() and label.isdigit()):
+    if not (is_whole_number(item) and is_whole_number(label)):
         return None
     return min(int(item), MAX_INT), min(int(label), MAX_INT)
 
@@ -197,7 +198,7 @@ def _card_labels(data: QueryDict) -> list[int] | None:
     set is a hand-made request and is ignored rather than queried.
     """
     ids = [value for value in data.get("card", "").split(",") if value]
-    if not ids or len(ids) > CARD_MAX_LABELS or not all(value.isdigit() for value in ids):
+    if not ids or len(ids) > CARD_MAX_LABELS or not all(is_whole_number(value) for value in ids):
         return None
     return list(dict.fromkeys(min(int(value), MAX_INT) for value in ids))
 
@@ -309,7 +310,7 @@ def _posted_seen(data: QueryDict) -> dict[int, str] | None:
     """{label id: seen} from the repeated ``label`` fields and their ``seen-<id>``; None if malformed."""
     seen: dict[int, str] = {}
     for value in data.getlist("label"):
-        if not value.isdigit() or f"seen-{value}" not in data:
+        if not is_whole_number(value) or f"seen-{value}" not in data:
             return None
         seen[min(int(value), MAX_INT)] = data[f"seen-{value}"]
     return seen or None

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from annotate.dataset.importers.base import AnnotatorRef, Errors, ParsedAnnotation, Spelling, max_text_chars
 from annotate.models import Annotation
+from annotate.text import is_whole_number
 
 UNSTORABLE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
 # The largest value of the integer columns (PositiveIntegerField, 32 bits on PostgreSQL).
@@ -145,7 +146,7 @@ def as_confidence(value: Any, line: int, field_name: str, errors: Errors) -> flo
 
 
 def as_int(value: Any, line: int, field_name: str, errors: Errors, *, minimum: int = 0) -> int | None:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and is_whole_number(value.strip().removeprefix("-")):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_STORED_INT:
         errors.add(line, field_name, f"must be an integer from {minimum} to {MAX_STORED_INT}")

@@ -12,11 +12,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.dataset.importers import FORMATS, UNTICKED_CHOICES, ImportFailed, ImportOptions, import_file
 from annotate.models import Project
+from annotate.text import is_whole_number
 
 
 def find_project(ref: str) -> Project:
     """A project by id or by exact name."""
-    project = Project.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+    project = Project.objects.filter(pk=int(ref)).first() if is_whole_number(ref) else None
     project = project or Project.objects.filter(name=ref).first()
     if project is None:
         raise CommandError(f"No project with id or name {ref!r}.")

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.setup.privacy import remove_personal_data
+from annotate.text import is_whole_number
 
 
 class Command(BaseCommand):
@@ -25,7 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         users = get_user_model().objects
         name = options["username"]
-        person = users.filter(username=name).first() or (users.filter(pk=name).first() if name.isdigit() else None)
+        by_id = users.filter(pk=name).first() if is_whole_number(name) else None
+        person = users.filter(username=name).first() or by_id
         if person is None:
             raise CommandError(f"There is no user {name!r}.")
         actor = None
