@@ -42,8 +42,14 @@ def test_item_text_escapes_and_wraps_every_hidden_character_in_a_marker():
     assert "&lt;b&gt;me&lt;/b&gt;" in html
     assert html.count('class="hidden-char"') == 5
     assert 'data-code="U+202E" title="U+202E RIGHT-TO-LEFT OVERRIDE"' in html
-    assert '<span class="hidden-char-self">\u202e</span>' in html
-    assert html.startswith("<p>") and "<p>second paragraph</p>" in html
+    assert 'title="U+202E RIGHT-TO-LEFT OVERRIDE">\u202e</span>' in html
+    as_is, shown = html.split('<div class="text-shown">')
+    assert as_is.startswith('<div class="text-as-is"><p>') and "<p>second paragraph</p>" in as_is
+    # The version "Show them" shows holds markers instead of the characters,
+    # so nothing is left to reorder the text.
+    assert not hidden_chars(shown)
+    assert shown.count('class="hidden-char-marker" data-code="') == 5
+    assert "4321" in shown and "<p>second paragraph</p>" in shown
     # Control characters without a Unicode name are marked too.
     assert 'data-code="U+0007" title="U+0007 control character"' in item_text("bell\x07")
 

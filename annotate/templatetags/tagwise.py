@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import markdown as markdown_lib
 import nh3
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import escape, linebreaks
+from django.utils.html import escape, format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
 from annotate.access import role_allows
@@ -109,25 +110,42 @@ def _marked(match: re.Match[str]) -> str:
     char = match.group(0)
     code = char_code(char)
     name = unicodedata.name(char, "control character")
-    # The character stays in place (so the text reads as the annotator's
-    # source shows it) inside a span that the "show hidden characters"
-    # switch hides, which takes it out of the layout and the bidirectional
-    # algorithm, and shows a visible marker instead.
-    return (
-        f'<span class="hidden-char" data-code="{code}" title="{code} {name}">'
-        f'<span class="hidden-char-self">{char}</span></span>'
-    )
+    # The character stays in place, so the text reads as the annotator's
+    # source shows it; the span names it on hover.
+    return f'<span class="hidden-char" data-code="{code}" title="{code} {name}">{char}</span>'
+
+
+def _marker(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = char_code(char)
+    name = unicodedata.name(char, "control character")
+    # No character at all, only its name: a bidirectional control left in the
+    # text, even hidden by CSS, still reorders it in Chromium when the switch
+    # is flipped after the page is drawn.
+    return f'<span class="hidden-char-marker" data-code="{code}" title="{code} {name}"></span>'
+
+
+def _paragraphs(text: str, replace: Callable[[re.Match[str]], str]) -> SafeString:
+    return mark_safe(linebreaks(HIDDEN_CHARS.sub(replace, escape(text or "")), autoescape=False))
 
 
 @register.filter(needs_autoescape=False)
 def item_text(text: str) -> SafeString:
-    """An item's text as HTML paragraphs, escaped, with every hidden character wrapped in a marker span.
+    """An item's text as HTML paragraphs, escaped, for every page that shows item texts (annotate, review, items).
 
-    One helper for every page that shows item texts (annotate, review, the
-    item browser); the templates put it in an element with ``dir="auto"``
-    and ``.hidden-chars-switch`` (see ``_hidden_chars.html``).
+    A text without hidden characters is its paragraphs. One with them is
+    rendered twice: as it is (each character wrapped in a span that names
+    it) and, for the "Show them" switch, with each character replaced by a
+    visible marker. CSS shows one of the two (``.hidden-chars-switch``, see
+    ``items/_text.html``), so the switch works without JavaScript.
     """
-    return mark_safe(linebreaks(HIDDEN_CHARS.sub(_marked, escape(text or "")), autoescape=False))
+    if not HIDDEN_CHARS.search(text or ""):
+        return _paragraphs(text, _marked)
+    return format_html(
+        '<div class="text-as-is">{}</div><div class="text-shown">{}</div>',
+        _paragraphs(text, _marked),
+        _paragraphs(text, _marker),
+    )
 
 
 @register.simple_tag
