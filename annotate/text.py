@@ -43,6 +43,17 @@ def is_whole_number(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def quoted(value: str, *, max_chars: int = 60) -> str:
+    """``value`` in “ ” for a message: cut to ``max_chars``, each hidden or control character shown as ⟦U+XXXX⟧.
+
+    For values a message repeats that were not checked, or were refused: as
+    typed, a U+202E would reorder the message around it, and a line break
+    or a zero-width character would hide what was refused.
+    """
+    cut = value if len(value) <= max_chars else value[: max_chars - 1] + "…"
+    return "“" + HIDDEN_IN_NAME.sub(lambda found: f"⟦U+{ord(found.group()):04X}⟧", cut) + "”"
+
+
 def _code(found: re.Match[str] | None) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from annotate.models import Annotation, AuditEvent, GuidelineVersion, ItemFlag, Label, Project, Resolution
 from annotate.setup.projects import LabelSpec, ProjectError, create_project
-from annotate.text import hidden_in_text, text_problem
+from annotate.text import hidden_in_text, quoted, text_problem
 from annotate.work.queue import next_item
 from tests.factories import annotate_item, make_user
 from tests.test_project_settings_page import FORM as SETTINGS_FORM
@@ -172,3 +172,14 @@ def test_a_project_description_with_a_hidden_character_is_refused_in_settings(cl
     # Django's form field refuses a NUL itself ("Null characters are not allowed").
     assert "The description contains" in response.content.decode() or "\x00" in text
     assert Project.objects.get(pk=project.pk).description == "About parcels"
+
+
+def test_a_refused_name_is_quoted_with_its_hidden_characters_shown_not_applied(db):
+    """Quoted as typed, "evil\u202eabc" reversed the message around it; the refusal shows ⟦U+202E⟧ instead."""
+    with pytest.raises(ProjectError) as refused:
+        create_project(creator=make_user("lea"), name="Tickets", labels=[LabelSpec(name="evil\u202eabc")])
+    message = str(refused.value)
+    assert message.startswith("The label “evil⟦U+202E⟧abc” contains")
+    assert "\u202e" not in message
+    assert quoted("x" * 100, max_chars=10) == "“" + "x" * 9 + "…”"
+    assert quoted("two\nlines") == "“two⟦U+000A⟧lines”"

@@ -57,6 +57,7 @@ from annotate.setup.projects import (
     may_create_projects,
     unarchive_project,
 )
+from annotate.text import quoted
 
 # ---------------------------------------------------------------------------
 # Projects
@@ -286,7 +287,7 @@ class MemberList(MemberScope, generics.ListAPIView):
         form.is_valid(raise_exception=True)
         username = form.validated_data["username"]
         if not get_user_model().objects.filter(username=username.strip()).exists():
-            raise serializers.ValidationError({"username": [f"There is no user called “{username.strip()}”."]})
+            raise serializers.ValidationError({"username": [f"There is no user called {quoted(username.strip())}."]})
         try:
             membership = add_member(
                 project=project, username=username, role=form.validated_data["role"], actor=request.user

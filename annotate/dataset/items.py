@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from annotate.models import Item, Project
+from annotate.text import quoted
 from annotate.work.queue import build_cold_start_queue
 
 
@@ -26,5 +27,5 @@ def add_item(*, project: Project, external_id: str, text: str, metadata: dict[st
             item = Item.objects.create(project=project, external_id=external_id, text=text, metadata=metadata or {})
             build_cold_start_queue(project=project)
     except IntegrityError:
-        raise DuplicateItem(f"An item with external id “{external_id}” already exists in the project.") from None
+        raise DuplicateItem(f"An item with external id {quoted(external_id)} already exists in the project.") from None
     return item

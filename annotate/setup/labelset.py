@@ -28,7 +28,7 @@ from django.db.models import Max, OuterRef, Q, Subquery
 
 from annotate import jobs
 from annotate.models import Annotation, AuditEvent, Judgment, Label, Project, Resolution, record_audit
-from annotate.text import hidden_in_name, text_problem
+from annotate.text import hidden_in_name, quoted, text_problem
 
 
 class LabelSetError(ValueError):
@@ -181,7 +181,7 @@ def _check_key(key: str, others: Any) -> str:
     if key in RESERVED_KEYS:
         reserved = ", ".join(sorted(RESERVED_KEYS))
         raise LabelSetError(
-            f"The key “{key}” is reserved on the annotate page (reserved keys: {reserved}).", field="shortcut_key"
+            f"The key {quoted(key)} is reserved on the annotate page (reserved keys: {reserved}).", field="shortcut_key"
         )
     # Two active labels on one key would make the annotate page ambiguous.
     # Retired labels are never shown, so their keys are free again.

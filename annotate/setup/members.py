@@ -11,10 +11,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils.text import Truncator
 
 from annotate.models import Membership, Project, Role, record_audit
-from annotate.text import hidden_in_name
+from annotate.text import hidden_in_name, quoted
 from annotate.work.queue import release_leases
 
 
@@ -30,7 +29,7 @@ def _check_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise MembershipError(f"Unknown role “{role}”.") from None
+        raise MembershipError(f"Unknown role {quoted(str(role))}.") from None
 
 
 def _keeps_a_manager(membership: Membership, new_role: str | None) -> None:
@@ -47,7 +46,7 @@ def add_member(*, project: Project, username: str, role: str, actor: Any) -> Mem
     # A user name never holds such a character (and PostgreSQL cannot even compare a NUL).
     user = None if hidden_in_name(username) else get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise MembershipError(f"There is no user called “{Truncator(username).chars(60)}”.")
+        raise MembershipError(f"There is no user called {quoted(username)}.")
     with transaction.atomic():
         if Membership.objects.filter(project=project, user=user).exists():
             raise MembershipError(f"{user.get_username()} is already a member; change their role instead.")

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from annotate import jobs
 from annotate.models import OTHER_SKIP_REASON, AskMode, Project, record_audit
-from annotate.text import hidden_in_name, text_problem
+from annotate.text import hidden_in_name, quoted, text_problem
 
 # The settings a manager may change, with the inclusive range of the numeric ones.
 OVERLAP_COUNT = (1, 20)
@@ -112,7 +112,8 @@ def check_skip_reasons(reasons: Any) -> list[str]:
         reason = reason.strip()
         if hidden := hidden_in_name(reason):
             raise ProjectSettingsError(
-                f"The skip reason “{reason}” contains a line break, a control or an invisible character ({hidden}).",
+                f"The skip reason {quoted(reason)} contains a line break, a control or an invisible character "
+                f"({hidden}).",
                 field="skip_reasons",
             )
         # The skip stores its reason with runs of spaces collapsed (annotate/work/annotating.py skip_item),
@@ -122,7 +123,8 @@ def check_skip_reasons(reasons: Any) -> list[str]:
             raise ProjectSettingsError("A skip reason cannot be empty.", field="skip_reasons")
         if len(reason) > SKIP_REASON_MAX_CHARS:
             raise ProjectSettingsError(
-                f"The skip reason “{reason[:40]}…” is over {SKIP_REASON_MAX_CHARS} characters.", field="skip_reasons"
+                f"The skip reason {quoted(reason, max_chars=40)} is over {SKIP_REASON_MAX_CHARS} characters.",
+                field="skip_reasons",
             )
         if reason.casefold() == OTHER_SKIP_REASON:
             raise ProjectSettingsError(
@@ -141,7 +143,7 @@ def check_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in CHANGEABLE:
-            raise ProjectSettingsError(f"“{name}” is not a setting that can be changed.", field=name)
+            raise ProjectSettingsError(f"{quoted(name)} is not a setting that can be changed.", field=name)
         if name in _RANGES:
             low, high = _RANGES[name]
             if not low <= value <= high:

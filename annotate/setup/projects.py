@@ -35,7 +35,7 @@ from annotate.setup.project_settings import (
 from annotate.setup.project_settings import (
     NAME_MAX_CHARS as NAME_MAX_CHARS,  # Read from here by the forms and serializers.
 )
-from annotate.text import hidden_in_name, text_problem
+from annotate.text import hidden_in_name, quoted, text_problem
 
 MAX_LABELS = 500
 # A Label Studio config is a few kilobytes; this bounds the parser's work.
@@ -84,7 +84,7 @@ def parse_label_lines(text: str) -> list[LabelSpec]:
         if name.strip():
             specs.append(LabelSpec(name=name.strip(), description=description.strip()))
         elif description.strip():
-            raise ProjectError(f"The line “{line.strip()}” has a description but no label name.", field="labels")
+            raise ProjectError(f"The line {quoted(line.strip())} has a description but no label name.", field="labels")
     return specs
 
 
@@ -166,13 +166,15 @@ def _check_labels(specs: Sequence[LabelSpec]) -> list[LabelSpec]:
         if not name:
             raise ProjectError("Every label needs a name.", field="labels")
         if len(name) > LABEL_NAME_MAX_CHARS:
-            raise ProjectError(f"The label “{name[:40]}…” is over {LABEL_NAME_MAX_CHARS} characters.", field="labels")
+            raise ProjectError(
+                f"The label {quoted(name, max_chars=40)} is over {LABEL_NAME_MAX_CHARS} characters.", field="labels"
+            )
         if "," in name:
             # The export selects labels by a comma-separated list of names.
-            raise ProjectError(f"The label “{name}” contains a comma, which label names cannot.", field="labels")
+            raise ProjectError(f"The label {quoted(name)} contains a comma, which label names cannot.", field="labels")
         if hidden := hidden_in_name(name):
             raise ProjectError(
-                f"The label “{name}” contains a line break, a control or an invisible character ({hidden}).",
+                f"The label {quoted(name)} contains a line break, a control or an invisible character ({hidden}).",
                 field="labels",
             )
         if name.lower() in seen:

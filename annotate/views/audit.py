@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from annotate.access import project_for
 from annotate.models import AuditEvent, Role
 from annotate.setup.accounts import display_name, display_names
-from annotate.text import is_whole_number
+from annotate.text import is_whole_number, quoted
 
 PAGE_SIZE = 50
 
@@ -36,7 +36,7 @@ def _date(value: str, name: str, errors: list[str]) -> datetime.date | None:
     try:
         day = datetime.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{name}: “{value}” is not a date; use YYYY-MM-DD.")
+        errors.append(f"{name}: {quoted(value)} is not a date; use YYYY-MM-DD.")
         return None
     if not FIRST_DAY <= day <= LAST_DAY:
         errors.append(f"{name}: choose a day between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}.")

@@ -35,7 +35,7 @@ from annotate.curation.items import (
 from annotate.curation.review import review_entries
 from annotate.models import Annotation, Item, Membership, Project, Role
 from annotate.setup.accounts import display_name
-from annotate.text import is_whole_number
+from annotate.text import is_whole_number, quoted
 
 PAGE_SIZE = 50
 MAX_INT = 2**31 - 1
@@ -52,7 +52,7 @@ def _optional_int(data: Any, name: str) -> int | None:
     if value == "":
         return None
     if not is_whole_number(value) or int(value) > MAX_INT:
-        raise BadFilter(name, f"{name}: a whole number was expected, not “{value}”.")
+        raise BadFilter(name, f"{name}: a whole number was expected, not {quoted(value)}.")
     return int(value)
 
 

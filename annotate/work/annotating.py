@@ -43,7 +43,7 @@ from annotate.models import (
     QueueEntry,
     record_audit,
 )
-from annotate.text import text_problem
+from annotate.text import quoted, text_problem
 from annotate.work.queue import current_focus, holds_lease, release_lease
 
 logger = logging.getLogger(__name__)
@@ -638,7 +638,7 @@ def skip_item(
     project = item.project
     if not own_words and reason not in project.skip_reasons:
         raise SkipReasonRefused(
-            f"The skip reason “{reason}” is not one of this project's (they may have changed since the page "
+            f"The skip reason {quoted(reason)} is not one of this project's (they may have changed since the page "
             "loaded). Nothing was saved; choose one of the reasons shown, or “Other” with your own words."
         )
     now = now or timezone.now()
