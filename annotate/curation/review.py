@@ -120,6 +120,10 @@ def set_resolution(
             .first()
         )
         _check_expected(existing, expected)
+        if existing is not None and existing.value == value and note in (None, existing.note):
+            # The same decision again (a second key press, a retry): nothing
+            # changes, so nothing is written and the history stays one entry.
+            return existing
         before = _state(existing)
         now = timezone.now()
         if existing is None:
