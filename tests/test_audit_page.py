@@ -83,3 +83,19 @@ def test_people_read_as_names_and_lists_as_their_items(client, project, manager,
     assert "Person: Annie Example" in rows
     assert "Membership of Annie Example" in rows
     assert "skip_reasons: unclear, not in English, spam → unclear, spam" in rows
+
+
+def test_a_decision_names_its_reviewer(client, project, items, labels, manager, reviewer):
+    """A resolution.set row read "reviewer_id: 7"; it names the reviewer, and a second reviewer's change shows both."""
+    from annotate.curation.review import set_resolution
+
+    reviewer.first_name, reviewer.last_name = "Rita", "Reviewer"
+    reviewer.save()
+    set_resolution(item=items[0], label=labels[0], value=1, note="", reviewer=reviewer)
+    set_resolution(item=items[0], label=labels[0], value=0, note="", reviewer=manager)
+    client.force_login(manager)
+    rows = client.get(reverse("audit", args=[project.pk])).content.decode().split("<tbody>")[1]
+    summaries = re.findall(r'<div class="summary">(.*?)</div>', rows)
+    assert not any("reviewer_id" in line for line in summaries)
+    assert any("reviewer: Rita Reviewer → manny" in line for line in summaries), summaries
+    assert any("reviewer: Rita Reviewer" in line and "→" not in line.split("reviewer:")[1] for line in summaries)

@@ -108,6 +108,8 @@ def audit_page(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 USER_TYPE = get_user_model()._meta.label
+# Keys of audit values that hold a person's id, and the word the trail shows for them.
+PERSON_KEYS = {"user_id": "person", "reviewer_id": "reviewer"}
 
 
 def _people_in(events: Iterable[AuditEvent]) -> set[int]:
@@ -117,8 +119,8 @@ def _people_in(events: Iterable[AuditEvent]) -> set[int]:
         if event.object_type == USER_TYPE and is_whole_number(event.object_id):
             ids.add(int(event.object_id))
         for values in (event.before, event.after):
-            if isinstance(values, dict) and isinstance(values.get("user_id"), int):
-                ids.add(values["user_id"])
+            if isinstance(values, dict):
+                ids.update(values[key] for key in PERSON_KEYS if isinstance(values.get(key), int))
     return ids
 
 
@@ -151,17 +153,18 @@ def summary(before: object, after: object, *, limit: int = 4, names: dict[int, s
         old, new = before.get(key), after.get(key)
         if old == new or not (_readable(old) and _readable(new)):
             continue
-        if key == "user_id":
-            if "user" in before or "user" in after:
+        shown = key
+        if key in PERSON_KEYS:
+            if key == "user_id" and ("user" in before or "user" in after):
                 continue  # The username beside it already says who.
             lookup = names or {}
             old = lookup.get(old, old) if isinstance(old, int) else old
             new = lookup.get(new, new) if isinstance(new, int) else new
-            key = "person"
+            shown = PERSON_KEYS[key]
         if key in before and key in after:
-            parts.append(f"{key}: {_short(old)} → {_short(new)}")
+            parts.append(f"{shown}: {_short(old)} → {_short(new)}")
         elif (new if key in after else old) not in (None, "", []):
-            parts.append(f"{key}: {_short(new if key in after else old)}")
+            parts.append(f"{shown}: {_short(new if key in after else old)}")
     more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
 
