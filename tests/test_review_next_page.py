@@ -108,16 +108,19 @@ def test_annotators_cannot_open_review_by_item(client, project, many_disputes, a
 
 def test_the_by_item_pager_counts_the_items_shown(client, project, many_disputes, reviewer):
     client.force_login(reviewer)
-    html = client.get(f"/projects/{project.pk}/review/?by=item").content.decode()
-    # It printed "Items 1\u20130 of 25": the list itself was added before its length was taken.
-    assert f"Items 1\u2013{ITEMS_PAGE_SIZE} of 25" in re.sub(r"<[^>]+>", "", html)
+    text = re.sub(r"<[^>]+>", "", client.get(f"/projects/{project.pk}/review/?by=item").content.decode())
+    # It printed "Items 1\u20130 of 25": the list itself was added before its length was taken. And
+    # "of N" beside the range read "Items 1\u201310 of 2" once items were decided: the number still
+    # open is the line above the cards alone.
+    assert f"Items 1\u2013{ITEMS_PAGE_SIZE}\n" in text
+    assert "Items with an open dispute: 25" in text
 
 
 def test_the_number_of_items_still_open_follows_each_decision_by_item(client, project, many_disputes, reviewer):
     """The pager's "of 25" stayed 25 while items were decided on the page (issue 14)."""
     client.force_login(reviewer)
     html = client.get(f"/projects/{project.pk}/review/?by=item").content.decode()
-    assert re.findall(r'<span class="open-items">(\d+)</span>', html) == ["25", "25"]  # above the cards, in the pager
+    assert re.findall(r'<span class="open-items">(\d+)</span>', html) == ["25"]  # above the cards
     item_id, label_id = many_disputes[0]
     data = {"item": item_id, "label": label_id, "value": "1", "seen": "none", "by": "item", "card": str(label_id)}
     decided = client.post(f"/projects/{project.pk}/review/resolve/", data, HTTP_HX_REQUEST="true")
@@ -127,3 +130,11 @@ def test_the_number_of_items_still_open_follows_each_decision_by_item(client, pr
     data = {"item": many_disputes[1][0], "label": many_disputes[1][1], "value": "0", "seen": "none"}
     per_label = client.post(f"/projects/{project.pk}/review/resolve/", data, HTTP_HX_REQUEST="true")
     assert "open-items" not in per_label.content.decode()
+
+
+def test_the_disputed_pager_shows_its_range_and_leaves_the_count_to_the_badge(client, project, many_disputes, reviewer):
+    """The pager read "1-20 of 70" after all 20 were decided while the badge said 50; the badge alone counts."""
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/review/").content.decode()
+    pager = re.search(r'<nav class="pager".*?</nav>', html, flags=re.S).group(0)
+    assert "Entries 1\u201320" in pager and " of " not in pager
