@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from annotate.models import AuditEvent, Project, Role
 from annotate.setup.labelset import retire_label
+from annotate.setup.projects import NAME_MAX_CHARS, clone_project, copy_name
 from tests.api_support import api, client_for
 from tests.factories import make_guideline
 
@@ -53,3 +54,19 @@ def test_cloning_needs_the_permission_and_a_free_name(client, project, labels, m
     response = client_for(manager).post(api("/clone", project), {"name": "Via API"}, format="json")
     assert response.status_code == 201 and response.json()["name"] == "Via API"
     assert Project.objects.count() == 2
+
+
+def test_the_offered_name_is_free_and_within_the_limit(client, project, labels, manager):
+    """A 200-character name was offered as 207 characters, and a second clone was offered a taken name."""
+    grant(manager)
+    client.force_login(manager)
+    url = reverse("project-clone", args=[project.pk])
+    assert copy_name(project) == "Support inbox (copy)"
+    clone_project(source=project, creator=manager, name=copy_name(project))
+    assert copy_name(project) == "Support inbox (copy 2)"
+    project.name = "n" * NAME_MAX_CHARS
+    project.save()
+    offered = copy_name(project)
+    assert len(offered) == NAME_MAX_CHARS and offered.endswith("n (copy)")
+    assert f'value="{offered}"' in client.get(url).content.decode()
+    assert client.post(url, {"name": offered}).status_code == 302

@@ -267,6 +267,18 @@ def create_project(
     return project
 
 
+def copy_name(source: Project) -> str:
+    """A free name for a clone of ``source``: "Name (copy)", then "(copy 2)" and on, the name cut to fit the limit."""
+    taken = {name.casefold() for name in Project.objects.filter(name__icontains="(copy").values_list("name", flat=True)}
+    number = 1
+    while True:
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        name = source.name[: NAME_MAX_CHARS - len(suffix)].rstrip() + suffix
+        if name.casefold() not in taken:
+            return name
+        number += 1
+
+
 def clone_project(*, source: Project, creator: Any, name: str) -> Project:
     """A new, empty project with the source's settings, active labels, label rules and current guideline.
 

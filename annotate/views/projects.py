@@ -138,7 +138,7 @@ class CloneForm(forms.Form):
 def project_clone(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_for(request.user, project_id, Role.MANAGER)
     _refuse_unless_creator(request)
-    form = CloneForm(request.POST or None, initial={"name": f"{project.name} (copy)"})
+    form = CloneForm(request.POST or None, initial={"name": projects.copy_name(project)})
     if request.method == "POST" and form.is_valid():
         try:
             clone = projects.clone_project(source=project, creator=request.user, name=form.cleaned_data["name"])
