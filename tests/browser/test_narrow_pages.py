@@ -65,6 +65,16 @@ def test_the_label_actions_are_reachable_at_360_px(page, busy_project, manager):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Edit “shipping”")
 
 
+def test_every_member_action_is_on_screen_at_360_px(page, busy_project, manager):
+    """The Account and Remove columns were cut off at the right edge (the table scrolled inside its box)."""
+    page.set_viewport_size(NARROW)
+    login(page, manager.username)
+    page.goto(reverse("members", args=[busy_project.pk]))
+    for name in ["Change", "Password link", "Deactivate", "Remove"]:
+        box = page.get_by_role("button", name=name, exact=True).first.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], name
+
+
 def test_my_work_edit_link_is_on_screen_at_360_px(page, busy_project, manager):
     page.set_viewport_size(NARROW)
     login(page, manager.username)
@@ -115,3 +125,15 @@ def test_the_project_menu_is_one_row_and_shows_where_you_are_at_360_px(page, pro
     expect(current).to_have_text("Settings")
     expect(current).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_project_name_of_one_long_word_wraps_instead_of_running_off_the_page(page, project, manager, width):
+    project.name = "Supportinbox" * 16  # 192 characters, no space
+    project.save()
+    page.set_viewport_size({"width": width, "height": 780})
+    login(page, manager.username)
+    page.goto(reverse("project", args=[project.pk]))
+    screenshot(page, f"long-project-name-{width}")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the page is {scroll_width} px wide at {width} px"
