@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import Resolver404, resolve
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
@@ -75,5 +76,23 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The site's 404 handler: JSON under /api/, so API clients never get an HTML page; the usual page elsewhere."""
     if request.path.startswith("/api/"):
+        without_slash = request.path.rstrip("/")
+        if without_slash != request.path and _resolves(without_slash):
+            # The API's paths have no trailing slash; a 308 keeps the method and
+            # the body, so a POST to /api/projects/ reaches /api/projects.
+            query = request.META.get("QUERY_STRING", "")
+            location = without_slash + (f"?{query}" if query else "")
+            detail = f"The API's paths have no trailing slash: use {without_slash}."
+            response = JsonResponse({"detail": detail}, status=308)
+            response["Location"] = location
+            return response
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
