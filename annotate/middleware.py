@@ -6,10 +6,12 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 
 SESSION_ENDED = "Your session has ended. Log in again, then repeat the request."
+ACCOUNT_DEACTIVATED = "Your account has been deactivated, so you can no longer log in; ask a project manager."
 
 
 class HtmxLoginRequiredMiddleware:
@@ -28,8 +30,25 @@ class HtmxLoginRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if getattr(request, "htmx", False) and is_login_redirect(response):
+            if _deactivated_in_session(request):
+                # "Log in again" would only lead to the login form's refusal.
+                refused = HttpResponse(ACCOUNT_DEACTIVATED, status=401, content_type="text/plain; charset=utf-8")
+                refused["X-Account-Deactivated"] = "1"
+                return refused
             return HttpResponse(SESSION_ENDED, status=401, content_type="text/plain; charset=utf-8")
         return response
+
+
+def _deactivated_in_session(request: HttpRequest) -> bool:
+    """Whether the session still names an account that was deactivated since it logged in.
+
+    Django treats such a session as logged out (the account cannot
+    authenticate) but keeps its user id, which tells the two cases apart.
+    """
+    user_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if user_id is None:
+        return False
+    return get_user_model()._default_manager.filter(pk=user_id, is_active=False).exists()
 
 
 def is_login_redirect(response: HttpResponse) -> bool:

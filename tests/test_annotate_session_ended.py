@@ -41,3 +41,20 @@ def test_other_htmx_redirects_pass_through(client, project, queue, labels, annot
     response = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data)
     assert response.status_code == 302
     assert response["Location"] == reverse("annotate", args=[project.pk])
+
+
+def test_an_annotator_deactivated_mid_item_is_told_so_not_to_log_in_again(
+    client, project, queue, labels, annotator, manager
+):
+    """ "Log in again" led only to the login form's refusal; the 401 names the deactivation."""
+    from annotate.setup.accounts import deactivate_person
+
+    client.force_login(annotator)
+    client.get(reverse("annotate", args=[project.pk]))
+    deactivate_person(person=annotator, actor=manager)
+    data = {"idempotency_key": str(uuid.uuid4()), f"label-{labels[0].pk}": "yes", "duration_ms": "900"}
+    response = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data, **HTMX)
+    assert response.status_code == 401
+    assert response["X-Account-Deactivated"] == "1"
+    assert "deactivated" in response.content.decode()
+    assert not Annotation.objects.exists()

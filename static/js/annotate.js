@@ -119,11 +119,15 @@
   }
 
   // A request that failed without an answer to swap in: say so next to the answers, which stay.
-  function showRequestError(form, status) {
+  function showRequestError(form, status, xhr) {
     const box = $("#annotate-work .js-request-error");
     const again = form && form.closest("#skip") ? "skip again" : "submit again";
+    const deactivated = status === 401 && xhr && xhr.getResponseHeader("X-Account-Deactivated") === "1";
     let text;
-    if (status === 401) {
+    if (deactivated) {
+      // Logging in again cannot help: the account may no longer log in.
+      text = "Not saved: your account has been deactivated, so you can no longer log in; ask a project manager. Your answers are still here.";
+    } else if (status === 401) {
       text = `Your session has ended: log in again in another tab, then ${again}; your answers are still here.`;
     } else if (status === 403) {
       text = `The server refused the request: this page may be stale or your cookies were cleared. Log in again in another tab, then ${again}; your answers are still here.`;
@@ -141,7 +145,7 @@
     announce(text);
     if (!box) return;
     box.textContent = text;
-    if (status === 401 || status === 403) {
+    if ((status === 401 && !deactivated) || status === 403) {
       const link = document.createElement("a");
       link.href = box.dataset.loginUrl;
       link.target = "_blank";
@@ -332,6 +336,6 @@
     if (other && event.target.value.trim()) other.checked = true;
   });
   const failedForm = (event) => (event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null);
-  document.addEventListener("htmx:responseError", (event) => showRequestError(failedForm(event), event.detail.xhr.status));
+  document.addEventListener("htmx:responseError", (event) => showRequestError(failedForm(event), event.detail.xhr.status, event.detail.xhr));
   document.addEventListener("htmx:sendError", (event) => showRequestError(failedForm(event), 0));
 })();

@@ -206,6 +206,20 @@ def test_removed_from_the_project_says_so_instead_of_try_again(page, project, qu
     screenshot(page, "annotate-removed-from-project")
 
 
+def test_deactivated_mid_item_says_so_instead_of_log_in_again(page, project, queue, labels, annotator, manager):
+    from annotate.setup.accounts import deactivate_person
+
+    open_annotate(page, project)
+    page.keyboard.press("1")
+    deactivate_person(person=annotator, actor=manager)
+    page.keyboard.press("Enter")
+    alert = page.locator(".js-request-error")
+    expect(alert).to_contain_text("your account has been deactivated")
+    expect(alert.get_by_role("link", name="Log in (new tab)")).to_have_count(0)
+    expect(page.locator(f"#l{labels[0].pk}-yes")).to_be_checked()
+    assert not Annotation.objects.exists()
+
+
 def test_double_click_does_not_skip_the_rule_warning(page, project, queue, labels, annotator):
     _shipping, refund, billing, *_ = labels
     refund.implies.add(billing)
