@@ -60,3 +60,14 @@ def test_password_links_and_deactivation_only_for_people_the_manager_fully_manag
     assert refused.status_code == 403
     second_annotator.refresh_from_db()
     assert second_annotator.is_active
+
+
+def test_acting_on_oneself_is_refused_as_such(project, manager):
+    """It said "… is also in projects you do not manage"; the rule is that nobody acts on their own account."""
+    script = client_for(manager)
+    for path, body in [("password-link", None), ("active", {"active": False})]:
+        refused = script.post(api(f"/members/{manager.pk}/{path}", project), body, format="json")
+        assert refused.status_code == 403
+        assert "Nobody acts on their own account" in str(refused.json())
+    manager.refresh_from_db()
+    assert manager.is_active

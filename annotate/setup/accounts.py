@@ -88,6 +88,11 @@ def may_manage_person(*, actor: Any, person: Any) -> bool:
 
 
 def _refuse_unless_manageable(actor: Any, person: Any) -> None:
+    if actor.is_authenticated and actor.pk == person.pk:
+        raise AccountError(
+            "Nobody acts on their own account here: change your password from the menu (your name), "
+            "and ask another manager or an admin for the rest."
+        )
     if not may_manage_person(actor=actor, person=person):
         raise AccountError(
             f"{display_name(person)} is also in projects you do not manage (or is an admin); ask an admin instead."
