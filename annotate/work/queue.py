@@ -121,7 +121,7 @@ def recount_current_rounds(*, item_ids: list[int]) -> None:
     are stamped with the round, so ``next_item`` does not hand the item to
     their annotators again in it.
     """
-    entries = []
+    entries: list[tuple[int, list[int], int]] = []
     for batch in db.batches(item_ids, UPDATE_BATCH):
         entries += QueueEntry.objects.filter(item_id__in=batch).values_list("item_id", "focus_labels", "round")
     counted: dict[int, set[int]] = defaultdict(set)
