@@ -298,6 +298,18 @@ if CELERY_BROKER_IS_FILESYSTEM:
         "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
+# A Redis broker that hangs (rather than refusing) must not hold a request
+# until gunicorn kills the worker: a send waits at most these seconds per
+# try, with one retry, then gives up (annotate/jobs.py logs it; the change it
+# followed is already stored). The worker's BRPOP polls every second, well
+# inside the read timeout.
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": float(env("CELERY_BROKER_CONNECT_TIMEOUT", "1")),
+    "socket_timeout": float(env("CELERY_BROKER_TIMEOUT", "3")),
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 # Task state lives on our own models (ModelVersion, ImportJob), so Celery's
 # result backend is not needed.
 CELERY_RESULT_BACKEND = None

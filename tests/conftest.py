@@ -60,6 +60,14 @@ def sent_tasks(monkeypatch) -> list[tuple[str, tuple, dict]]:
 
 
 @pytest.fixture(autouse=True)
+def broker_not_backing_off(monkeypatch):
+    """Each test starts with a broker that has not failed: annotate.jobs remembers a failure for a few seconds."""
+    from annotate import jobs
+
+    monkeypatch.setattr(jobs, "_broker_failed_at", None)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Use a cheap hasher: tests create many users, and PBKDF2's work factor costs over a second per user here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

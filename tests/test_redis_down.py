@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import socket
+import time
 
 import pytest
 from celery import Celery
@@ -15,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import config.cache
 import config.celery
+from annotate import jobs
 from annotate.models import Annotation, Project
 from tests.test_annotate_views import HTMX, form_data
 
@@ -75,6 +77,51 @@ def test_a_signed_in_annotator_keeps_working_and_the_submit_waits_for_no_broker(
     # A retry of the same submit stores nothing more.
     assert client.post(url, data, **HTMX).status_code == 200
     assert Annotation.objects.filter(annotator=annotator).count() == 1
+
+
+def test_a_retrain_the_broker_did_not_take_is_asked_again_by_the_next_answer(
+    redis_down, client, project: Project, queue, labels, annotator, django_capture_on_commit_callbacks
+):
+    """The counter was reset before the send, so a refused send cost a whole retrain_every of answers."""
+    Project.objects.filter(pk=project.pk).update(retrain_every=3, annotations_since_retrain=2)
+    client.force_login(annotator)
+    page = client.get(reverse("annotate", args=[project.pk]))
+    data = form_data(page.content, {labels[0]: ("yes", 0.9)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("annotate-submit", args=[project.pk, queue[0].pk]), data, **HTMX)
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.annotations_since_retrain == 2
+
+
+@pytest.fixture
+def hanging_broker(settings, monkeypatch):
+    """A Redis broker that takes connections and never answers (a stopped process), with the production settings."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # connections complete in the kernel; nothing ever reads or answers them
+    broker = Celery("redis-hangs", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0", set_as_current=False)
+    broker.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
+    broker.conf.task_publish_retry_policy = settings.CELERY_TASK_PUBLISH_RETRY_POLICY
+    monkeypatch.setattr(config.celery, "app", broker)
+    yield broker
+    listener.close()
+
+
+def test_a_hanging_broker_costs_a_send_seconds_and_then_nothing(hanging_broker, monkeypatch):
+    """A send to a stopped Redis hung until gunicorn killed the request (30 s, a bare 500)."""
+    started = time.monotonic()
+    assert jobs.send(jobs.RETRAIN, project_id=1, trigger="annotations") is False
+    # Bounded by the socket timeouts, well inside gunicorn's 30 s.
+    assert time.monotonic() - started < 15
+    # Right after, the process leaves the broker alone instead of waiting again.
+    tried = []
+    monkeypatch.setattr(hanging_broker, "send_task", lambda *args, **kwargs: tried.append(args))
+    assert jobs.send(jobs.RETRAIN, project_id=1, trigger="annotations") is False
+    assert tried == []
+    monkeypatch.setattr(jobs, "_broker_failed_at", time.monotonic() - jobs.BROKER_BACKOFF_SECONDS)
+    assert jobs.send(jobs.RETRAIN, project_id=1, trigger="annotations") is True
+    assert len(tried) == 1
 
 
 def test_the_login_page_and_dashboard_work_without_the_cache(redis_down, client, project, queue, manager):

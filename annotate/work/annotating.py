@@ -29,6 +29,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate import jobs
@@ -791,8 +792,19 @@ def count_toward_retrain(*, project: Project) -> bool:
         row = cursor.fetchone()
     reset = row is not None and row[1] > 0 and row[0] == 0
     if reset:
-        jobs.request_retrain(project_id=project.pk, trigger="annotations")
+        jobs.request_retrain(project_id=project.pk, trigger="annotations", if_not_sent=lambda: _count_again(project))
     return bool(reset)
+
+
+def _count_again(project: Project) -> None:
+    """After the broker refused a retrain request: the counter goes back to its threshold, so the next answer asks.
+
+    Without this, a broker outage at the moment of the threshold would cost
+    a whole ``retrain_every`` of answers before the next retrain.
+    """
+    Project.objects.filter(pk=project.pk, retrain_every__gt=0).update(
+        annotations_since_retrain=Greatest(F("annotations_since_retrain"), F("retrain_every") - 1)
+    )
 
 
 def guideline_changes_since(
