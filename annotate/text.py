@@ -54,6 +54,34 @@ def quoted(value: str, *, max_chars: int = 60) -> str:
     return "“" + HIDDEN_IN_NAME.sub(lambda found: f"⟦U+{ord(found.group()):04X}⟧", cut) + "”"
 
 
+def username_problem(username: str) -> str | None:
+    """Why ``username`` cannot name a new account, as a clause ("a username has ..."); None when it can.
+
+    Django's rules (at most 150 characters; letters, digits and @ . + - _)
+    and its normal form: the login form reads "full" typed in fullwidth
+    letters (U+FF46...) as "full" (NFKC), so an account stored under the
+    first could never log in on the page, and would pass for the second in
+    every list.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+    from django.core.exceptions import ValidationError
+
+    max_chars = get_user_model()._meta.get_field("username").max_length or 150
+    if not username:
+        return "a username cannot be empty"
+    if len(username) > max_chars:
+        return f"a username has at most {max_chars} characters; this one has {len(username)}"
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        return "a username has letters, digits and @ . + - _ only"
+    normal = unicodedata.normalize("NFKC", username)
+    if normal != username:
+        return f"a username is written as the login reads it: {quoted(normal)} rather than {quoted(username)}"
+    return None
+
+
 def _code(found: re.Match[str] | None) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 

@@ -247,3 +247,14 @@ def test_a_username_too_long_for_an_account_is_refused_never_cut(project, labels
         assert failed.value.errors[0].line == (1 if fmt == "jsonl" else 2)
     assert not get_user_model().objects.filter(username__startswith="aaaa").exists()
     assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_username_not_in_its_normal_form_is_refused_on_its_line(project, labels, annotator):
+    """Fullwidth "full" was created as typed: the login page, which reads "full", could never find it (issue 16)."""
+    row = {"external_id": "w", "text": "x", "annotations": [{"annotator": "\uff46\uff55\uff4c\uff4c", "labels": {}}]}
+    with pytest.raises(ImportFailed) as failed:
+        import_file(project=project, stream=jsonl(row), options=ImportOptions("jsonl", create_annotators=True))
+    assert "as the login reads it: “full”" in failed.value.errors[0].message
+    assert failed.value.errors[0].line == 1
+    assert not get_user_model().objects.exclude(pk=annotator.pk).exists()

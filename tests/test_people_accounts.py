@@ -83,7 +83,8 @@ def test_a_refused_new_person_keeps_what_was_typed_with_the_message_beside_its_f
     assert re.search(r'<input id="new-full-name"[^>]* value="Nora Quist"', html)
     assert re.search(r'<input id="new-email"[^>]* value="nora@example.org"', html)
     assert '<option value="reviewer" selected>' in html
-    assert re.search(r'<p class="field-error" role="alert" id="new-username-error">Enter a valid username', html)
+    error = '<p class="field-error" role="alert" id="new-username-error">'
+    assert error + "A username has letters, digits and @ . + - _ only" in html
 
 
 def test_the_link_is_also_e_mailed_when_e_mail_is_configured(client, project, manager, settings, mailoutbox):
@@ -123,3 +124,14 @@ def test_a_manager_cannot_take_over_people_who_are_also_in_projects_they_do_not_
         response = client.post(reverse("person-password-link", args=[project.pk, membership.pk]), follow=True)
         assert "ask an admin" in response.content.decode()
         assert "/accounts/reset/" not in response.content.decode()
+
+
+def test_a_username_in_another_unicode_form_is_refused_naming_the_one_the_login_reads(client, project, manager):
+    """An account "ｆｕｌｌ" could never log in on the page, which reads it as "full" (NFKC), and passed for "full"."""  # noqa: RUF002
+    fullwidth = "\uff46\uff55\uff4c\uff4c"
+    response = create_person(client, project, manager, username=fullwidth)
+    assert response.status_code == 400
+    assert "as the login reads it: “full” rather than" in response.content.decode()
+    assert not User.objects.filter(username=fullwidth).exists()
+    # Its normal form is an ordinary name.
+    assert create_person(client, project, manager, username="full").status_code == 200

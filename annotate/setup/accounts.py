@@ -31,7 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from annotate.models import Membership, Project, Role, record_audit
 from annotate.setup.members import MembershipError, add_member
-from annotate.text import text_problem
+from annotate.text import text_problem, username_problem
 from annotate.work.queue import release_leases
 
 NAME_MAX_CHARS = 150
@@ -135,12 +135,8 @@ def create_person(
     email = email.strip()
     if not username:
         raise AccountError("A person needs a user name to log in with.", field="username")
-    try:
-        User.username_validator(username)
-    except ValidationError as error:
-        raise AccountError(" ".join(error.messages), field="username") from None
-    if len(username) > 150:
-        raise AccountError("A user name has at most 150 characters.", field="username")
+    if problem := username_problem(username):
+        raise AccountError(problem[0].upper() + problem[1:] + ".", field="username")
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError(
             f"There is already an account called “{username}”: add it as a member by user name instead.",

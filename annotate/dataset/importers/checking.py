@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
 from django.utils.text import Truncator
 
 from annotate.dataset.importers.base import (
@@ -31,6 +29,7 @@ from annotate.dataset.importers.labelstudio import read_labelstudio
 from annotate.dataset.importers.prodigy import read_prodigy
 from annotate.dataset.importers.validate import JSON_SPELLING
 from annotate.models import GuidelineVersion, Item, Project
+from annotate.text import username_problem
 
 
 @dataclass
@@ -284,9 +283,6 @@ def read_and_check(
     return items, checker
 
 
-_USERNAME_RULE = UnicodeUsernameValidator()
-
-
 def _account_problem(person: _Person) -> str:
     """Why an import cannot create an account for this person ("" when it can).
 
@@ -294,17 +290,9 @@ def _account_problem(person: _Person) -> str:
     name could merge two people, or clash with the account an earlier
     import created.
     """
-    user_model = get_user_model()
-    username_max = user_model._meta.get_field("username").max_length or 150
-    email_max = user_model._meta.get_field("email").max_length or 254
-    if len(person.username) > username_max:
-        return f"a username has at most {username_max} characters; this one has {len(person.username)}"
-    try:
-        _USERNAME_RULE(person.username)
-    except ValidationError:
-        return "a username has letters, digits and @ . + - _ only"
-    if not person.username:
-        return "a username cannot be empty"
+    email_max = get_user_model()._meta.get_field("email").max_length or 254
+    if problem := username_problem(person.username):
+        return problem
     if len(person.email) > email_max:
         return f"an e-mail address has at most {email_max} characters; this one has {len(person.email)}"
     return ""
