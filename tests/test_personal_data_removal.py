@@ -118,6 +118,28 @@ def test_the_management_command(answered, manager, capsys):
 
 
 @pytest.mark.django_db
+def test_the_command_holds_the_named_actor_to_the_rule_and_keeps_an_admin(answered, other_project, manager):
+    """It removed the only admin, named by themselves, and --user was recorded but never checked (issue 16)."""
+    from django.core.management.base import CommandError
+
+    stranger = make_user("stan")
+    add_member(other_project, stranger, Role.MANAGER)
+    with pytest.raises(CommandError, match="stan may not remove annie"):
+        call_command("remove_personal_data", "annie", "--user", "stan", "--yes")
+    admin = User.objects.create_superuser("root", "", "a long admin passphrase")
+    with pytest.raises(CommandError, match="root may not remove root"):
+        call_command("remove_personal_data", "root", "--user", "root", "--yes")
+    with pytest.raises(CommandError, match="root is the only active admin"):
+        call_command("remove_personal_data", "root", "--yes")
+    assert User.objects.filter(username__in=["annie", "root"]).count() == 2
+    assert not AuditEvent.objects.filter(action="person.personal_data_removed").exists()
+    # With another admin, the operator may remove this one.
+    User.objects.create_superuser("root2", "", "another long passphrase")
+    call_command("remove_personal_data", "root", "--user", "root2", "--yes")
+    assert not User.objects.get(pk=admin.pk).is_superuser
+
+
+@pytest.mark.django_db
 def test_a_person_created_in_the_app_leaves_no_name_or_address_in_the_trail(project, manager):
     """The creation event kept the full name after a removal (issue 16); a name changed since is emptied too."""
     from annotate.setup.accounts import create_person

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.setup.privacy import remove_personal_data
+from annotate.setup.privacy import may_remove, remove_personal_data
 from annotate.text import is_whole_number
 
 
@@ -35,6 +35,18 @@ class Command(BaseCommand):
             actor = users.filter(username=options["user"]).first()
             if actor is None:
                 raise CommandError(f"There is no user {options['user']!r} to record as the actor.")
+            # The actor named is held to the page's rule (docs/security.md): an
+            # admin removes anyone but themselves, a manager only their own people.
+            if not may_remove(actor=actor, person=person):
+                raise CommandError(
+                    f"{actor.get_username()} may not remove {person.get_username()}: an admin removes anyone but "
+                    "themselves, a manager only people who belong to projects they manage. Nothing was changed."
+                )
+        if person.is_superuser and not users.filter(is_superuser=True, is_active=True).exclude(pk=person.pk).exists():
+            raise CommandError(
+                f"{person.get_username()} is the only active admin; create another first "
+                "(manage.py createsuperuser). Nothing was changed."
+            )
         if not options["yes"]:
             answer = input(f"Remove the personal data of {person.get_username()} (id {person.pk})? Type yes: ")
             if answer.strip().lower() != "yes":
