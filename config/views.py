@@ -7,6 +7,7 @@ import sys
 
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve
@@ -62,6 +63,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(error, DATABASE_UNAVAILABLE):
         return database_unavailable(request)
     return default_server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF failure view in the site's words: JSON under /api/, elsewhere a page (not Django's stock one)."""
+    if request.path.startswith("/api/"):
+        detail = "CSRF check failed: with a session send the X-CSRFToken header, or authenticate with a token."
+        return JsonResponse({"detail": detail}, status=403)
+    return render(request, "403_csrf.html", status=403)
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:

@@ -1,5 +1,6 @@
 """A missing page or a refused one is a page of the app (top bar, a way back), never the server's bare text."""
 
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import make_user
@@ -28,3 +29,13 @@ def test_the_api_still_answers_json(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_an_expired_form_gets_a_page_that_says_what_to_do(db):
+    """A login form sent without its token showed Django's stock page ("More information ... with DEBUG=True")."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "annie", "password": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form has expired" in html and "reload the page and send it again" in html
+    assert "DEBUG" not in html and 'class="topbar"' in html
