@@ -89,6 +89,12 @@ class Browser(HttpUser):
     def csrf(self) -> dict[str, str]:
         return {"X-CSRFToken": self.client.cookies.get("csrftoken", ""), "Referer": f"{self.host}/"}
 
+    def wait_as_asked(self, response: Any) -> None:
+        """After a 503, wait as its Retry-After (and the page: "retry in a moment") asks, as a person would."""
+        if response.status_code == 503:
+            retry_after = response.headers.get("Retry-After", "5")
+            time.sleep(min(float(retry_after), 10.0) if retry_after.isascii() and retry_after.isdigit() else 5.0)
+
 
 class ItemForm:
     """What the annotate page's form holds: where it posts, its idempotency key, the item and its label ids."""
@@ -119,6 +125,7 @@ class Annotator(Browser):
     def open_page(self) -> None:
         page = self.client.get(f"/projects/{PROJECT}/annotate/", name="annotate page")
         self.form = ItemForm(page.text) if page.status_code == 200 else None
+        self.wait_as_asked(page)
 
     def answers(self, form: ItemForm) -> dict[str, str]:
         data = {"idempotency_key": form.key, "duration_ms": str(random.randint(2000, 15000)), "confirm_rules": ""}
@@ -148,6 +155,13 @@ class Annotator(Browser):
                 self.last_submit = (form.action, data, form.item_id)
                 self.form = ItemForm(response.text)
                 response.success()
+            elif response.status_code == 503:
+                # "Not saved: the database is unavailable": the answers stay on the page and the
+                # person sends them again in a moment, with the same key.
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+                self.last_submit = (form.action, data, form.item_id)
+                self.wait_as_asked(response)
+                self.retry_the_same_submit()
             else:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
                 self.open_page()
