@@ -87,6 +87,32 @@ def test_an_edited_skip_is_refused_once_the_item_has_the_answers_it_needs(
     assert Annotation.objects.filter(item=item, skipped=False).count() == 1
 
 
+def test_an_edited_skip_does_not_take_the_place_of_someone_the_item_was_handed_to(
+    project, queue, labels, annotator, second_annotator
+):
+    """Skip, the queue hands the item to another, the skip is edited into answers, the other submits: 2 of 1.
+
+    The load harness's checker found it ("item 2874 needs 1: completed 2"):
+    the round looked open (0 of 1) while its one place was handed out.
+    """
+    skipped = handed_skip(project, annotator)
+    item, _ = next_item(annotator=second_annotator, project=project)
+    assert item == skipped.item
+    with pytest.raises(SubmitRefused, match="others were given it"):
+        edit_annotation(annotation=skipped, editor=annotator, answers={labels[0].pk: Answer(0, 1.0)})
+    submit_annotation(
+        annotator=second_annotator,
+        item=item,
+        answers={labels[0].pk: Answer(1, 1.0)},
+        idempotency_key=uuid.uuid4(),
+        duration_ms=0,
+        handed_out_only=True,
+    )
+    entry = QueueEntry.objects.get(item=item)
+    assert (entry.completed, entry.required) == (1, 1)
+    assert Annotation.objects.filter(item=item, skipped=False).count() == 1
+
+
 def test_an_edited_skip_counts_toward_the_round_while_it_is_open(project, queue, labels, annotator):
     QueueEntry.objects.update(required=2, round=3, reason="uncertain")
     skipped = handed_skip(project, annotator)

@@ -40,6 +40,7 @@ from annotate.models import (
     Item,
     Judgment,
     Label,
+    Lease,
     Project,
     QueueEntry,
     record_audit,
@@ -675,13 +676,28 @@ def skip_item(
     return Stored(annotation=annotation, created=created)
 
 
-def _refuse_full_round(*, item: Item) -> None:
-    """Refuse to add an annotator to an item whose current round has all it needs; locks the queue row."""
+def _refuse_full_round(*, item: Item, annotator_id: int, now: datetime) -> None:
+    """Refuse to add an annotator to an item whose current round has all it needs; locks the queue row.
+
+    Others' live leases count as places taken: the queue handed them the item
+    because the round still needed them, and a lease holder's submit is
+    always kept, so an edit that took their place would push the item over
+    its overlap (the load harness's checker found it).
+    """
     entry = QueueEntry.objects.select_for_update().filter(item=item).values_list("required", "completed").first()
-    if entry is not None and entry[1] >= entry[0]:
+    if entry is None:
+        return
+    required, completed = entry
+    handed_out = Lease.objects.filter(item=item, expires_at__gt=now).exclude(annotator_id=annotator_id).count()
+    if completed >= required:
         raise SubmitRefused(
-            f"This item has all the answers it needs ({entry[0]}) since you skipped it, so your skip stays as it "
+            f"This item has all the answers it needs ({required}) since you skipped it, so your skip stays as it "
             "was and nothing was saved."
+        )
+    if completed + handed_out >= required:
+        raise SubmitRefused(
+            "Since you skipped this item, others were given it for the answers it still needs, so your skip "
+            "stays as it was and nothing was saved."
         )
 
 
@@ -738,7 +754,7 @@ def edit_annotation(
             raise SubmitRefused("Keep at least one answer: an annotation without answers says nothing about the item.")
         was_skipped = annotation.skipped
         if was_skipped:
-            _refuse_full_round(item=item)
+            _refuse_full_round(item=item, annotator_id=annotation.annotator_id, now=now)
         before = annotation_state(annotation)
         active_ids = [label.pk for label in labels]
         Judgment.objects.filter(annotation=annotation, label_id__in=active_ids).delete()
