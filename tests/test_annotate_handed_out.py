@@ -63,20 +63,24 @@ def handed_skip(project, annotator):
     ).annotation
 
 
+def submit_handed(annotator, item, label):
+    submit_annotation(
+        annotator=annotator,
+        item=item,
+        answers={label.pk: Answer(1, 1.0)},
+        idempotency_key=uuid.uuid4(),
+        duration_ms=0,
+        handed_out_only=True,
+    )
+
+
 def test_an_edited_skip_is_refused_once_the_item_has_the_answers_it_needs(
     project, queue, labels, annotator, second_annotator
 ):
     skipped = handed_skip(project, annotator)
     item, _ = next_item(annotator=second_annotator, project=project)
     assert item == skipped.item
-    submit_annotation(
-        annotator=second_annotator,
-        item=item,
-        answers={labels[0].pk: Answer(1, 1.0)},
-        idempotency_key=uuid.uuid4(),
-        duration_ms=0,
-        handed_out_only=True,
-    )
+    submit_handed(second_annotator, item, labels[0])
     with pytest.raises(SubmitRefused, match="has all the answers it needs"):
         edit_annotation(annotation=skipped, editor=annotator, answers={labels[0].pk: Answer(0, 1.0)})
     skipped.refresh_from_db()
@@ -100,14 +104,7 @@ def test_an_edited_skip_does_not_take_the_place_of_someone_the_item_was_handed_t
     assert item == skipped.item
     with pytest.raises(SubmitRefused, match="others were given it"):
         edit_annotation(annotation=skipped, editor=annotator, answers={labels[0].pk: Answer(0, 1.0)})
-    submit_annotation(
-        annotator=second_annotator,
-        item=item,
-        answers={labels[0].pk: Answer(1, 1.0)},
-        idempotency_key=uuid.uuid4(),
-        duration_ms=0,
-        handed_out_only=True,
-    )
+    submit_handed(second_annotator, item, labels[0])
     entry = QueueEntry.objects.get(item=item)
     assert (entry.completed, entry.required) == (1, 1)
     assert Annotation.objects.filter(item=item, skipped=False).count() == 1
