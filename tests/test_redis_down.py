@@ -40,6 +40,8 @@ def redis_down(settings, monkeypatch):
         }
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Celery reads CELERY_BROKER_URL (set when the suite runs on Redis) before the broker it is given.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     broker = Celery("redis-down", broker=f"{url}/0", set_as_current=False)
     broker.conf.broker_connection_retry = False
     monkeypatch.setattr(config.celery, "app", broker)
@@ -100,6 +102,7 @@ def hanging_broker(settings, monkeypatch):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)  # connections complete in the kernel; nothing ever reads or answers them
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     broker = Celery("redis-hangs", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0", set_as_current=False)
     broker.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
     broker.conf.task_publish_retry_policy = settings.CELERY_TASK_PUBLISH_RETRY_POLICY
