@@ -51,7 +51,12 @@ def quoted(value: str, *, max_chars: int = 60) -> str:
     or a zero-width character would hide what was refused.
     """
     cut = value if len(value) <= max_chars else value[: max_chars - 1] + "…"
-    return "“" + HIDDEN_IN_NAME.sub(lambda found: f"⟦U+{ord(found.group()):04X}⟧", cut) + "”"
+    return "“" + visible(cut) + "”"
+
+
+def visible(text: str) -> str:
+    """``text`` with each hidden or control character shown as ⟦U+XXXX⟧, for a message that repeats what it was sent."""
+    return HIDDEN_IN_NAME.sub(lambda found: f"⟦U+{ord(found.group()):04X}⟧", text)
 
 
 def username_problem(username: str) -> str | None:

@@ -409,6 +409,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotate.api.base.exception_handler",
     # Throttles count per client address; only this many proxies' X-Forwarded-For entries are believed.
     "NUM_PROXIES": TAGWISE_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {

@@ -70,7 +70,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
         detail = "CSRF check failed: with a session send the X-CSRFToken header, or authenticate with a token."
         return JsonResponse({"detail": detail}, status=403)
-    return render(request, "403_csrf.html", status=403)
+    # An Origin or Referer the site does not trust is the operator's setting
+    # (CSRF_TRUSTED_ORIGINS behind a proxy): reloading would not help.
+    untrusted_origin = reason.startswith(("Origin checking failed", "Referer checking failed"))
+    return render(request, "403_csrf.html", {"untrusted_origin": untrusted_origin}, status=403)
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:

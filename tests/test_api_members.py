@@ -48,3 +48,13 @@ def test_bad_member_requests_change_nothing(project, manager, annotator, reviewe
     assert Membership.objects.filter(project=project).count() == 3
     assert Membership.objects.get(project=project, user=manager).role == Role.MANAGER
     assert not AuditEvent.objects.exists()
+
+
+def test_a_member_is_found_by_the_name_the_login_reads(project, manager, annotator):
+    """Fullwidth "annie" logs in as annie; adding a member by it said there was no such user."""
+    Membership.objects.filter(user=annotator).delete()
+    fullwidth = "\uff41\uff4e\uff4e\uff49\uff45"
+    body = {"username": fullwidth, "role": "annotator"}
+    response = client_for(manager).post(api("/members", project), body, format="json")
+    assert response.status_code == 201
+    assert Membership.objects.filter(project=project, user=annotator).exists()

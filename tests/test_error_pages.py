@@ -39,3 +39,16 @@ def test_an_expired_form_gets_a_page_that_says_what_to_do(db):
     html = response.content.decode()
     assert "This form has expired" in html and "reload the page and send it again" in html
     assert "DEBUG" not in html and 'class="topbar"' in html
+
+
+def test_a_form_from_an_untrusted_address_says_reloading_will_not_help(db):
+    client = Client(enforce_csrf_checks=True)
+    token = client.get(reverse("login")).cookies["csrftoken"].value
+    response = client.post(
+        reverse("login"),
+        {"username": "annie", "password": "x", "csrfmiddlewaretoken": token},
+        HTTP_ORIGIN="https://elsewhere.example",
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "does not trust" in html and "CSRF_TRUSTED_ORIGINS" in html and "reload the page" not in html

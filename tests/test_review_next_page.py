@@ -138,3 +138,9 @@ def test_the_disputed_pager_shows_its_range_and_leaves_the_count_to_the_badge(cl
     html = client.get(f"/projects/{project.pk}/review/").content.decode()
     pager = re.search(r'<nav class="pager".*?</nav>', html, flags=re.S).group(0)
     assert "Entries 1\u201320" in pager and " of " not in pager
+
+
+def test_a_page_past_the_end_shows_no_range(client, project, many_disputes, reviewer):
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/review/?offset=500").content.decode()
+    assert "Entries 501" not in html and "501\u2013500" not in html

@@ -183,3 +183,26 @@ def test_a_refused_name_is_quoted_with_its_hidden_characters_shown_not_applied(d
     assert "\u202e" not in message
     assert quoted("x" * 100, max_chars=10) == "“" + "x" * 9 + "…”"
     assert quoted("two\nlines") == "“two⟦U+000A⟧lines”"
+
+
+def test_import_errors_and_api_errors_show_hidden_characters_instead_of_applying_them(
+    project, labels, annotator, manager
+):
+    """Import messages and DRF's "“x” is not a valid choice" repeated a raw U+202E, reversing what was shown."""
+    import io
+    import json
+
+    from annotate.dataset.importers import ImportFailed, ImportOptions, import_file
+    from tests.api_support import api, client_for
+
+    row = {"external_id": "z", "text": "t", "annotations": [{"annotator": "annie", "labels": {"ref\u202eund": 1}}]}
+    with pytest.raises(ImportFailed) as failed:
+        import_file(project=project, stream=io.BytesIO(json.dumps(row).encode()), options=ImportOptions("jsonl"))
+    error = failed.value.errors[0]
+    assert "⟦U+202E⟧" in error.message and "⟦U+202E⟧" in error.field
+    assert "\u202e" not in error.message + error.field + error.location
+
+    body = {"username": "annie", "role": "x\u202e"}
+    response = client_for(manager).post(api("/members", project), body, format="json")
+    assert response.status_code == 400
+    assert "x⟦U+202E⟧" in response.content.decode() and "\u202e" not in response.content.decode()

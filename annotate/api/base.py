@@ -18,16 +18,18 @@ from drf_spectacular.openapi import AutoSchema
 from knox.auth import TokenAuthentication
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ErrorDetail
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from annotate.access import project_for
 from annotate.api import serializers as s
 from annotate.models import Project, Role
-from annotate.text import is_whole_number
+from annotate.text import is_whole_number, visible
 
 
 class TagwiseSchema(AutoSchema):
@@ -129,3 +131,27 @@ class ProjectView(ApiView):
 
     def scoped(self, project: Project, role: str) -> QuerySet[Any]:
         raise NotImplementedError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with every message made visible (annotate.text.visible).
+
+    An error that repeats a sent value ("“x” is not a valid choice") must
+    not let a U+202E in it reverse what the client reads.
+    """
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = _visible_strings(response.data)
+    return response
+
+
+def _visible_strings(data: Any) -> Any:
+    if isinstance(data, ErrorDetail):
+        return ErrorDetail(visible(data), code=data.code)
+    if isinstance(data, str):
+        return visible(data)
+    if isinstance(data, list):
+        return [_visible_strings(entry) for entry in data]
+    if isinstance(data, dict):
+        return {visible(str(key)): _visible_strings(value) for key, value in data.items()}
+    return data

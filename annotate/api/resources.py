@@ -45,7 +45,7 @@ from annotate.setup.accounts import (
     issue_password_link,
     reactivate_person,
 )
-from annotate.setup.members import MembershipError, add_member, change_role, remove_member
+from annotate.setup.members import MembershipError, add_member, change_role, login_name, remove_member
 from annotate.setup.project_settings import ProjectSettingsError, change_settings
 from annotate.setup.projects import (
     CREATE_REFUSED,
@@ -286,7 +286,7 @@ class MemberList(MemberScope, generics.ListAPIView):
         form = s.MemberAddSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         username = form.validated_data["username"]
-        if not get_user_model().objects.filter(username=username.strip()).exists():
+        if not get_user_model().objects.filter(username=login_name(username)).exists():
             raise serializers.ValidationError({"username": [f"There is no user called {quoted(username.strip())}."]})
         try:
             membership = add_member(

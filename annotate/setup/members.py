@@ -7,6 +7,7 @@ team should not need one).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -40,9 +41,14 @@ def _keeps_a_manager(membership: Membership, new_role: str | None) -> None:
         raise MembershipError("A project needs at least one manager: make someone else a manager first.")
 
 
+def login_name(typed: str) -> str:
+    """A user name as the login form reads it (NFKC, spaces around it ignored): fullwidth "ann1" is "ann1"."""
+    return unicodedata.normalize("NFKC", typed.strip())
+
+
 def add_member(*, project: Project, username: str, role: str, actor: Any) -> Membership:
     role = _check_role(role)
-    username = username.strip()
+    username = login_name(username)
     # A user name never holds such a character (and PostgreSQL cannot even compare a NUL).
     user = None if hidden_in_name(username) else get_user_model().objects.filter(username=username).first()
     if user is None:

@@ -137,3 +137,23 @@ def test_a_project_name_of_one_long_word_wraps_instead_of_running_off_the_page(p
     screenshot(page, f"long-project-name-{width}")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the page is {scroll_width} px wide at {width} px"
+
+
+def test_one_long_word_names_break_inside_their_cells_and_rows(page, project, queue, labels, manager):
+    """A 140-character one-word full name widened the members table to 1,653 px at 1000; a long label
+    name ran under the Yes/No buttons on the annotate page."""
+    person = make_user("w" * 140)
+    person.first_name = "Wolfeschlegelsteinhausenbergerdorff" * 4
+    person.save()
+    add_member(project, person, Role.ANNOTATOR)
+    update_label(label=labels[0], actor=manager, name="Supercalifragilistic" * 3)
+    page.set_viewport_size({"width": 1000, "height": 780})
+    login(page, manager.username)
+    page.goto(reverse("members", args=[project.pk]))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+    page.goto(reverse("annotate", args=[project.pk]))
+    name = page.locator(".label-row .label-name").first.bounding_box()
+    states = page.locator(".label-row .states").first.bounding_box()
+    assert name is not None and states is not None
+    assert name["x"] + name["width"] <= states["x"] + 1, (name, states)
+    screenshot(page, "long-label-name-annotate")

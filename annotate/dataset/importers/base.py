@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 
+from annotate.text import visible
+
 FORMATS = ("jsonl", "csv", "labelstudio", "doccano", "prodigy")
 # The format a file name's extension stands for, for the import page and the API.
 FORMAT_BY_EXTENSION = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "labelstudio"}
@@ -101,6 +103,9 @@ class Errors:
     def add(self, line: int, field_name: str, message: str) -> None:
         self.total += 1
         if len(self.kept) < MAX_ERRORS:
+            # Messages and field paths repeat names from the file: a U+202E in one
+            # would reverse the rest of the message where it is shown.
+            field_name, message = visible(field_name), visible(message)
             location = self.locate(line, field_name) if line else ""
             self.kept.append(RowError(line=line, field=field_name, message=message, location=location))
 
