@@ -59,6 +59,11 @@ def visible(text: str) -> str:
     return HIDDEN_IN_NAME.sub(lambda found: f"⟦U+{ord(found.group()):04X}⟧", text)
 
 
+def login_name(typed: str) -> str:
+    """A user name as the login form reads it (NFKC, spaces around it ignored): fullwidth "ann1" is "ann1"."""
+    return unicodedata.normalize("NFKC", typed.strip())
+
+
 def username_problem(username: str) -> str | None:
     """Why ``username`` cannot name a new account, as a clause ("a username has ..."); None when it can.
 
@@ -81,7 +86,7 @@ def username_problem(username: str) -> str | None:
         UnicodeUsernameValidator()(username)
     except ValidationError:
         return "a username has letters, digits and @ . + - _ only"
-    normal = unicodedata.normalize("NFKC", username)
+    normal = login_name(username)
     if normal != username:
         return f"a username is written as the login reads it: {quoted(normal)} rather than {quoted(username)}"
     return None

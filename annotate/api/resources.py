@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.urls import path
@@ -45,7 +44,7 @@ from annotate.setup.accounts import (
     issue_password_link,
     reactivate_person,
 )
-from annotate.setup.members import MembershipError, add_member, change_role, login_name, remove_member
+from annotate.setup.members import MembershipError, UnknownUser, add_member, change_role, remove_member
 from annotate.setup.project_settings import ProjectSettingsError, change_settings
 from annotate.setup.projects import (
     CREATE_REFUSED,
@@ -57,7 +56,6 @@ from annotate.setup.projects import (
     may_create_projects,
     unarchive_project,
 )
-from annotate.text import quoted
 
 # ---------------------------------------------------------------------------
 # Projects
@@ -285,13 +283,15 @@ class MemberList(MemberScope, generics.ListAPIView):
         project, _ = self.project()
         form = s.MemberAddSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        username = form.validated_data["username"]
-        if not get_user_model().objects.filter(username=login_name(username)).exists():
-            raise serializers.ValidationError({"username": [f"There is no user called {quoted(username.strip())}."]})
         try:
             membership = add_member(
-                project=project, username=username, role=form.validated_data["role"], actor=request.user
+                project=project,
+                username=form.validated_data["username"],
+                role=form.validated_data["role"],
+                actor=request.user,
             )
+        except UnknownUser as error:
+            raise serializers.ValidationError({"username": [str(error)]}) from None
         except MembershipError as error:
             raise Conflict(str(error)) from None
         return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)

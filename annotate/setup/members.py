@@ -7,19 +7,22 @@ team should not need one).
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from annotate.models import Membership, Project, Role, record_audit
-from annotate.text import hidden_in_name, quoted
+from annotate.text import hidden_in_name, login_name, quoted
 from annotate.work.queue import release_leases
 
 
 class MembershipError(ValueError):
     """A membership change that cannot be done as asked; the message is for the user."""
+
+
+class UnknownUser(MembershipError):
+    """No account has the name given: bad input (the API's 400), not a conflict with the project's state."""
 
 
 def _state(membership: Membership) -> dict[str, Any]:
@@ -41,18 +44,13 @@ def _keeps_a_manager(membership: Membership, new_role: str | None) -> None:
         raise MembershipError("A project needs at least one manager: make someone else a manager first.")
 
 
-def login_name(typed: str) -> str:
-    """A user name as the login form reads it (NFKC, spaces around it ignored): fullwidth "ann1" is "ann1"."""
-    return unicodedata.normalize("NFKC", typed.strip())
-
-
 def add_member(*, project: Project, username: str, role: str, actor: Any) -> Membership:
     role = _check_role(role)
     username = login_name(username)
     # A user name never holds such a character (and PostgreSQL cannot even compare a NUL).
     user = None if hidden_in_name(username) else get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise MembershipError(f"There is no user called {quoted(username)}.")
+        raise UnknownUser(f"There is no user called {quoted(username)}.")
     with transaction.atomic():
         if Membership.objects.filter(project=project, user=user).exists():
             raise MembershipError(f"{user.get_username()} is already a member; change their role instead.")
